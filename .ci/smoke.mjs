@@ -1,0 +1,32 @@
+// Imports the packed tarball as a user would (ESM), and delivers one real webhook to a loopback receiver.
+import { createServer } from "node:http";
+import { createNotifier, isValidationError } from "runhooks";
+import { startReceiver, sampleEvents } from "runhooks/testing";
+
+const receiver = await startReceiver();
+const notifier = createNotifier();
+await notifier.webhooks.create({
+  name: "smoke",
+  url: `${receiver.url}/smoke`,
+  format: "json",
+  events: ["started", "finished"],
+  global: true,
+});
+const run = notifier.run({ id: "smoke-run", testId: "t", name: "smoke" });
+run.started();
+run.finished({ score: 1 });
+await notifier.close();
+await receiver.close();
+
+const types = receiver.requests.map((r) => r.json().type).join(",");
+if (types.split(",").sort().join(",") !== "finished,started")
+  throw new Error(`unexpected deliveries: ${types}`);
+try {
+  notifier.run({ id: "x" });
+  throw new Error("invalid run info was accepted");
+} catch (error) {
+  if (!isValidationError(error)) throw error;
+}
+if (Object.keys(sampleEvents()).length !== 8) throw new Error("testing entry point is incomplete");
+void createServer;
+console.log(`smoke (ESM, Node ${process.version}): delivered ${types}`);

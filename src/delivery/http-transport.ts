@@ -1,0 +1,118 @@
+import { Agent, type Dispatcher } from "undici";
+import { TransportError, redactUrl } from "../errors.js";
+import type { Transport, TransportRequest, TransportResponse } from "./types.js";
+
+/** Options of {@link httpTransport}. */
+export interface HttpTransportOptions {
+  /**
+   * The undici dispatcher to send through: a `MockAgent` in tests, a `ProxyAgent` behind a proxy.
+   * When given, runhooks does not create (or close) its own Agent.
+   */
+  dispatcher?: Dispatcher | undefined;
+  /**
+   * Milliseconds to establish a connection.
+   * @default 5000
+   */
+  connectTimeoutMs?: number | undefined;
+  /**
+   * Milliseconds an attempt may take to get its response headers, and again to read the capped body.
+   * @default 10000
+   */
+  timeoutMs?: number | undefined;
+  /**
+   * Connections per origin.
+   * @default 8
+   */
+  connections?: number | undefined;
+  /**
+   * Bytes of a response body that are read; the rest is discarded (and the connection dropped).
+   * @default 4096
+   */
+  maxResponseBytes?: number | undefined;
+}
+
+/**
+ * The default transport: POSTs through one undici `Agent` (keep-alive, bounded connections per origin,
+ * connect and response timeouts). Redirects are never followed: a 3xx is a failed delivery.
+ *
+ * @example
+ * createNotifier({ transport: httpTransport({ timeoutMs: 5000 }) });
+ */
+export function httpTransport(options: HttpTransportOptions = {}): Transport {
+  const timeoutMs = options.timeoutMs ?? 10_000;
+  const cap = options.maxResponseBytes ?? 4096;
+  const owned = options.dispatcher === undefined;
+  const dispatcher =
+    options.dispatcher ??
+    new Agent({
+      connections: options.connections ?? 8,
+      connect: { timeout: options.connectTimeoutMs ?? 5_000 },
+      headersTimeout: timeoutMs,
+      bodyTimeout: timeoutMs,
+      keepAliveTimeout: 4_000,
+    });
+
+  return {
+    async send(request: TransportRequest): Promise<TransportResponse> {
+      let response: Dispatcher.ResponseData;
+      try {
+        response = await dispatcher.request({
+          origin: request.url.origin,
+          path: `${request.url.pathname}${request.url.search}`,
+          method: "POST",
+          headers: request.headers,
+          body: request.body,
+        });
+      } catch (error) {
+        throw transportError(request.url, error);
+      }
+      const body = await readCapped(response.body, cap, timeoutMs);
+      return { status: response.statusCode, headers: response.headers, body };
+    },
+    async close() {
+      if (owned) await dispatcher.close();
+    },
+    async destroy() {
+      if (owned) await dispatcher.destroy();
+    },
+  };
+}
+
+/**
+ * Reads at most `cap` bytes within `timeoutMs`. Stops early on a body that is too big or too slow:
+ * a receiver streaming gigabytes, or never ending its body, cannot hold memory or the socket.
+ */
+async function readCapped(
+  body: Dispatcher.ResponseData["body"],
+  cap: number,
+  timeoutMs: number,
+): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  const timer = setTimeout(() => body.destroy(), timeoutMs);
+  try {
+    for await (const chunk of body as AsyncIterable<Buffer>) {
+      const room = cap - size;
+      chunks.push(chunk.length > room ? chunk.subarray(0, room) : chunk);
+      size += Math.min(chunk.length, room);
+      if (size >= cap) break;
+    }
+  } catch {
+    // The status is what matters; a body cut short by the cap, the timer or the peer is not an error.
+  } finally {
+    clearTimeout(timer);
+    if (!body.destroyed && size >= cap) body.destroy();
+  }
+  return Buffer.concat(chunks).toString("utf8");
+}
+
+function transportError(url: URL, error: unknown): TransportError {
+  const code =
+    typeof (error as { code?: unknown }).code === "string"
+      ? (error as { code: string }).code
+      : "ERR_TRANSPORT";
+  const name = error instanceof Error ? error.name : "Error";
+  // undici messages name the socket address at most; the URL's path never appears in them, but the
+  // message is still built from the code and class only, so nothing of the URL can leak.
+  return new TransportError(redactUrl(url), `${name} (${code})`, code, { cause: error });
+}

@@ -1,0 +1,86 @@
+import type { EventName } from "../events.js";
+
+/** One HTTP request a transport sends: always a POST. */
+export interface TransportRequest {
+  /** The parsed target URL. Never log it whole: for chat services the path or query is a credential. */
+  url: URL;
+  headers: Record<string, string>;
+  body: string;
+}
+
+/** What came back. The body is read only up to the transport's cap and is never echoed in reports. */
+export interface TransportResponse {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  /** The first bytes of the response body (up to the transport's cap), as text. */
+  body: string;
+}
+
+/**
+ * Sends one request. `send` rejects only when no response arrived (network error, timeout); any
+ * status code, 2xx or not, resolves. `httpTransport()` is the default.
+ */
+export interface Transport {
+  send(request: TransportRequest): Promise<TransportResponse>;
+  /** Releases sockets after in-flight requests complete. */
+  close(): Promise<void>;
+  /** Releases sockets now, failing in-flight requests. Used when `close()` times out. */
+  destroy?(): Promise<void>;
+}
+
+/** One delivery: an event formatted for one webhook. */
+export interface Delivery {
+  /** The `webhook-id` header: the same on every attempt of this delivery. */
+  readonly id: string;
+  readonly event: EventName;
+  readonly eventId: string;
+  readonly runId: string;
+  readonly webhookId: string;
+  readonly webhookName: string;
+  /** `scheme://host` of the target, the only part of the URL that is shown. */
+  readonly target: string;
+  readonly url: URL;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body: string;
+  /** `Date.now()` when it was queued. */
+  readonly queuedAt: number;
+}
+
+/** How one attempt (or the whole delivery) ended. */
+export type DeliveryOutcome =
+  /** 2xx: delivered. */
+  | "delivered"
+  /** No 2xx, or no response. */
+  | "failed"
+  /** The payload could not be built (the formatter threw); nothing was sent. */
+  | "format_failed"
+  /** `close()` gave up on it before it was delivered. */
+  | "abandoned";
+
+/**
+ * A report for every attempt, final or not. Safe to log: the URL appears only as `scheme://host`, and
+ * the response body is never included.
+ */
+export interface DeliveryReport {
+  /** The `webhook-id` of the delivery. */
+  deliveryId: string;
+  webhookId: string;
+  webhookName: string;
+  /** `scheme://host` of the target. */
+  target: string;
+  event: EventName;
+  eventId: string;
+  runId: string;
+  /** 1 for the first attempt; 0 when nothing was sent. */
+  attempt: number;
+  /** True when no further attempt of this delivery will follow. */
+  final: boolean;
+  ok: boolean;
+  outcome: DeliveryOutcome;
+  /** The HTTP status, when a response arrived. */
+  status?: number | undefined;
+  /** Time the attempt took, in milliseconds. */
+  durationMs: number;
+  /** What went wrong, when it did: the error's class, code and a message without secrets. */
+  error?: { name: string; code?: string | undefined; message: string } | undefined;
+}

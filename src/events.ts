@@ -1,0 +1,360 @@
+import { z } from "zod";
+
+/**
+ * The eight lifecycle events, in lifecycle order. The names are the API: webhooks subscribe to them
+ * and the JSON format sends them as `type`.
+ */
+export const EVENT_NAMES = [
+  "started",
+  "in_progress",
+  "api_failure",
+  "aborted",
+  "failed",
+  "benchmark_passed",
+  "benchmark_failed",
+  "finished",
+] as const;
+
+/** The name of a lifecycle event. */
+export type EventName = (typeof EVENT_NAMES)[number];
+
+/** The events that end a run. After one of them, a run emits nothing more. */
+export const TERMINAL_EVENTS: ReadonlySet<EventName> = new Set(["aborted", "failed", "finished"]);
+
+/** True when `value` is one of the eight event names. */
+export function isEventName(value: unknown): value is EventName {
+  return typeof value === "string" && (EVENT_NAMES as readonly string[]).includes(value);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Public types. They are plain TypeScript so that zod stays an internal detail; the schemas below
+// are the source of truth and test/events.types.test.ts proves the two agree field for field.
+// ---------------------------------------------------------------------------------------------
+
+/** How the run loads the system under test. All fields optional; numbers are per second unless noted. */
+export interface LoadProfile {
+  /** Planned duration in seconds. */
+  duration?: number | undefined;
+  /** New scenarios (virtual users) per second. */
+  arrivalRate?: number | undefined;
+  /** Total scenarios, for count-based (functional) runs. */
+  arrivalCount?: number | undefined;
+  /** Arrival rate the run ramps to. */
+  rampTo?: number | undefined;
+  /** Number of load generators (runners) taking part. */
+  runners?: number | undefined;
+  /** Cap on concurrent virtual users. */
+  maxVirtualUsers?: number | undefined;
+}
+
+/** A link a message shows, e.g. a report or a dashboard. */
+export interface RunLink {
+  /** What the link opens, e.g. `Grafana dashboard`. */
+  title: string;
+  /** An `http:` or `https:` URL. */
+  url: string;
+}
+
+/** The benchmark a run is scored against; with a score, `finished` is preceded by a benchmark event. */
+export interface BenchmarkConfig {
+  /** A score equal to or above this passes. `0` is a real threshold. */
+  threshold: number;
+  /** Scores of earlier runs, most recent first, shown for context. */
+  lastScores?: number[] | undefined;
+}
+
+/** What a runner says about a run when it starts tracking it. */
+export interface RunInfo {
+  /** Unique id of this run (Predator's report id). Event ids derive from it, so reuse means "the same run". */
+  id: string;
+  /** Id of the test being run. */
+  testId: string;
+  /** Human name of the test, shown in messages. */
+  name: string;
+  /** Id of the job that launched the run, if any. */
+  jobId?: string | undefined;
+  /** Environment under test, e.g. `staging`. */
+  environment?: string | undefined;
+  /** Tenant (Predator's context id); global webhooks of another tenant do not fire. */
+  tenant?: string | undefined;
+  /** The load profile. */
+  load?: LoadProfile | undefined;
+  /** Report and dashboard links shown in messages. */
+  links?: RunLink[] | undefined;
+  /** Free-form key/value labels, e.g. `{ team: "payments" }`. */
+  labels?: Record<string, string> | undefined;
+  /** Ids of ad hoc webhooks that fire for this run only. Unknown ids are reported, never rejected. */
+  webhooks?: string[] | undefined;
+  /** The benchmark this run is scored against. */
+  benchmark?: BenchmarkConfig | undefined;
+}
+
+/** The run as events carry it: {@link RunInfo} after validation. */
+export type Run = RunInfo;
+
+/** Latency figures in milliseconds. Percentiles cannot be summed, so the latest batch's values win. */
+export interface Latency {
+  min?: number | undefined;
+  max?: number | undefined;
+  mean?: number | undefined;
+  median?: number | undefined;
+  p90?: number | undefined;
+  p95?: number | undefined;
+  p99?: number | undefined;
+}
+
+/**
+ * One batch of statistics from the runner (e.g. one reporting interval).
+ *
+ * Counts (`requests`, `codes`, `errors`) are added across batches; `latency` and `rps` are replaced by
+ * the latest batch that gives them.
+ */
+export interface StatsBatch {
+  /** Requests completed in this batch. */
+  requests?: number | undefined;
+  /** Responses per HTTP status code in this batch, e.g. `{ "200": 1180, "503": 20 }`. */
+  codes?: Record<string, number> | undefined;
+  /** Failed requests per error kind in this batch (no response), e.g. `{ ETIMEDOUT: 3 }`. */
+  errors?: Record<string, number> | undefined;
+  /** Latency of this batch in milliseconds. */
+  latency?: Latency | undefined;
+  /** Requests per second measured over this batch. */
+  rps?: number | undefined;
+}
+
+/** Statistics accumulated over a run, as events carry them. */
+export interface Stats {
+  /** Requests completed so far. */
+  requests: number;
+  /** Responses per HTTP status code so far. */
+  codes: Record<string, number>;
+  /** Failed requests per error kind so far. */
+  errors: Record<string, number>;
+  /** Latest latency figures, in milliseconds. */
+  latency?: Latency | undefined;
+  /** Latest requests-per-second figure. */
+  rps?: number | undefined;
+  /** Milliseconds since the run started, when the tracker knows its start. */
+  elapsedMs?: number | undefined;
+}
+
+/** 5xx responses counted for an `api_failure` event. */
+export interface ApiFailures {
+  /** 5xx responses per status code since the previous `api_failure` of the run (or since the start). */
+  codes: Record<string, number>;
+  /** Sum of `codes`. */
+  count: number;
+  /** All 5xx responses of the run so far. */
+  total: number;
+}
+
+/** Why a run failed. Only the message is certain; stacks are never included. */
+export interface RunError {
+  message: string;
+  name?: string | undefined;
+  code?: string | undefined;
+}
+
+/** A benchmark verdict: the score, the threshold it was held to and earlier scores. */
+export interface BenchmarkResult {
+  score: number;
+  threshold: number;
+  lastScores: number[];
+}
+
+/** Fields every event has. */
+export interface EventBase<E extends EventName> {
+  /** Unique event id. The run tracker derives it from the run id, so retries and duplicate runners agree. */
+  id: string;
+  /** The event name. */
+  event: E;
+  /** When it happened, ISO 8601 in UTC. */
+  at: string;
+  /** The run it belongs to. */
+  run: Run;
+}
+
+/** `started`: the run starts. */
+export type StartedEvent = EventBase<"started">;
+/** `in_progress`: the run received its first statistics (once per run). */
+export interface InProgressEvent extends EventBase<"in_progress"> {
+  stats: Stats;
+}
+/** `api_failure`: statistics contain 5xx responses (first one fires; later ones are throttled). */
+export interface ApiFailureEvent extends EventBase<"api_failure"> {
+  stats: Stats;
+  failures: ApiFailures;
+}
+/** `aborted`: the run was stopped before it finished. */
+export interface AbortedEvent extends EventBase<"aborted"> {
+  reason?: string | undefined;
+  stats?: Stats | undefined;
+}
+/** `failed`: the run failed to run. */
+export interface FailedEvent extends EventBase<"failed"> {
+  error?: RunError | undefined;
+  stats?: Stats | undefined;
+}
+/** `finished`: the run finished. `score` is present when the runner gave one (0 included). */
+export interface FinishedEvent extends EventBase<"finished"> {
+  stats: Stats;
+  score?: number | undefined;
+}
+/** `benchmark_passed`: finished with a score at or above the threshold. Comes before `finished`. */
+export interface BenchmarkPassedEvent extends EventBase<"benchmark_passed"> {
+  stats: Stats;
+  benchmark: BenchmarkResult;
+}
+/** `benchmark_failed`: finished with a score below the threshold. Comes before `finished`. */
+export interface BenchmarkFailedEvent extends EventBase<"benchmark_failed"> {
+  stats: Stats;
+  benchmark: BenchmarkResult;
+}
+
+/** Each event name mapped to its event type. */
+export interface EventMap {
+  started: StartedEvent;
+  in_progress: InProgressEvent;
+  api_failure: ApiFailureEvent;
+  aborted: AbortedEvent;
+  failed: FailedEvent;
+  finished: FinishedEvent;
+  benchmark_passed: BenchmarkPassedEvent;
+  benchmark_failed: BenchmarkFailedEvent;
+}
+
+/** Any lifecycle event. Narrow on `event`. */
+export type RunEvent = EventMap[EventName];
+
+/**
+ * What `bus.emit(name, payload)` takes: the event without its name, with `id` and `at` optional
+ * (a random id and the current time are filled in).
+ */
+export type EventInput<E extends EventName> = Omit<EventMap[E], "event" | "id" | "at"> & {
+  id?: string | undefined;
+  at?: string | undefined;
+};
+
+// ---------------------------------------------------------------------------------------------
+// Schemas
+// ---------------------------------------------------------------------------------------------
+
+const MAX_ID = 256;
+const MAX_TEXT = 10_000;
+
+const id = z.string().trim().min(1, "must not be empty").max(MAX_ID, `must be at most ${MAX_ID} characters`);
+const text = z.string().max(MAX_TEXT, `must be at most ${MAX_TEXT} characters`);
+const nonEmptyText = text.trim().min(1, "must not be empty");
+const count = z.number().int("must be a whole number").nonnegative("must not be negative");
+const measure = z.number().nonnegative("must not be negative");
+const httpUrl = z.url({ protocol: /^https?$/, error: "must be an http: or https: URL" }).max(2048);
+
+const loadProfileSchema = z.strictObject({
+  duration: measure.optional(),
+  arrivalRate: measure.optional(),
+  arrivalCount: count.optional(),
+  rampTo: measure.optional(),
+  runners: count.min(1, "must be at least 1").optional(),
+  maxVirtualUsers: count.optional(),
+});
+
+const linkSchema = z.strictObject({ title: nonEmptyText.max(200), url: httpUrl });
+
+const benchmarkConfigSchema = z.strictObject({
+  threshold: z.number(),
+  lastScores: z.array(z.number()).max(20, "at most 20 scores").optional(),
+});
+
+/** @internal */
+export const runInfoSchema = z.strictObject({
+  id,
+  testId: id,
+  name: nonEmptyText,
+  jobId: id.optional(),
+  environment: nonEmptyText.max(200).optional(),
+  tenant: id.optional(),
+  load: loadProfileSchema.optional(),
+  links: z.array(linkSchema).max(20, "at most 20 links").optional(),
+  labels: z
+    .record(z.string().min(1).max(100), text.max(1000))
+    .refine((r) => Object.keys(r).length <= 50, "at most 50 labels")
+    .optional(),
+  webhooks: z.array(id).max(100, "at most 100 webhooks").optional(),
+  benchmark: benchmarkConfigSchema.optional(),
+});
+
+const latencySchema = z.strictObject({
+  min: measure.optional(),
+  max: measure.optional(),
+  mean: measure.optional(),
+  median: measure.optional(),
+  p90: measure.optional(),
+  p95: measure.optional(),
+  p99: measure.optional(),
+});
+
+const statusCode = z.string().regex(/^[1-5]\d\d$/, "status codes are three digits from 100 to 599");
+const codesSchema = z.record(statusCode, count);
+const errorsSchema = z
+  .record(z.string().min(1).max(200), count)
+  .refine((r) => Object.keys(r).length <= 1000, "at most 1000 error kinds");
+
+/** @internal */
+export const statsBatchSchema = z.strictObject({
+  requests: count.optional(),
+  codes: codesSchema.optional(),
+  errors: errorsSchema.optional(),
+  latency: latencySchema.optional(),
+  rps: measure.optional(),
+});
+
+/** @internal */
+export const statsSchema = z.strictObject({
+  requests: count,
+  codes: codesSchema,
+  errors: errorsSchema,
+  latency: latencySchema.optional(),
+  rps: measure.optional(),
+  elapsedMs: measure.optional(),
+});
+
+const runErrorSchema = z.strictObject({
+  message: text,
+  name: text.max(200).optional(),
+  code: text.max(200).optional(),
+});
+
+const benchmarkResultSchema = z.strictObject({
+  score: z.number(),
+  threshold: z.number(),
+  lastScores: z.array(z.number()).max(20),
+});
+
+const apiFailuresSchema = z.strictObject({ codes: codesSchema, count, total: count });
+
+const base = { id: id.optional(), at: z.iso.datetime({ offset: true }).optional(), run: runInfoSchema };
+
+/** @internal Schemas of what `bus.emit(name, payload)` accepts, per event. */
+export const eventInputSchemas = {
+  started: z.strictObject({ ...base }),
+  in_progress: z.strictObject({ ...base, stats: statsSchema }),
+  api_failure: z.strictObject({ ...base, stats: statsSchema, failures: apiFailuresSchema }),
+  aborted: z.strictObject({ ...base, reason: text.optional(), stats: statsSchema.optional() }),
+  failed: z.strictObject({ ...base, error: runErrorSchema.optional(), stats: statsSchema.optional() }),
+  finished: z.strictObject({ ...base, stats: statsSchema, score: z.number().optional() }),
+  benchmark_passed: z.strictObject({ ...base, stats: statsSchema, benchmark: benchmarkResultSchema }),
+  benchmark_failed: z.strictObject({ ...base, stats: statsSchema, benchmark: benchmarkResultSchema }),
+} satisfies Record<EventName, z.ZodType>;
+
+/** @internal A complete event of any kind (used to validate events that come back from outside). */
+export const runEventSchema = z.discriminatedUnion(
+  "event",
+  EVENT_NAMES.map((name) =>
+    eventInputSchemas[name].extend({ event: z.literal(name), id, at: z.iso.datetime({ offset: true }) }),
+  ) as unknown as [z.ZodObject, ...z.ZodObject[]],
+);
+
+/** An empty, zero statistics record. */
+export function emptyStats(): Stats {
+  return { requests: 0, codes: {}, errors: {} };
+}

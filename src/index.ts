@@ -1,0 +1,84 @@
+export { createNotifier } from "./notifier.js";
+export type {
+  CloseOptions,
+  FlushOptions,
+  FlushResult,
+  Notifier,
+  NotifierChannels,
+  NotifierOptions,
+  NotifierWarning,
+  WebhooksApi,
+} from "./notifier.js";
+
+export { createEventBus } from "./bus.js";
+export type { BusChannels, EventBus } from "./bus.js";
+export type { Listener } from "./_emitter.js";
+
+export { EVENT_NAMES, TERMINAL_EVENTS, emptyStats, isEventName } from "./events.js";
+export type {
+  AbortedEvent,
+  ApiFailureEvent,
+  ApiFailures,
+  BenchmarkConfig,
+  BenchmarkFailedEvent,
+  BenchmarkPassedEvent,
+  BenchmarkResult,
+  EventBase,
+  EventInput,
+  EventMap,
+  EventName,
+  FailedEvent,
+  FinishedEvent,
+  InProgressEvent,
+  Latency,
+  LoadProfile,
+  Run,
+  RunError,
+  RunEvent,
+  RunInfo,
+  RunLink,
+  StartedEvent,
+  Stats,
+  StatsBatch,
+} from "./events.js";
+
+export type { FinishResult, IgnoredCall, RunHandle } from "./run-tracker.js";
+
+export type { Webhook, WebhookInput, WebhookPatch } from "./webhooks/model.js";
+export type { SubscriptionStore, WebhookFilter } from "./webhooks/store/types.js";
+export { memoryStore } from "./webhooks/store/memory.js";
+
+export { jsonFormatter } from "./formatters/json.js";
+export type { JsonEnvelope } from "./formatters/json.js";
+export type { FormatContext, FormattedMessage, Formatter } from "./formatters/types.js";
+
+export { httpTransport } from "./delivery/http-transport.js";
+export type { HttpTransportOptions } from "./delivery/http-transport.js";
+export type { DeliveryQueue } from "./delivery/queue.js";
+export type {
+  Delivery,
+  DeliveryOutcome,
+  DeliveryReport,
+  Transport,
+  TransportRequest,
+  TransportResponse,
+} from "./delivery/types.js";
+
+export {
+  ConfigError,
+  FormatError,
+  ListenerError,
+  RunhooksError,
+  StoreError,
+  TransportError,
+  ValidationError,
+  isConfigError,
+  isFormatError,
+  isListenerError,
+  isRunhooksError,
+  isStoreError,
+  isTransportError,
+  isValidationError,
+  redactUrl,
+} from "./errors.js";
+export type { RunhooksErrorOptions, ValidationIssue } from "./errors.js";

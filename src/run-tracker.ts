@@ -1,0 +1,415 @@
+import { createHash } from "node:crypto";
+import { z } from "zod";
+import { toValidationError } from "./errors.js";
+import {
+  emptyStats,
+  statsBatchSchema,
+  type EventName,
+  type RunError,
+  type RunEvent,
+  type Run,
+  type Stats,
+  type StatsBatch,
+} from "./events.js";
+
+/** What `run.finished()` may say. */
+export interface FinishResult {
+  /** The run's benchmark score. With a threshold, a benchmark event precedes `finished`. `0` is a score. */
+  score?: number | undefined;
+  /** A last statistics batch, added like any other (counts add up, latency is replaced). */
+  stats?: StatsBatch | undefined;
+  /** Overrides the threshold given in the run info. */
+  threshold?: number | undefined;
+  /** Overrides the earlier scores given in the run info, most recent first. */
+  lastScores?: number[] | undefined;
+}
+
+/**
+ * The runner's handle on one run. Every method is synchronous, never waits for the network and never
+ * throws for delivery problems or out-of-order calls: a call that would break the lifecycle (a second
+ * `finished`, `started` after the end) is ignored and reported as a `warning` on the notifier.
+ *
+ * Invalid arguments throw a {@link ValidationError} naming the field, before anything is emitted.
+ */
+export interface RunHandle {
+  /** The run id. */
+  readonly id: string;
+  /** True once a terminal event (`aborted`, `failed`, `finished`) has been emitted. */
+  readonly ended: boolean;
+  /** The run started: emits `started` (once). */
+  started(): void;
+  /**
+   * A batch of statistics. The first batch emits `in_progress` (and `started` first, if the runner never
+   * called `started()`). 5xx codes emit `api_failure`: the first at once, later ones at most once per
+   * cooldown window, carrying the 5xx counts accumulated since the previous one.
+   */
+  stats(batch: StatsBatch): void;
+  /** The run was stopped: emits `aborted` with the reason. */
+  aborted(reason?: string): void;
+  /**
+   * The run failed to run: emits `failed`. Accepts whatever was caught (an Error, a string, nothing);
+   * only its name, message and code are kept, never its stack.
+   */
+  failed(error?: unknown): void;
+  /**
+   * The run finished: emits `benchmark_passed` or `benchmark_failed` (when a threshold and a score are
+   * both known; a score equal to the threshold passes), then `finished`.
+   */
+  finished(result?: FinishResult): void;
+}
+
+/** A runner call that was ignored because it would break the lifecycle. */
+export interface IgnoredCall {
+  runId: string;
+  call: "started" | "stats" | "aborted" | "failed" | "finished";
+  reason: string;
+}
+
+/**
+ * @internal What the tracker remembers of a run. Plain data, so that a shared store (a database, Redis)
+ * can hold it for several processes notifying for one run.
+ */
+export interface RunSnapshot {
+  readonly phase: "idle" | "running" | "ended";
+  /** Events fired so far, in order (`api_failure` once per firing). */
+  readonly fired: readonly EventName[];
+  readonly startedAt?: number | undefined;
+  readonly stats: Stats;
+  readonly apiFailure: {
+    readonly seq: number;
+    readonly lastAt?: number | undefined;
+    readonly pending: Readonly<Record<string, number>>;
+    readonly total: number;
+  };
+}
+
+/** @internal Where run snapshots live. The default keeps them in memory. */
+export interface RunStateStore {
+  get(runId: string): RunSnapshot | undefined;
+  set(runId: string, snapshot: RunSnapshot): void;
+}
+
+/** @internal In-memory run state, bounded: the least recently used runs are forgotten first. */
+export function memoryRunState(maxRuns = 10_000): RunStateStore {
+  const runs = new Map<string, RunSnapshot>();
+  return {
+    get: (runId) => runs.get(runId),
+    set(runId, snapshot) {
+      runs.delete(runId);
+      runs.set(runId, snapshot);
+      if (runs.size > maxRuns) {
+        const oldest = runs.keys().next();
+        if (oldest.done !== true) runs.delete(oldest.value);
+      }
+    },
+  };
+}
+
+/** @internal A validated runner call. */
+export type RunCall =
+  | { kind: "started" }
+  | { kind: "stats"; batch: StatsBatch }
+  | { kind: "aborted"; reason?: string | undefined }
+  | { kind: "failed"; error?: RunError | undefined }
+  | {
+      kind: "finished";
+      score?: number | undefined;
+      stats?: StatsBatch | undefined;
+      threshold?: number | undefined;
+      lastScores?: number[] | undefined;
+    };
+
+/** @internal */
+export interface StepResult {
+  snapshot: RunSnapshot;
+  events: RunEvent[];
+  ignored?: string;
+}
+
+/** @internal */
+export function initialSnapshot(): RunSnapshot {
+  return { phase: "idle", fired: [], stats: emptyStats(), apiFailure: { seq: 0, pending: {}, total: 0 } };
+}
+
+/**
+ * @internal The lifecycle semantics as a pure function: one call, the snapshot before it, and the time,
+ * give the snapshot after it and the events to emit, in order.
+ */
+export function step(
+  snapshot: RunSnapshot,
+  call: RunCall,
+  run: Run,
+  now: number,
+  apiFailureCooldownMs: number,
+): StepResult {
+  if (snapshot.phase === "ended") {
+    const ended = snapshot.fired[snapshot.fired.length - 1] ?? "a terminal event";
+    return { snapshot, events: [], ignored: `the run already ended (${ended})` };
+  }
+  const events: RunEvent[] = [];
+  let next = snapshot;
+  const fire = (event: RunEvent): void => {
+    events.push(event);
+    next = { ...next, fired: [...next.fired, event.event] };
+  };
+  const start = (): void => {
+    next = { ...next, phase: "running", startedAt: now };
+    fire(makeEvent("started", run, now, 0, {}));
+  };
+
+  switch (call.kind) {
+    case "started":
+      if (next.phase !== "idle") return { snapshot, events: [], ignored: "the run already started" };
+      start();
+      break;
+
+    case "stats": {
+      // A runner that reports statistics has evidently started, even if it never said so.
+      if (next.phase === "idle") start();
+      const stats = withElapsed(addBatch(next.stats, call.batch), next.startedAt, now);
+      next = { ...next, stats };
+      if (!next.fired.includes("in_progress")) fire(makeEvent("in_progress", run, now, 0, { stats }));
+      const fresh = serverErrors(call.batch.codes);
+      if (fresh.count > 0) {
+        const prev = next.apiFailure;
+        const pending = addCounts(prev.pending, fresh.codes);
+        const total = prev.total + fresh.count;
+        const due = prev.lastAt === undefined || now - prev.lastAt >= apiFailureCooldownMs;
+        if (due) {
+          const seq = prev.seq + 1;
+          next = { ...next, apiFailure: { seq, lastAt: now, pending: {}, total } };
+          fire(
+            makeEvent("api_failure", run, now, seq, {
+              stats,
+              failures: { codes: pending, count: sum(pending), total },
+            }),
+          );
+        } else {
+          next = { ...next, apiFailure: { ...prev, pending, total } };
+        }
+      }
+      break;
+    }
+
+    case "aborted":
+    case "failed": {
+      const stats = next.phase === "running" ? withElapsed(next.stats, next.startedAt, now) : undefined;
+      const extra = call.kind === "aborted" ? { reason: call.reason, stats } : { error: call.error, stats };
+      fire(makeEvent(call.kind, run, now, 0, stripUndefined(extra)));
+      next = { ...next, phase: "ended" };
+      break;
+    }
+
+    case "finished": {
+      const stats = withElapsed(
+        call.stats ? addBatch(next.stats, call.stats) : next.stats,
+        next.startedAt,
+        now,
+      );
+      const threshold = call.threshold ?? run.benchmark?.threshold;
+      if (call.score !== undefined && threshold !== undefined) {
+        const benchmark = {
+          score: call.score,
+          threshold,
+          lastScores: call.lastScores ?? run.benchmark?.lastScores ?? [],
+        };
+        const name = call.score >= threshold ? "benchmark_passed" : "benchmark_failed";
+        fire(makeEvent(name, run, now, 0, { stats, benchmark }));
+      }
+      fire(makeEvent("finished", run, now, 0, stripUndefined({ stats, score: call.score })));
+      next = { ...next, stats, phase: "ended" };
+      break;
+    }
+  }
+  return { snapshot: next, events };
+}
+
+const errorInput = z.unknown();
+const finishResultSchema = z
+  .strictObject({
+    score: z.number().optional(),
+    stats: statsBatchSchema.optional(),
+    threshold: z.number().optional(),
+    lastScores: z.array(z.number()).max(20, "at most 20 scores").optional(),
+  })
+  .optional();
+const reasonSchema = z.string().max(10_000, "must be at most 10000 characters").optional();
+
+/** @internal Validates the argument of a runner call, throwing a ValidationError that names the field. */
+export function parseCall(kind: RunCall["kind"], arg: unknown): RunCall {
+  switch (kind) {
+    case "started":
+      return { kind };
+    case "stats":
+      return { kind, batch: parseOrThrow(statsBatchSchema, arg, "stats batch", "stats") };
+    case "aborted":
+      return { kind, reason: parseOrThrow(reasonSchema, arg, "abort reason", "reason") };
+    case "failed":
+      return { kind, error: normaliseError(errorInput.parse(arg)) };
+    case "finished":
+      return { kind, ...parseOrThrow(finishResultSchema, arg, "finish result", "result") };
+  }
+}
+
+function parseOrThrow<T extends z.ZodType>(
+  schema: T,
+  value: unknown,
+  what: string,
+  root: string,
+): z.output<T> {
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) throw toValidationError(what, root, parsed.error);
+  return parsed.data;
+}
+
+const MAX_ERROR_TEXT = 4000;
+
+/** @internal Keeps what a message needs of whatever the runner caught, and never the stack. */
+export function normaliseError(value: unknown): RunError | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value === "string") return { message: clip(value) };
+  if (typeof value === "object") {
+    const { message, name, code } = value as { message?: unknown; name?: unknown; code?: unknown };
+    const error: RunError = {
+      message: typeof message === "string" ? clip(message) : clip(safeString(value)),
+    };
+    if (typeof name === "string" && name !== "") error.name = clip(name, 200);
+    if (typeof code === "string" || typeof code === "number") error.code = clip(String(code), 200);
+    return error;
+  }
+  return { message: clip(safeString(value)) };
+}
+
+function safeString(value: unknown): string {
+  try {
+    const text = String(value);
+    return text === "[object Object]" ? "Unknown error" : text;
+  } catch {
+    return "Unknown error";
+  }
+}
+
+function clip(text: string, max = MAX_ERROR_TEXT): string {
+  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
+}
+
+type EventFields<E extends EventName> = Omit<Extract<RunEvent, { event: E }>, "id" | "event" | "at" | "run">;
+
+/** @internal Event ids derive from the run id, the event and its sequence number: duplicates agree. */
+export function eventId(runId: string, name: EventName, seq: number): string {
+  const digest = createHash("sha256").update(`${runId}\u0000${name}\u0000${seq}`).digest("base64url");
+  return `evt_${digest.slice(0, 26)}`;
+}
+
+function makeEvent<E extends EventName>(
+  name: E,
+  run: Run,
+  now: number,
+  seq: number,
+  fields: EventFields<E>,
+): RunEvent {
+  return {
+    id: eventId(run.id, name, seq),
+    event: name,
+    at: new Date(now).toISOString(),
+    run,
+    ...fields,
+  } as RunEvent;
+}
+
+function addBatch(stats: Stats, batch: StatsBatch): Stats {
+  const next: Stats = {
+    requests: stats.requests + (batch.requests ?? 0),
+    codes: batch.codes ? addCounts(stats.codes, batch.codes) : stats.codes,
+    errors: batch.errors ? addCounts(stats.errors, batch.errors) : stats.errors,
+  };
+  const latency = batch.latency ?? stats.latency;
+  if (latency !== undefined) next.latency = latency;
+  const rps = batch.rps ?? stats.rps;
+  if (rps !== undefined) next.rps = rps;
+  return next;
+}
+
+function withElapsed(stats: Stats, startedAt: number | undefined, now: number): Stats {
+  return startedAt === undefined ? stats : { ...stats, elapsedMs: Math.max(0, now - startedAt) };
+}
+
+function addCounts(
+  a: Readonly<Record<string, number>>,
+  b: Readonly<Record<string, number>>,
+): Record<string, number> {
+  const out: Record<string, number> = { ...a };
+  for (const key in b) out[key] = (out[key] ?? 0) + (b[key] ?? 0);
+  return out;
+}
+
+function serverErrors(codes: Readonly<Record<string, number>> | undefined): {
+  codes: Record<string, number>;
+  count: number;
+} {
+  const out: Record<string, number> = {};
+  let count = 0;
+  for (const code in codes) {
+    const n = codes[code] ?? 0;
+    if (code.startsWith("5") && n > 0) {
+      out[code] = n;
+      count += n;
+    }
+  }
+  return { codes: out, count };
+}
+
+function sum(counts: Readonly<Record<string, number>>): number {
+  let total = 0;
+  for (const key in counts) total += counts[key] ?? 0;
+  return total;
+}
+
+function stripUndefined<T extends object>(value: T): T {
+  const out = {} as T;
+  for (const key in value) if (value[key] !== undefined) out[key] = value[key];
+  return out;
+}
+
+/** @internal What a run handle needs from the notifier. */
+export interface RunHandleDeps {
+  state: RunStateStore;
+  publish(event: RunEvent): void;
+  ignored(call: IgnoredCall): void;
+  apiFailureCooldownMs: number;
+  now?: () => number;
+}
+
+/** @internal Creates the handle `notifier.run(info)` returns. `run` must already be validated. */
+export function createRunHandle(run: Run, deps: RunHandleDeps): RunHandle {
+  const now = deps.now ?? Date.now;
+  const apply = (kind: RunCall["kind"], arg?: unknown): void => {
+    const call = parseCall(kind, arg);
+    const before = deps.state.get(run.id) ?? initialSnapshot();
+    const result = step(before, call, run, now(), deps.apiFailureCooldownMs);
+    deps.state.set(run.id, result.snapshot);
+    if (result.ignored !== undefined) deps.ignored({ runId: run.id, call: kind, reason: result.ignored });
+    for (const event of result.events) deps.publish(event);
+  };
+  return {
+    id: run.id,
+    get ended() {
+      return deps.state.get(run.id)?.phase === "ended";
+    },
+    started: () => {
+      apply("started");
+    },
+    stats: (batch) => {
+      apply("stats", batch);
+    },
+    aborted: (reason) => {
+      apply("aborted", reason);
+    },
+    failed: (error) => {
+      apply("failed", error);
+    },
+    finished: (result) => {
+      apply("finished", result);
+    },
+  };
+}

@@ -1,0 +1,93 @@
+import { StoreError, describe } from "../errors.js";
+import type { RunEvent } from "../events.js";
+import { storedWebhookSchema, type Webhook } from "./model.js";
+import type { SubscriptionStore, WebhookFilter } from "./store/types.js";
+
+/** @internal The webhooks an event goes to, and what went wrong finding them. */
+export interface Selection {
+  targets: Webhook[];
+  /** Ad hoc ids the run named that the store does not know (deleted, mistyped). */
+  unknownIds: string[];
+  /** Store failures and invalid records. Each affects only its own part of the selection. */
+  problems: StoreError[];
+}
+
+/**
+ * @internal Resolves, at the moment the event fires, every enabled global webhook subscribed to it (of
+ * the run's tenant or of none) plus every enabled webhook the run names that is subscribed to it.
+ * A webhook that is both fires once. A failing query or a bad record never hides the other webhooks.
+ */
+export async function selectTargets(store: SubscriptionStore, event: RunEvent): Promise<Selection> {
+  const ids = event.run.webhooks ?? [];
+  const problems: StoreError[] = [];
+  const [globals, named] = await Promise.all([
+    query(
+      store,
+      { global: true, enabled: true, event: event.event, forTenant: event.run.tenant ?? null },
+      problems,
+    ),
+    ids.length > 0 ? query(store, { ids }, problems) : Promise.resolve(undefined),
+  ]);
+
+  const targets = new Map<string, Webhook>();
+  for (const webhook of globals ?? []) {
+    // Re-check what the store was asked for: a store that ignores part of the filter must not make a
+    // webhook fire where it should not.
+    if (
+      webhook.global &&
+      webhook.enabled &&
+      webhook.events.includes(event.event) &&
+      tenantFits(webhook, event)
+    ) {
+      targets.set(webhook.id, webhook);
+    }
+  }
+  const found = new Set<string>();
+  for (const webhook of named ?? []) {
+    found.add(webhook.id);
+    if (webhook.enabled && webhook.events.includes(event.event) && ids.includes(webhook.id)) {
+      targets.set(webhook.id, webhook);
+    }
+  }
+  // When the query for the named ids failed, nothing is known about them: report the failure, not them.
+  const unknownIds = named === undefined ? [] : ids.filter((id) => !found.has(id));
+  return { targets: [...targets.values()], unknownIds, problems };
+}
+
+function tenantFits(webhook: Webhook, event: RunEvent): boolean {
+  return webhook.tenant === undefined || webhook.tenant === event.run.tenant;
+}
+
+/** Resolves `undefined` when the query itself failed (the problem is recorded), else the valid rows. */
+async function query(
+  store: SubscriptionStore,
+  filter: WebhookFilter,
+  problems: StoreError[],
+): Promise<Webhook[] | undefined> {
+  let rows: unknown;
+  try {
+    rows = await store.list(filter);
+  } catch (error) {
+    problems.push(new StoreError("list", describe(error), { cause: error }));
+    return undefined;
+  }
+  if (!Array.isArray(rows)) {
+    problems.push(new StoreError("list", "did not return an array"));
+    return undefined;
+  }
+  const valid: Webhook[] = [];
+  for (const [index, row] of (rows as unknown[]).entries()) {
+    const parsed = storedWebhookSchema.safeParse(row);
+    if (parsed.success) valid.push(parsed.data);
+    else {
+      const id =
+        typeof (row as { id?: unknown } | null)?.id === "string" ? (row as { id: string }).id : `#${index}`;
+      const first = parsed.error.issues[0];
+      const field = first ? first.path.join(".") : "record";
+      problems.push(
+        new StoreError("list", `returned an invalid webhook ${id}: ${field}: ${first?.message ?? "invalid"}`),
+      );
+    }
+  }
+  return valid;
+}

@@ -1,0 +1,42 @@
+import type { EventName } from "../../events.js";
+import type { Webhook } from "../model.js";
+
+/**
+ * Which webhooks `list` returns. Every given field must match (AND); an absent field does not filter.
+ * A database adapter should translate this into its query, so selection scales with the database.
+ */
+export interface WebhookFilter {
+  /** Only webhooks with one of these ids. An empty array matches nothing. */
+  ids?: readonly string[] | undefined;
+  /** Only global (`true`) or only ad hoc (`false`) webhooks. */
+  global?: boolean | undefined;
+  /** Only webhooks subscribed to this event. */
+  event?: EventName | undefined;
+  /** Only enabled (`true`) or only disabled (`false`) webhooks. */
+  enabled?: boolean | undefined;
+  /**
+   * Only webhooks that fire for runs of this tenant: those without a tenant, plus those of this tenant.
+   * `null`: only webhooks without a tenant.
+   */
+  forTenant?: string | null | undefined;
+}
+
+/**
+ * Where webhooks live. Implement it for your database; `memoryStore()` is the default.
+ *
+ * Every method is async and may throw: the notifier turns a failure into an `error` report and the
+ * runner is never affected. Records go in and come out whole (secrets and full URLs included: masking
+ * is the notifier's job, not the store's).
+ */
+export interface SubscriptionStore {
+  /** Stores a new webhook. Its id is new. */
+  create(webhook: Webhook): Promise<void>;
+  /** The webhook with this id, or `undefined`. */
+  get(id: string): Promise<Webhook | undefined>;
+  /** The webhooks that match `filter` (all of them without one), most recently updated first. */
+  list(filter?: WebhookFilter): Promise<Webhook[]>;
+  /** Replaces the stored webhook with the same id. Resolves `false` when there is none. */
+  update(webhook: Webhook): Promise<boolean>;
+  /** Deletes the webhook. Resolves `false` when there was none. */
+  remove(id: string): Promise<boolean>;
+}

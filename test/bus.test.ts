@@ -1,0 +1,137 @@
+import { describe, expect, it, vi } from "vitest";
+import { createEventBus } from "../src/bus.js";
+import { isListenerError, isValidationError, type ListenerError } from "../src/errors.js";
+import type { EventName } from "../src/events.js";
+import { sampleRun, sampleStats } from "../src/testing/fixtures.js";
+
+describe("createEventBus", () => {
+  it("delivers a validated, completed event to typed listeners and returns it", () => {
+    const bus = createEventBus();
+    const seen: string[] = [];
+    bus.on("finished", (event) => {
+      seen.push(`${event.event}:${event.stats.requests}:${event.run.name}`);
+    });
+    const event = bus.emit("finished", { run: sampleRun, stats: sampleStats, score: 0 });
+    expect(seen).toEqual([`finished:${sampleStats.requests}:${sampleRun.name}`]);
+    expect(event.id).toMatch(/^evt_/);
+    expect(new Date(event.at).toISOString()).toBe(event.at);
+    expect(event.score).toBe(0);
+  });
+
+  it("keeps a given id and time", () => {
+    const bus = createEventBus();
+    const event = bus.emit("started", { id: "evt_1", at: "2026-01-01T00:00:00.000Z", run: sampleRun });
+    expect(event).toMatchObject({ id: "evt_1", at: "2026-01-01T00:00:00.000Z", event: "started" });
+  });
+
+  it("supports once and off", () => {
+    const bus = createEventBus();
+    const once = vi.fn();
+    const always = vi.fn();
+    bus.once("started", once);
+    bus.on("started", always);
+    bus.emit("started", { run: sampleRun });
+    bus.emit("started", { run: sampleRun });
+    bus.off("started", always);
+    bus.emit("started", { run: sampleRun });
+    expect(once).toHaveBeenCalledTimes(1);
+    expect(always).toHaveBeenCalledTimes(2);
+  });
+
+  it("removes one attachment per off, and the unsubscribe function works", () => {
+    const bus = createEventBus();
+    const listener = vi.fn();
+    bus.on("started", listener);
+    const stop = bus.on("started", listener);
+    bus.off("started", listener);
+    bus.emit("started", { run: sampleRun });
+    stop();
+    bus.emit("started", { run: sampleRun });
+    expect(listener).toHaveBeenCalledTimes(1);
+  });
+
+  it.each<[string, EventName, unknown, string]>([
+    ["a missing run", "started", {}, "event.run"],
+    ["a run without a name", "started", { run: { id: "r", testId: "t" } }, "event.run.name"],
+    ["an empty run id", "started", { run: { ...sampleRun, id: " " } }, "event.run.id"],
+    [
+      "a bad link URL",
+      "started",
+      { run: { ...sampleRun, links: [{ title: "x", url: "javascript:alert(1)" }] } },
+      "event.run.links.0.url",
+    ],
+    [
+      "stats without requests",
+      "finished",
+      { run: sampleRun, stats: { codes: {}, errors: {} } },
+      "event.stats.requests",
+    ],
+    ["a bad timestamp", "started", { run: sampleRun, at: "yesterday" }, "event.at"],
+    ["an unknown field", "started", { run: sampleRun, colour: "red" }, "event"],
+  ])(
+    "rejects %s with a validation error naming the field and emits nothing",
+    (_label, name, payload, field) => {
+      const bus = createEventBus();
+      const listener = vi.fn();
+      bus.on(name, listener);
+      let error: unknown;
+      try {
+        bus.emit(name, payload as never);
+      } catch (e) {
+        error = e;
+      }
+      expect(isValidationError(error) && error.field).toBe(field);
+      expect(listener).not.toHaveBeenCalled();
+    },
+  );
+
+  it("rejects an unknown event name", () => {
+    const bus = createEventBus();
+    expect(() => bus.emit("exploded" as EventName, { run: sampleRun })).toThrow(/must be one of started/);
+  });
+
+  it("isolates listeners that throw or reject and reports them on the error channel", async () => {
+    const bus = createEventBus();
+    const errors: ListenerError[] = [];
+    bus.on("error", (error) => {
+      errors.push(error);
+    });
+    const after = vi.fn();
+    bus.on("started", () => {
+      throw new Error("sync boom");
+    });
+    bus.on("started", () => Promise.reject(new Error("async boom")));
+    bus.on("started", after);
+    expect(() => bus.emit("started", { run: sampleRun })).not.toThrow();
+    expect(after).toHaveBeenCalledTimes(1);
+    await vi.waitFor(() => expect(errors).toHaveLength(2));
+    expect(errors.every(isListenerError)).toBe(true);
+    expect(errors.map((e) => e.message)).toEqual([
+      'A listener for "started" failed: Error: sync boom',
+      'A listener for "started" failed: Error: async boom',
+    ]);
+    expect(errors[0]?.channel).toBe("started");
+  });
+
+  it("falls back to a process warning when nobody listens for errors, or the error listener fails", () => {
+    const warn = vi.spyOn(process, "emitWarning").mockImplementation(() => undefined);
+    try {
+      const bus = createEventBus();
+      bus.on("started", () => {
+        throw new Error("unheard");
+      });
+      bus.emit("started", { run: sampleRun });
+      expect(warn).toHaveBeenCalledTimes(1);
+
+      bus.on("error", () => {
+        throw new Error("error listener broken");
+      });
+      bus.emit("started", { run: sampleRun });
+      // The original failure reached the error listener; its own failure went to the warning, once.
+      expect(warn).toHaveBeenCalledTimes(2);
+      expect(String(warn.mock.calls[1]?.[0])).toContain("error listener broken");
+    } finally {
+      warn.mockRestore();
+    }
+  });
+});

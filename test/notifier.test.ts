@@ -1,0 +1,412 @@
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { createNotifier, type Notifier, type NotifierWarning } from "../src/notifier.js";
+import type { DeliveryReport } from "../src/delivery/types.js";
+import { isStoreError, isValidationError, type RunhooksError } from "../src/errors.js";
+import type { EventName } from "../src/events.js";
+import { memoryStore } from "../src/webhooks/store/memory.js";
+import type { SubscriptionStore } from "../src/webhooks/store/types.js";
+import { startReceiver, type TestReceiver } from "../src/testing/receiver.js";
+import { EVENT_NAMES } from "../src/events.js";
+import { USER_AGENT } from "../src/_version.js";
+
+const cleanup: Array<() => Promise<unknown>> = [];
+afterEach(async () => {
+  for (const fn of cleanup.splice(0).reverse()) await fn();
+});
+
+async function setup(
+  options: Parameters<typeof createNotifier>[0] = {},
+  respond?: Parameters<typeof startReceiver>[0],
+) {
+  const receiver = await startReceiver(respond);
+  const notifier = createNotifier(options);
+  cleanup.push(
+    () => receiver.close(),
+    () => notifier.close({ timeoutMs: 1000 }),
+  );
+  const reports: DeliveryReport[] = [];
+  const warnings: NotifierWarning[] = [];
+  const errors: RunhooksError[] = [];
+  notifier.on("delivery", (r) => reports.push(r));
+  notifier.on("warning", (w) => warnings.push(w));
+  notifier.on("error", (e) => errors.push(e));
+  return { receiver, notifier, reports, warnings, errors };
+}
+
+async function hook(
+  notifier: Notifier,
+  receiver: TestReceiver,
+  path: string,
+  extra: Partial<Parameters<Notifier["webhooks"]["create"]>[0]> = {},
+) {
+  return notifier.webhooks.create({
+    name: path,
+    url: `${receiver.url}/${path}?token=secret-token`,
+    format: "json",
+    events: [...EVENT_NAMES],
+    global: true,
+    ...extra,
+  });
+}
+
+describe("one delivery path, end to end", () => {
+  it("POSTs every lifecycle event as a Standard Webhooks JSON envelope to a loopback receiver", async () => {
+    const { receiver, notifier, reports } = await setup();
+    await hook(notifier, receiver, "ci");
+    const run = notifier.run({
+      id: "run-42",
+      testId: "t-7",
+      name: "checkout",
+      environment: "staging",
+      benchmark: { threshold: 80 },
+    });
+    run.started();
+    run.stats({ requests: 100, codes: { "200": 98, "503": 2 }, latency: { p95: 120 } });
+    run.finished({ score: 91.5 });
+    const result = await notifier.close();
+
+    expect(result).toEqual({ drained: true, pending: 0 });
+    // close() resolved only after every request was answered and reported.
+    expect(receiver.requests).toHaveLength(5);
+    expect(reports).toHaveLength(5);
+    expect(reports.every((r) => r.ok && r.final && r.outcome === "delivered" && r.status === 200)).toBe(true);
+    const byType = new Map(receiver.requests.map((r) => [(r.json() as { type: string }).type, r]));
+    expect([...byType.keys()].sort()).toEqual([
+      "api_failure",
+      "benchmark_passed",
+      "finished",
+      "in_progress",
+      "started",
+    ]);
+
+    const finished = byType.get("finished")!;
+    expect(finished.method).toBe("POST");
+    expect(finished.path).toBe("/ci?token=secret-token");
+    expect(finished.headers["content-type"]).toBe("application/json");
+    expect(finished.headers["user-agent"]).toBe(USER_AGENT);
+    expect(finished.headers["webhook-id"]).toMatch(/^msg_/);
+    expect(Number(finished.headers["webhook-timestamp"])).toBeCloseTo(Date.now() / 1000, -2);
+    const body = finished.json() as { type: string; timestamp: string; data: Record<string, unknown> };
+    expect(body.type).toBe("finished");
+    expect(body.timestamp).toBe(body.data.at);
+    expect(body.data).toMatchObject({
+      event: "finished",
+      run: { id: "run-42", testId: "t-7", name: "checkout", environment: "staging" },
+      stats: { requests: 100, codes: { "200": 98, "503": 2 }, latency: { p95: 120 } },
+      score: 91.5,
+    });
+  });
+
+  it("sends one request per event per webhook", async () => {
+    const { receiver, notifier } = await setup();
+    await hook(notifier, receiver, "once");
+    const run = notifier.run({ id: "r", testId: "t", name: "n" });
+    run.started();
+    await notifier.flush();
+    run.finished();
+    await notifier.flush();
+    expect(receiver.requests.map((r) => (r.json() as { type: string }).type)).toEqual([
+      "started",
+      "finished",
+    ]);
+  });
+});
+
+describe("selection", () => {
+  it("fires global webhooks for every run and ad hoc ones only for runs that name them, each once", async () => {
+    const { receiver, notifier, warnings } = await setup();
+    const global = await hook(notifier, receiver, "global");
+    const adHoc = await hook(notifier, receiver, "adhoc", { global: false });
+    notifier
+      .run({ id: "a", testId: "t", name: "n", webhooks: [adHoc.id, global.id, "no-such-id"] })
+      .started();
+    notifier.run({ id: "b", testId: "t", name: "n" }).started();
+    await notifier.flush();
+    const seen = receiver.requests.map(
+      (r) => `${r.path.split("?")[0]}:${(r.json() as { data: { run: { id: string } } }).data.run.id}`,
+    );
+    expect(seen.sort()).toEqual(["/adhoc:a", "/global:a", "/global:b"]);
+    expect(warnings).toEqual([
+      expect.objectContaining({ code: "unknown_webhook", runId: "a", webhookId: "no-such-id" }),
+    ]);
+    // Routing data stays out of the payload.
+    expect(receiver.requests.every((r) => !r.body.includes("webhooks"))).toBe(true);
+  });
+
+  it("respects events, enabled and tenant", async () => {
+    const { receiver, notifier } = await setup();
+    await hook(notifier, receiver, "only-finished", { events: ["finished"] });
+    await hook(notifier, receiver, "disabled", { enabled: false });
+    await hook(notifier, receiver, "acme", { tenant: "acme" });
+    await hook(notifier, receiver, "everyone");
+    notifier.run({ id: "r1", testId: "t", name: "n", tenant: "acme" }).started();
+    notifier.run({ id: "r2", testId: "t", name: "n", tenant: "other" }).started();
+    notifier.run({ id: "r3", testId: "t", name: "n" }).finished();
+    await notifier.flush();
+    const seen = receiver.requests.map(
+      (r) => `${r.path.split("?")[0]}:${(r.json() as { data: { run: { id: string } } }).data.run.id}`,
+    );
+    expect(seen.sort()).toEqual([
+      "/acme:r1",
+      "/everyone:r1",
+      "/everyone:r2",
+      "/everyone:r3",
+      "/only-finished:r3",
+    ]);
+  });
+
+  it("resolves webhooks when each event fires, so edits during a run apply to later events", async () => {
+    const { receiver, notifier } = await setup();
+    const webhook = await hook(notifier, receiver, "edited");
+    const run = notifier.run({ id: "r", testId: "t", name: "n" });
+    run.started();
+    await notifier.flush();
+    await notifier.webhooks.update(webhook.id, { events: ["finished"] });
+    run.stats({ requests: 1 });
+    run.finished();
+    await notifier.flush();
+    await notifier.webhooks.remove(webhook.id);
+    notifier.run({ id: "r2", testId: "t", name: "n" }).finished();
+    await notifier.flush();
+    expect(receiver.requests.map((r) => (r.json() as { type: string }).type)).toEqual([
+      "started",
+      "finished",
+    ]);
+  });
+
+  it("reports a store that throws or returns garbage, without affecting the runner or the other webhooks", async () => {
+    const inner = memoryStore();
+    let mode: "ok" | "throw" | "garbage" = "ok";
+    const store: SubscriptionStore = {
+      ...inner,
+      async list(filter) {
+        if (mode === "throw" && filter?.global) throw new Error("database is down");
+        const rows = await inner.list(filter);
+        return mode === "garbage" ? [...rows, { id: "bad", url: 42 } as never] : rows;
+      },
+    };
+    const { receiver, notifier, errors } = await setup({ store });
+    const adHoc = await hook(notifier, receiver, "adhoc", { global: false });
+    const run = notifier.run({ id: "r", testId: "t", name: "n", webhooks: [adHoc.id] });
+    mode = "throw";
+    expect(() => run.started()).not.toThrow();
+    await notifier.flush();
+    mode = "garbage";
+    run.finished();
+    await notifier.flush();
+    expect(receiver.requests.map((r) => (r.json() as { type: string }).type)).toEqual([
+      "started",
+      "finished",
+    ]);
+    expect(errors.every(isStoreError)).toBe(true);
+    expect(errors.map((e) => e.message)).toEqual([
+      "Subscription store list failed: Error: database is down",
+      "Subscription store list failed: returned an invalid webhook bad: name: Invalid input: expected string, received undefined",
+      "Subscription store list failed: returned an invalid webhook bad: name: Invalid input: expected string, received undefined",
+    ]);
+  });
+});
+
+describe("failures stay with their delivery", () => {
+  it("reports a formatter that throws as format_failed and still delivers to the other webhooks", async () => {
+    const { receiver, notifier, reports } = await setup({
+      formatters: [
+        {
+          name: "broken",
+          format: () => {
+            throw new Error("cannot format");
+          },
+        },
+      ],
+    });
+    await hook(notifier, receiver, "broken", { format: "broken" });
+    await hook(notifier, receiver, "fine");
+    notifier.run({ id: "r", testId: "t", name: "n" }).failed();
+    await notifier.flush();
+    expect(receiver.requests.map((r) => r.path.split("?")[0])).toEqual(["/fine"]);
+    const failed = reports.find((r) => r.outcome === "format_failed");
+    expect(failed).toMatchObject({
+      ok: false,
+      final: true,
+      attempt: 0,
+      event: "failed",
+      error: { name: "FormatError" },
+    });
+    expect(failed?.error?.message).toBe('Formatter "broken" failed: Error: cannot format');
+  });
+
+  it("reports a non-2xx answer as a failed delivery", async () => {
+    const { receiver, notifier, reports } = await setup(
+      {},
+      { respond: () => ({ status: 400, body: "invalid_payload and a secret" }) },
+    );
+    await hook(notifier, receiver, "four-hundred");
+    notifier.run({ id: "r", testId: "t", name: "n" }).started();
+    await notifier.flush();
+    expect(reports).toEqual([
+      expect.objectContaining({ ok: false, final: true, outcome: "failed", status: 400, attempt: 1 }),
+    ]);
+    expect(JSON.stringify(reports)).not.toContain("secret");
+  });
+
+  it("reports a refused connection without the URL's path or query", async () => {
+    const { receiver, notifier, reports } = await setup();
+    await hook(notifier, receiver, "dead");
+    await receiver.close();
+    notifier.run({ id: "r", testId: "t", name: "n" }).started();
+    await notifier.flush();
+    expect(reports).toHaveLength(1);
+    expect(reports[0]).toMatchObject({
+      ok: false,
+      outcome: "failed",
+      error: { name: "TransportError", code: "ECONNREFUSED" },
+    });
+    expect(reports[0]?.target).toBe(receiver.url);
+    expect(JSON.stringify(reports)).not.toContain("secret-token");
+    expect(JSON.stringify(reports)).not.toContain("/dead");
+  });
+
+  it("isolates a throwing delivery listener and reports it on the error channel", async () => {
+    const { receiver, notifier, errors } = await setup();
+    notifier.on("delivery", () => {
+      throw new Error("listener bug");
+    });
+    await hook(notifier, receiver, "x");
+    notifier.run({ id: "r", testId: "t", name: "n" }).started();
+    await notifier.flush();
+    expect(receiver.requests).toHaveLength(1);
+    expect(errors.map((e) => e.message)).toEqual(['A listener for "delivery" failed: Error: listener bug']);
+  });
+});
+
+describe("close and flush", () => {
+  it("never hangs on a receiver that never answers: abandons and reports after the timeout", async () => {
+    const { receiver, notifier, reports } = await setup({}, { respond: () => new Promise(() => undefined) });
+    await hook(notifier, receiver, "hang");
+    notifier.run({ id: "r", testId: "t", name: "n" }).started();
+    await receiver.waitFor(1);
+    expect(await notifier.flush({ timeoutMs: 50 })).toEqual({ drained: false, pending: 1 });
+    const started = Date.now();
+    const result = await notifier.close({ timeoutMs: 100 });
+    expect(Date.now() - started).toBeLessThan(5000);
+    expect(result).toEqual({ drained: false, pending: 1 });
+    expect(reports).toEqual([
+      expect.objectContaining({ outcome: "abandoned", final: true, ok: false, event: "started" }),
+    ]);
+  });
+
+  it("is idempotent, works with await using, and warns about events after close", async () => {
+    const { receiver, notifier, warnings } = await setup();
+    await hook(notifier, receiver, "x");
+    const run = notifier.run({ id: "r", testId: "t", name: "n" });
+    {
+      await using _scope = { [Symbol.asyncDispose]: () => notifier[Symbol.asyncDispose]() };
+      run.started();
+    }
+    expect(receiver.requests).toHaveLength(1);
+    expect(await notifier.close()).toEqual({ drained: true, pending: 0 });
+    expect(() => run.finished()).not.toThrow();
+    expect(warnings).toEqual([expect.objectContaining({ code: "closed", runId: "r" })]);
+    expect(receiver.requests).toHaveLength(1);
+  });
+});
+
+describe("webhook and run validation", () => {
+  it.each<[string, Record<string, unknown>, string]>([
+    ["a duplicate event", { events: ["started", "started"] }, "webhook.events"],
+    ["an unknown event", { events: ["exploded"] }, "webhook.events.0"],
+    ["no events", { events: [] }, "webhook.events"],
+    ["an unknown format", { format: "carrier-pigeon" }, "webhook.format"],
+    ["a non-http URL", { url: "ftp://example.com/x" }, "webhook.url"],
+    ["a URL with userinfo", { url: "https://user:pass@example.com/x" }, "webhook.url"],
+    ["a URL over 2048 characters", { url: `https://example.com/${"a".repeat(2100)}` }, "webhook.url"],
+    [
+      "a header overriding content-type",
+      { headers: { "Content-Type": "text/plain" } },
+      "webhook.headers.Content-Type",
+    ],
+    [
+      "a header overriding the signature",
+      { headers: { "webhook-signature": "v1,x" } },
+      "webhook.headers.webhook-signature",
+    ],
+    ["a secret without whsec_", { secret: "hunter2" }, "webhook.secret"],
+  ])("rejects %s, naming the field, storing nothing and echoing no URL", async (_label, patch, field) => {
+    const notifier = createNotifier();
+    cleanup.push(() => notifier.close());
+    const input = {
+      name: "x",
+      url: "https://hooks.example.com/services/SECRET",
+      format: "json",
+      events: ["started"],
+      ...patch,
+    };
+    const error: unknown = await notifier.webhooks.create(input as never).catch((e: unknown) => e);
+    expect(isValidationError(error) && error.field).toBe(field);
+    expect((error as Error).message).not.toContain("SECRET");
+    expect((error as Error).message).not.toContain("user:pass");
+    expect(await notifier.webhooks.list()).toEqual([]);
+  });
+
+  it("rejects invalid run info synchronously, naming the field", () => {
+    const notifier = createNotifier();
+    cleanup.push(() => notifier.close());
+    expect(() => notifier.run({ id: "r", testId: "t" } as never)).toThrow(/info\.name/);
+    expect(() => notifier.run({ id: "r", testId: "t", name: "n", load: { runners: 0 } })).toThrow(
+      /info\.load\.runners/,
+    );
+  });
+
+  it("creates, updates and removes webhooks with defaults and timestamps", async () => {
+    const notifier = createNotifier();
+    cleanup.push(() => notifier.close());
+    const created = await notifier.webhooks.create({
+      name: " team ",
+      url: "https://example.com/h",
+      format: "json",
+      events: ["finished"],
+    });
+    expect(created).toMatchObject({ name: "team", global: false, enabled: true, events: ["finished"] });
+    expect(created.createdAt).toBe(created.updatedAt);
+    expect(await notifier.webhooks.get(created.id)).toEqual(created);
+    const updated = await notifier.webhooks.update(created.id, { enabled: false, name: undefined });
+    expect(updated).toMatchObject({ id: created.id, name: "team", enabled: false });
+    expect(await notifier.webhooks.update("missing", { enabled: true })).toBeUndefined();
+    expect(await notifier.webhooks.remove(created.id)).toBe(true);
+    expect(await notifier.webhooks.remove(created.id)).toBe(false);
+  });
+});
+
+describe("event names", () => {
+  it("are exactly Predator's eight", () => {
+    const expected: EventName[] = [
+      "started",
+      "in_progress",
+      "api_failure",
+      "aborted",
+      "failed",
+      "finished",
+      "benchmark_passed",
+      "benchmark_failed",
+    ];
+    expect([...EVENT_NAMES].sort()).toEqual(expected.sort());
+  });
+});
+
+describe("delivery listener errors without an error listener", () => {
+  it("become a process warning, not a crash", () => {
+    const warn = vi.spyOn(process, "emitWarning").mockImplementation(() => undefined);
+    try {
+      const notifier = createNotifier();
+      cleanup.push(() => notifier.close());
+      notifier.on("warning", () => {
+        throw new Error("bad warning listener");
+      });
+      notifier.run({ id: "r", testId: "t", name: "n" }).started();
+      notifier.run({ id: "r", testId: "t", name: "n" }).started();
+      expect(warn).toHaveBeenCalledWith(expect.stringContaining("bad warning listener"), expect.anything());
+    } finally {
+      warn.mockRestore();
+    }
+  });
+});

@@ -1,0 +1,459 @@
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { EVENT_NAMES, type EventName, type Run, type RunEvent, type StatsBatch } from "../src/events.js";
+import { isValidationError } from "../src/errors.js";
+import {
+  createRunHandle,
+  eventId,
+  initialSnapshot,
+  memoryRunState,
+  type IgnoredCall,
+  type RunSnapshot,
+} from "../src/run-tracker.js";
+
+const run: Run = { id: "run-1", testId: "t-1", name: "checkout" };
+const COOLDOWN = 60_000;
+
+/** A run handle on a fake clock that records what it emits and what it ignores. */
+function harness(info: Run = run, state = memoryRunState()) {
+  let now = 1_700_000_000_000;
+  const events: RunEvent[] = [];
+  const ignored: IgnoredCall[] = [];
+  const handle = createRunHandle(info, {
+    state,
+    publish: (event) => events.push(event),
+    ignored: (call) => ignored.push(call),
+    apiFailureCooldownMs: COOLDOWN,
+    now: () => now,
+  });
+  return {
+    handle,
+    events,
+    ignored,
+    names: () => events.map((e) => e.event),
+    advance: (ms: number) => {
+      now += ms;
+    },
+  };
+}
+
+describe("run tracker lifecycle", () => {
+  it("emits started, in_progress on the first stats only, then finished with accumulated stats", () => {
+    const h = harness();
+    h.handle.started();
+    h.advance(1000);
+    h.handle.stats({ requests: 100, codes: { "200": 100 }, latency: { p95: 20 } });
+    h.advance(1000);
+    h.handle.stats({ requests: 50, codes: { "200": 49, "404": 1 }, errors: { ETIMEDOUT: 2 }, rps: 50 });
+    h.handle.finished();
+    expect(h.names()).toEqual(["started", "in_progress", "finished"]);
+    const finished = h.events[2];
+    expect(finished?.event).toBe("finished");
+    if (finished?.event !== "finished") throw new Error("unreachable");
+    expect(finished.stats).toEqual({
+      requests: 150,
+      codes: { "200": 149, "404": 1 },
+      errors: { ETIMEDOUT: 2 },
+      latency: { p95: 20 },
+      rps: 50,
+      elapsedMs: 2000,
+    });
+    expect(finished).not.toHaveProperty("score");
+    expect(h.handle.ended).toBe(true);
+  });
+
+  it("keeps the stats of in_progress as they were when it fired", () => {
+    const h = harness();
+    h.handle.stats({ requests: 10 });
+    h.handle.stats({ requests: 10 });
+    const inProgress = h.events.find((e) => e.event === "in_progress");
+    expect(inProgress?.event === "in_progress" && inProgress.stats.requests).toBe(10);
+  });
+
+  it("emits started before in_progress when the runner never called started()", () => {
+    const h = harness();
+    h.handle.stats({ requests: 1 });
+    expect(h.names()).toEqual(["started", "in_progress"]);
+  });
+
+  it("fires benchmark_passed before finished when the score equals the threshold", () => {
+    const h = harness({ ...run, benchmark: { threshold: 80, lastScores: [70, 75] } });
+    h.handle.started();
+    h.handle.finished({ score: 80 });
+    expect(h.names()).toEqual(["started", "benchmark_passed", "finished"]);
+    const bench = h.events[1];
+    expect(bench?.event === "benchmark_passed" && bench.benchmark).toEqual({
+      score: 80,
+      threshold: 80,
+      lastScores: [70, 75],
+    });
+    const finished = h.events[2];
+    expect(finished?.event === "finished" && finished.score).toBe(80);
+  });
+
+  it("treats 0 as a real score and a real threshold", () => {
+    const zeroScore = harness({ ...run, benchmark: { threshold: 50 } });
+    zeroScore.handle.finished({ score: 0 });
+    expect(zeroScore.names()).toEqual(["benchmark_failed", "finished"]);
+
+    const zeroThreshold = harness({ ...run, benchmark: { threshold: 0 } });
+    zeroThreshold.handle.finished({ score: 0 });
+    expect(zeroThreshold.names()).toEqual(["benchmark_passed", "finished"]);
+  });
+
+  it("takes the threshold and last scores from finished() over the run info", () => {
+    const h = harness({ ...run, benchmark: { threshold: 10 } });
+    h.handle.finished({ score: 50, threshold: 60, lastScores: [1] });
+    const bench = h.events[0];
+    expect(bench?.event).toBe("benchmark_failed");
+    expect(bench?.event === "benchmark_failed" && bench.benchmark).toEqual({
+      score: 50,
+      threshold: 60,
+      lastScores: [1],
+    });
+  });
+
+  it("emits no benchmark event without a threshold, or without a score", () => {
+    const noThreshold = harness();
+    noThreshold.handle.finished({ score: 90 });
+    expect(noThreshold.names()).toEqual(["finished"]);
+    const noScore = harness({ ...run, benchmark: { threshold: 50 } });
+    noScore.handle.finished();
+    expect(noScore.names()).toEqual(["finished"]);
+  });
+
+  it("adds the stats given to finished() as a last batch", () => {
+    const h = harness();
+    h.handle.stats({ requests: 5, codes: { "200": 5 } });
+    h.handle.finished({ stats: { requests: 5, codes: { "200": 5 }, latency: { p99: 9 } } });
+    const finished = h.events.at(-1);
+    expect(finished?.event === "finished" && finished.stats).toMatchObject({
+      requests: 10,
+      codes: { "200": 10 },
+      latency: { p99: 9 },
+    });
+  });
+
+  it("ignores and reports calls after a terminal event, never throwing", () => {
+    const h = harness();
+    h.handle.started();
+    h.handle.aborted("operator pressed stop");
+    h.handle.finished({ score: 99 });
+    h.handle.failed(new Error("late"));
+    h.handle.stats({ requests: 1 });
+    h.handle.started();
+    expect(h.names()).toEqual(["started", "aborted"]);
+    expect(h.ignored.map((i) => i.call)).toEqual(["finished", "failed", "stats", "started"]);
+    expect(h.ignored[0]?.reason).toContain("already ended (aborted)");
+  });
+
+  it("ignores a second started()", () => {
+    const h = harness();
+    h.handle.started();
+    h.handle.started();
+    expect(h.names()).toEqual(["started"]);
+    expect(h.ignored).toEqual([{ runId: "run-1", call: "started", reason: "the run already started" }]);
+  });
+
+  it("carries the abort reason and the stats so far", () => {
+    const h = harness();
+    h.handle.stats({ requests: 7 });
+    h.handle.aborted("user");
+    const aborted = h.events.at(-1);
+    expect(aborted?.event === "aborted" && aborted.reason).toBe("user");
+    expect(aborted?.event === "aborted" && aborted.stats?.requests).toBe(7);
+  });
+
+  it.each([
+    [
+      "an Error",
+      Object.assign(new TypeError("boom"), { code: "E_BOOM" }),
+      { message: "boom", name: "TypeError", code: "E_BOOM" },
+    ],
+    ["a string", "disk full", { message: "disk full" }],
+    ["nothing", undefined, undefined],
+    ["null", null, undefined],
+    ["a number", 42, { message: "42" }],
+    ["a plain object", { message: "from json", code: 7 }, { message: "from json", code: "7" }],
+    ["an object without message", { foo: 1 }, { message: "Unknown error" }],
+  ])("normalises failed(%s) and keeps no stack", (_label, input, expected) => {
+    const h = harness();
+    h.handle.failed(input);
+    const failed = h.events[0];
+    expect(failed?.event).toBe("failed");
+    expect(failed?.event === "failed" ? failed.error : "wrong").toEqual(expected);
+    expect(JSON.stringify(failed)).not.toContain("at ");
+  });
+
+  it("clips a huge error message", () => {
+    const h = harness();
+    h.handle.failed(new Error("x".repeat(100_000)));
+    const failed = h.events[0];
+    expect(failed?.event === "failed" && failed.error?.message.length).toBe(4000);
+  });
+
+  it("derives event ids from the run, so the same run gets the same ids", () => {
+    const a = harness();
+    const b = harness();
+    a.handle.started();
+    b.handle.started();
+    expect(a.events[0]?.id).toBe(b.events[0]?.id);
+    expect(a.events[0]?.id).toBe(eventId("run-1", "started", 0));
+    expect(eventId("run-1", "started", 0)).not.toBe(eventId("run-2", "started", 0));
+  });
+
+  it("shares state between handles on the same run id", () => {
+    const state = memoryRunState();
+    const first = harness(run, state);
+    const second = harness(run, state);
+    first.handle.started();
+    second.handle.started();
+    second.handle.finished();
+    first.handle.finished();
+    expect(first.names()).toEqual(["started"]);
+    expect(second.names()).toEqual(["finished"]);
+    expect(first.ignored.map((i) => i.call)).toEqual(["finished"]);
+  });
+});
+
+describe("api_failure throttle", () => {
+  it("fires on the first 5xx, then at most once per cooldown with the counts since the last one", () => {
+    const h = harness();
+    h.handle.started();
+    h.handle.stats({ requests: 10, codes: { "200": 8, "503": 2 } });
+    h.advance(10_000);
+    h.handle.stats({ requests: 10, codes: { "500": 1, "503": 3 } });
+    h.advance(10_000);
+    h.handle.stats({ requests: 10, codes: { "200": 10 } });
+    h.advance(COOLDOWN);
+    h.handle.stats({ requests: 10, codes: { "502": 5 } });
+
+    const failures = h.events.filter((e) => e.event === "api_failure");
+    expect(failures.map((e) => e.failures)).toEqual([
+      { codes: { "503": 2 }, count: 2, total: 2 },
+      { codes: { "500": 1, "503": 3, "502": 5 }, count: 9, total: 11 },
+    ]);
+    expect(new Set(failures.map((e) => e.id)).size).toBe(2);
+    expect(failures[1]?.stats.codes).toEqual({ "200": 18, "503": 5, "500": 1, "502": 5 });
+  });
+
+  it("does not fire for 4xx or for 5xx entries with a zero count", () => {
+    const h = harness();
+    h.handle.stats({ codes: { "404": 3, "500": 0 } });
+    expect(h.names()).toEqual(["started", "in_progress"]);
+  });
+
+  it("fires with a cooldown of 0 on every batch that has 5xx", () => {
+    let n = 0;
+    const handle = createRunHandle(run, {
+      state: memoryRunState(),
+      publish: (e) => (n += e.event === "api_failure" ? 1 : 0),
+      ignored: () => undefined,
+      apiFailureCooldownMs: 0,
+    });
+    handle.stats({ codes: { "500": 1 } });
+    handle.stats({ codes: { "500": 1 } });
+    expect(n).toBe(2);
+  });
+});
+
+describe("bad input", () => {
+  it.each<[string, unknown, string]>([
+    ["negative requests", { requests: -1 }, "stats.requests"],
+    ["fractional requests", { requests: 1.5 }, "stats.requests"],
+    ["NaN rps", { rps: Number.NaN }, "stats.rps"],
+    ["a code that is not a status", { codes: { abc: 1 } }, "stats.codes.abc"],
+    ["an unknown field", { latancy: {} }, "stats"],
+    ["a string count", { codes: { "200": "5" } }, "stats.codes.200"],
+    ["not an object", "lots", "stats"],
+  ])("rejects stats with %s, naming the field, and emits nothing", (_label, batch, field) => {
+    const h = harness();
+    let error: unknown;
+    try {
+      h.handle.stats(batch as StatsBatch);
+    } catch (e) {
+      error = e;
+    }
+    expect(isValidationError(error)).toBe(true);
+    expect(isValidationError(error) && error.field).toBe(field);
+    expect((error as Error).message).toContain(field);
+    expect(h.events).toEqual([]);
+  });
+
+  it("rejects a bad finish result before emitting anything", () => {
+    const h = harness({ ...run, benchmark: { threshold: 1 } });
+    h.handle.started();
+    expect(() => h.handle.finished({ score: "high" as unknown as number })).toThrow(/result\.score/);
+    expect(h.names()).toEqual(["started"]);
+    expect(h.handle.ended).toBe(false);
+  });
+
+  it("rejects a non-string abort reason", () => {
+    const h = harness();
+    expect(() => h.handle.aborted(5 as unknown as string)).toThrow(/reason/);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// Properties over random sequences of runner calls
+// ---------------------------------------------------------------------------------------------
+
+const codesArb = fc.dictionary(
+  fc.constantFrom("200", "201", "404", "429", "500", "502", "503"),
+  fc.nat({ max: 50 }),
+  { maxKeys: 4 },
+);
+const batchArb: fc.Arbitrary<StatsBatch> = fc.record(
+  { requests: fc.nat({ max: 1000 }), codes: codesArb, rps: fc.double({ min: 0, max: 1e4, noNaN: true }) },
+  { requiredKeys: [] },
+);
+const callArb = fc.oneof(
+  fc.constant({ kind: "started" as const }),
+  fc.record({ kind: fc.constant("stats" as const), batch: batchArb }),
+  fc.record({ kind: fc.constant("aborted" as const), reason: fc.option(fc.string(), { nil: undefined }) }),
+  fc.record({ kind: fc.constant("failed" as const), error: fc.anything() }),
+  fc.record({
+    kind: fc.constant("finished" as const),
+    score: fc.option(fc.integer({ min: 0, max: 100 }), { nil: undefined }),
+  }),
+);
+const stepArb = fc.record({ call: callArb, advanceMs: fc.nat({ max: 2 * COOLDOWN }) });
+
+const RANK: Record<EventName, number> = {
+  started: 0,
+  in_progress: 1,
+  api_failure: 2,
+  aborted: 3,
+  failed: 3,
+  benchmark_passed: 3,
+  benchmark_failed: 3,
+  finished: 4,
+};
+
+describe("run tracker properties", () => {
+  it("never throws, fires each event at most once (api_failure aside), in lifecycle order", () => {
+    fc.assert(
+      fc.property(
+        fc.array(stepArb, { maxLength: 40 }),
+        fc.option(fc.integer({ min: 0, max: 100 }), { nil: undefined }),
+        (steps, threshold) => {
+          const h = harness(threshold === undefined ? run : { ...run, benchmark: { threshold } });
+          for (const { call, advanceMs } of steps) {
+            h.advance(advanceMs);
+            switch (call.kind) {
+              case "started":
+                h.handle.started();
+                break;
+              case "stats":
+                h.handle.stats(call.batch);
+                break;
+              case "aborted":
+                h.handle.aborted(call.reason);
+                break;
+              case "failed":
+                h.handle.failed(call.error);
+                break;
+              case "finished":
+                h.handle.finished(call.score === undefined ? undefined : { score: call.score });
+                break;
+            }
+          }
+          const names = h.names();
+          for (const name of EVENT_NAMES) {
+            if (name !== "api_failure") expect(names.filter((n) => n === name).length).toBeLessThanOrEqual(1);
+          }
+          for (let i = 1; i < names.length; i++) {
+            expect(RANK[names[i]!]).toBeGreaterThanOrEqual(RANK[names[i - 1]!]);
+          }
+          // One terminal outcome at most; a benchmark event only directly before finished.
+          expect(
+            names.filter((n) => n === "aborted" || n === "failed" || n === "finished").length,
+          ).toBeLessThanOrEqual(1);
+          names.forEach((n, i) => {
+            if (n.startsWith("benchmark_")) expect(names[i + 1]).toBe("finished");
+          });
+          // Nothing after a terminal event.
+          const end = names.findIndex((n) => n === "aborted" || n === "failed" || n === "finished");
+          if (end >= 0) expect(names.length).toBe(end + 1);
+          // Event ids are unique.
+          expect(new Set(h.events.map((e) => e.id)).size).toBe(h.events.length);
+        },
+      ),
+      { numRuns: 500 },
+    );
+  });
+
+  it("spaces api_failure events by the cooldown and accounts for every 5xx", () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.record({ batch: batchArb, advanceMs: fc.nat({ max: COOLDOWN }) }), { maxLength: 40 }),
+        (steps) => {
+          const h = harness();
+          let fiveHundreds = 0;
+          const times: number[] = [];
+          let t = 0;
+          for (const { batch, advanceMs } of steps) {
+            h.advance(advanceMs);
+            t += advanceMs;
+            const before = h.events.length;
+            h.handle.stats(batch);
+            for (const [code, n] of Object.entries(batch.codes ?? {}))
+              if (code.startsWith("5")) fiveHundreds += n;
+            const fired = h.events.slice(before).filter((e) => e.event === "api_failure");
+            for (const event of fired) {
+              times.push(t);
+              expect(event.failures.total).toBe(fiveHundreds);
+            }
+          }
+          for (let i = 1; i < times.length; i++)
+            expect(times[i]! - times[i - 1]!).toBeGreaterThanOrEqual(COOLDOWN);
+          const reported = h.events.reduce(
+            (sum, e) => sum + (e.event === "api_failure" ? e.failures.count : 0),
+            0,
+          );
+          expect(reported).toBeLessThanOrEqual(fiveHundreds);
+          const last = h.events.filter((e) => e.event === "api_failure").at(-1);
+          if (last?.event === "api_failure") expect(reported).toBe(last.failures.total);
+          const requests = steps.reduce((sum, s) => sum + (s.batch.requests ?? 0), 0);
+          const latest = h.events.at(-1);
+          if (latest && "stats" in latest && latest.stats)
+            expect(latest.stats.requests).toBeLessThanOrEqual(requests);
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  it("never half-applies an invalid call: the snapshot is unchanged", () => {
+    fc.assert(
+      fc.property(fc.anything(), (garbage) => {
+        const state = memoryRunState();
+        const h = harness(run, state);
+        h.handle.started();
+        const before: RunSnapshot | undefined = state.get(run.id);
+        try {
+          h.handle.stats(garbage as StatsBatch);
+        } catch (error) {
+          expect(isValidationError(error)).toBe(true);
+          expect(state.get(run.id)).toBe(before);
+          expect(h.names()).toEqual(["started"]);
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
+
+describe("memoryRunState", () => {
+  it("forgets the least recently used run beyond its bound", () => {
+    const state = memoryRunState(2);
+    state.set("a", initialSnapshot());
+    state.set("b", initialSnapshot());
+    state.get("a");
+    state.set("a", initialSnapshot());
+    state.set("c", initialSnapshot());
+    expect(state.get("b")).toBeUndefined();
+    expect(state.get("a")).toBeDefined();
+    expect(state.get("c")).toBeDefined();
+  });
+});

@@ -1,0 +1,14 @@
+import { readFileSync } from "node:fs";
+import { defineConfig } from "vitest/config";
+
+const { version } = JSON.parse(readFileSync("./package.json", "utf8")) as { version: string };
+
+export default defineConfig({
+  define: { __RUNHOOKS_VERSION__: JSON.stringify(version) },
+  test: {
+    include: ["test/**/*.test.ts"],
+    // Tests start loopback servers; keep parallelism modest on a 2-core machine.
+    pool: "forks",
+    testTimeout: 20_000,
+  },
+});
