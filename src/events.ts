@@ -230,10 +230,11 @@ export type RunEvent = EventMap[EventName];
  * What `bus.emit(name, payload)` takes: the event without its name, with `id` and `at` optional
  * (a random id and the current time are filled in).
  */
-export type EventInput<E extends EventName> = Omit<EventMap[E], "event" | "id" | "at"> & {
-  id?: string | undefined;
-  at?: string | undefined;
-};
+export type EventInput<E extends EventName> = Flatten<
+  Omit<EventMap[E], "event" | "id" | "at"> & { id?: string | undefined; at?: string | undefined }
+>;
+
+type Flatten<T> = { [K in keyof T]: T[K] } & {};
 
 // ---------------------------------------------------------------------------------------------
 // Schemas
