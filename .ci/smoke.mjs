@@ -1,7 +1,7 @@
 // Imports the packed tarball as a user would (ESM), and delivers one real webhook to a loopback receiver.
 import { createServer } from "node:http";
 import { createNotifier, isValidationError } from "runhooks";
-import { startReceiver, sampleEvents } from "runhooks/testing";
+import { startReceiver, sampleEvents, testStore } from "runhooks/testing";
 
 const receiver = await startReceiver();
 const notifier = createNotifier();
@@ -27,6 +27,8 @@ try {
 } catch (error) {
   if (!isValidationError(error)) throw error;
 }
-if (Object.keys(sampleEvents()).length !== 8) throw new Error("testing entry point is incomplete");
+if (Object.keys(sampleEvents()).length !== 8 || typeof testStore !== "function") {
+  throw new Error("testing entry point is incomplete");
+}
 void createServer;
 console.log(`smoke (ESM, Node ${process.version}): delivered ${types}`);

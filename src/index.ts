@@ -7,7 +7,6 @@ export type {
   NotifierChannels,
   NotifierOptions,
   NotifierWarning,
-  WebhooksApi,
 } from "./notifier.js";
 
 export { createEventBus } from "./bus.js";
@@ -44,7 +43,9 @@ export type {
 
 export type { FinishResult, IgnoredCall, RunHandle } from "./run-tracker.js";
 
-export type { Webhook, WebhookInput, WebhookPatch } from "./webhooks/model.js";
+export { MASK, maskUrl } from "./webhooks/model.js";
+export type { Webhook, WebhookInput, WebhookJSON, WebhookPatch, WebhookRecord } from "./webhooks/model.js";
+export type { WebhooksApi } from "./webhooks/api.js";
 export type { SubscriptionStore, WebhookFilter } from "./webhooks/store/types.js";
 export { memoryStore } from "./webhooks/store/memory.js";
 

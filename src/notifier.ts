@@ -1,4 +1,4 @@
-import { createHash, randomUUID } from "node:crypto";
+import { createHash } from "node:crypto";
 import { setTimeout as delay } from "node:timers/promises";
 import { SafeEmitter, type Listener } from "./_emitter.js";
 import { USER_AGENT } from "./_version.js";
@@ -7,7 +7,6 @@ import {
   ConfigError,
   FormatError,
   StoreError,
-  ValidationError,
   describe,
   isRunhooksError,
   redactUrl,
@@ -21,16 +20,11 @@ import { httpTransport } from "./delivery/http-transport.js";
 import { memoryQueue, type DeliveryQueue } from "./delivery/queue.js";
 import type { Delivery, DeliveryReport, Transport } from "./delivery/types.js";
 import { createRunHandle, memoryRunState, type IgnoredCall, type RunHandle } from "./run-tracker.js";
-import {
-  webhookInputSchema,
-  webhookPatchSchema,
-  type Webhook,
-  type WebhookInput,
-  type WebhookPatch,
-} from "./webhooks/model.js";
+import { createWebhooksApi, type WebhooksApi } from "./webhooks/api.js";
+import type { WebhookRecord } from "./webhooks/model.js";
 import { selectTargets } from "./webhooks/select.js";
 import { memoryStore } from "./webhooks/store/memory.js";
-import type { SubscriptionStore, WebhookFilter } from "./webhooks/store/types.js";
+import type { SubscriptionStore } from "./webhooks/store/types.js";
 
 /** Options of {@link createNotifier}. */
 export interface NotifierOptions {
@@ -98,28 +92,6 @@ export interface FlushResult {
   drained: boolean;
   /** Deliveries still queued or in flight when it returned (for `close()`: abandoned and reported). */
   pending: number;
-}
-
-/** Create, read, update and delete webhooks. Every input is validated before it reaches the store. */
-export interface WebhooksApi {
-  /**
-   * Validates and stores a new webhook; resolves with it, id and timestamps assigned.
-   * @throws {ValidationError} naming the field; nothing is stored then.
-   * @throws {StoreError} when the store fails.
-   */
-  create(input: WebhookInput): Promise<Webhook>;
-  /** The webhook with this id, or `undefined`. */
-  get(id: string): Promise<Webhook | undefined>;
-  /** Webhooks matching `filter` (all without one), most recently updated first. */
-  list(filter?: WebhookFilter): Promise<Webhook[]>;
-  /**
-   * Applies `patch` to the webhook; resolves with the result, or `undefined` when there is no such
-   * webhook. Takes effect for the next event that fires, including events of runs under way.
-   * @throws {ValidationError} naming the field; nothing is changed then.
-   */
-  update(id: string, patch: WebhookPatch): Promise<Webhook | undefined>;
-  /** Deletes the webhook; resolves `false` when there was none. */
-  remove(id: string): Promise<boolean>;
 }
 
 /** The notifier: webhooks, runs, and their deliveries. Create one per process with {@link createNotifier}. */
@@ -287,7 +259,7 @@ export function createNotifier(options: NotifierOptions = {}): Notifier {
     return closing;
   };
 
-  const webhooks = createWebhooksApi(store, registry);
+  const webhooks = createWebhooksApi(store, registry, reportError);
 
   return {
     bus,
@@ -320,69 +292,10 @@ export function createNotifier(options: NotifierOptions = {}): Notifier {
   };
 }
 
-function createWebhooksApi(store: SubscriptionStore, registry: FormatterRegistry): WebhooksApi {
-  const checkFormat = (format: string | undefined): void => {
-    if (format !== undefined && !registry.has(format)) {
-      throw new ValidationError("webhook", [
-        {
-          path: "webhook.format",
-          message: `unknown format "${format}"; registered formats: ${[...registry.keys()].join(", ")}`,
-        },
-      ]);
-    }
-  };
-  const storeCall = async <T>(operation: string, call: () => Promise<T>): Promise<T> => {
-    try {
-      return await call();
-    } catch (error) {
-      throw new StoreError(operation, describe(error), { cause: error });
-    }
-  };
-
-  return {
-    async create(input) {
-      const parsed = webhookInputSchema.safeParse(input);
-      if (!parsed.success) throw toValidationError("webhook", "webhook", parsed.error);
-      checkFormat(parsed.data.format);
-      const now = new Date().toISOString();
-      const webhook: Webhook = { id: randomUUID(), ...parsed.data, createdAt: now, updatedAt: now };
-      await storeCall("create", () => store.create(structuredClone(webhook)));
-      return webhook;
-    },
-    get: (id) => storeCall("get", () => store.get(id)),
-    list: (filter) => storeCall("list", () => store.list(filter)),
-    async update(id, patch) {
-      const parsed = webhookPatchSchema.safeParse(patch);
-      if (!parsed.success) throw toValidationError("webhook update", "patch", parsed.error);
-      checkFormat(parsed.data.format);
-      const current = await storeCall("get", () => store.get(id));
-      if (!current) return undefined;
-      const next: Webhook = {
-        ...current,
-        ...stripUndefined(parsed.data),
-        updatedAt: new Date().toISOString(),
-      };
-      const found = await storeCall("update", () => store.update(structuredClone(next)));
-      return found ? next : undefined;
-    },
-    remove: (id) => storeCall("remove", () => store.remove(id)),
-  };
-}
-
-/** Drops keys whose value is `undefined`, so a patch field left undefined means "unchanged". */
-function stripUndefined<T extends object>(value: T): { [K in keyof T]?: Exclude<T[K], undefined> } {
-  const out: { [K in keyof T]?: Exclude<T[K], undefined> } = {};
-  for (const key in value) {
-    const field = value[key];
-    if (field !== undefined) out[key] = field as Exclude<T[typeof key], undefined>;
-  }
-  return out;
-}
-
 /** Formats the event for one webhook; a formatter failure is returned, not thrown. */
 function buildDelivery(
   event: RunEvent,
-  webhook: Webhook,
+  webhook: WebhookRecord,
   registry: FormatterRegistry,
 ): Delivery | FormatError {
   const formatter = registry.get(webhook.format);
@@ -486,7 +399,7 @@ function errorSummary(error: unknown, target: string): NonNullable<DeliveryRepor
   return { name, message: `Request to ${target} failed (${name})` };
 }
 
-function formatFailure(event: RunEvent, webhook: Webhook, error: FormatError): DeliveryReport {
+function formatFailure(event: RunEvent, webhook: WebhookRecord, error: FormatError): DeliveryReport {
   return {
     deliveryId: deliveryId(event.id, webhook.id),
     webhookId: webhook.id,

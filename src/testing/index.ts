@@ -1,3 +1,5 @@
 export { startReceiver } from "./receiver.js";
 export type { ReceivedRequest, ReceiverAnswer, ReceiverOptions, TestReceiver } from "./receiver.js";
 export { sampleEventList, sampleEvents, sampleRun, sampleStats } from "./fixtures.js";
+export { STORE_CASES, sampleRecord, testStore } from "./store-contract.js";
+export type { StoreCaseId, TestStoreOptions } from "./store-contract.js";

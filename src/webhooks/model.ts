@@ -1,18 +1,19 @@
+import { inspect } from "node:util";
 import { z } from "zod";
 import { EVENT_NAMES, type EventName } from "../events.js";
 
-/** A subscription: where to send which events, in which format. */
-export interface Webhook {
-  /** Assigned by the notifier on create. */
+/**
+ * A webhook as stores hold it: every field in full, secrets included. Only stores and code that sends
+ * see this shape; the notifier's API hands out {@link Webhook} views that mask the credentials.
+ */
+export interface WebhookRecord {
+  /** Assigned by the notifier on create (a UUID). */
   id: string;
   /** A human name, shown in delivery reports and in the admin. */
   name: string;
-  /**
-   * Where to POST. A credential for Slack, Teams and Discord: runhooks shows only its scheme and host
-   * in errors, reports and logs.
-   */
+  /** Where to POST. A credential for Slack, Teams and Discord. */
   url: string;
-  /** The name of a registered formatter: `json` built in; more in later versions or your own. */
+  /** The name of a registered formatter, e.g. `json`. */
   format: string;
   /** The events it fires for: non-empty, no duplicates. */
   events: EventName[];
@@ -32,6 +33,83 @@ export interface Webhook {
   updatedAt: string;
 }
 
+/**
+ * A webhook as `notifier.webhooks` returns it: safe to log, print and serialise. The URL shows only its
+ * scheme and host (`https://hooks.slack.com/***`), header values are `***`, and the secret is not
+ * included at all. `reveal()` is the explicit way to the full values, for code that needs them.
+ */
+export interface Webhook {
+  readonly id: string;
+  readonly name: string;
+  /** The masked URL: scheme and host, then `/***` when the URL has a path or query. */
+  readonly url: string;
+  readonly format: string;
+  readonly events: readonly EventName[];
+  readonly global: boolean;
+  readonly enabled: boolean;
+  /** Whether a signing secret is set (its value is only in `reveal()`). */
+  readonly hasSecret: boolean;
+  /** Header names with masked values. */
+  readonly headers?: Readonly<Record<string, string>> | undefined;
+  readonly tenant?: string | undefined;
+  readonly createdAt: string;
+  readonly updatedAt: string;
+  /** The full record, URL, secret and header values included. Treat the result as a credential. */
+  reveal(): WebhookRecord;
+  /** The masked fields, as plain data. */
+  toJSON(): WebhookJSON;
+}
+
+/** What `JSON.stringify(webhook)` gives: the masked fields. */
+export type WebhookJSON = Omit<Webhook, "reveal" | "toJSON" | "events" | "headers"> & {
+  events: EventName[];
+  headers?: Record<string, string> | undefined;
+};
+
+/** The mask that replaces secret values. */
+export const MASK = "***";
+
+/** Masks a URL to `scheme://host/***` (or `scheme://host/` when it has no path or query). */
+export function maskUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    const hidden = (parsed.pathname !== "/" && parsed.pathname !== "") || parsed.search !== "";
+    return `${parsed.protocol}//${parsed.host}/${hidden ? MASK : ""}`;
+  } catch {
+    return MASK;
+  }
+}
+
+/** @internal Wraps a record in a frozen, masked view. */
+export function toWebhook(record: WebhookRecord): Webhook {
+  const full = structuredClone(record);
+  const json: WebhookJSON = {
+    id: full.id,
+    name: full.name,
+    url: maskUrl(full.url),
+    format: full.format,
+    events: [...full.events],
+    global: full.global,
+    enabled: full.enabled,
+    hasSecret: full.secret !== undefined,
+    ...(full.headers && { headers: Object.fromEntries(Object.keys(full.headers).map((k) => [k, MASK])) }),
+    ...(full.tenant !== undefined && { tenant: full.tenant }),
+    createdAt: full.createdAt,
+    updatedAt: full.updatedAt,
+  };
+  const view = {
+    ...json,
+    events: Object.freeze([...json.events]),
+    ...(json.headers && { headers: Object.freeze({ ...json.headers }) }),
+  };
+  Object.defineProperties(view, {
+    reveal: { value: () => structuredClone(full), enumerable: false },
+    toJSON: { value: () => structuredClone(json), enumerable: false },
+    [inspect.custom]: { value: () => json, enumerable: false },
+  });
+  return Object.freeze(view) as unknown as Webhook;
+}
+
 /** What `notifier.webhooks.create()` takes. */
 export interface WebhookInput {
   name: string;
@@ -49,9 +127,15 @@ export interface WebhookInput {
 
 /**
  * What `notifier.webhooks.update()` takes: any subset of the fields of {@link WebhookInput}. A field that
- * is absent or `undefined` stays as it is.
+ * is absent or `undefined` stays as it is; `null` clears `secret`, `headers` or `tenant`.
  */
-export type WebhookPatch = { [K in keyof WebhookInput]?: WebhookInput[K] | undefined };
+export type WebhookPatch = {
+  [K in Exclude<keyof WebhookInput, "secret" | "headers" | "tenant">]?: WebhookInput[K] | undefined;
+} & {
+  secret?: string | null | undefined;
+  headers?: Record<string, string> | null | undefined;
+  tenant?: string | null | undefined;
+};
 
 export const MAX_URL_LENGTH = 2048;
 
@@ -144,9 +228,9 @@ export const webhookPatchSchema = z.strictObject({
   events: fields.events.optional(),
   global: fields.global.optional(),
   enabled: fields.enabled.optional(),
-  secret: fields.secret.optional(),
-  headers: fields.headers.optional(),
-  tenant: fields.tenant.optional(),
+  secret: fields.secret.nullable().optional(),
+  headers: fields.headers.nullable().optional(),
+  tenant: fields.tenant.nullable().optional(),
 });
 
 /** @internal What a store must give back. Checked on every read: a store is outside code. */

@@ -1,11 +1,12 @@
 import { StoreError, describe } from "../errors.js";
 import type { RunEvent } from "../events.js";
-import { storedWebhookSchema, type Webhook } from "./model.js";
+import type { WebhookRecord } from "./model.js";
+import { validateRecords } from "./store/validate.js";
 import type { SubscriptionStore, WebhookFilter } from "./store/types.js";
 
 /** @internal The webhooks an event goes to, and what went wrong finding them. */
 export interface Selection {
-  targets: Webhook[];
+  targets: WebhookRecord[];
   /** Ad hoc ids the run named that the store does not know (deleted, mistyped). */
   unknownIds: string[];
   /** Store failures and invalid records. Each affects only its own part of the selection. */
@@ -29,7 +30,7 @@ export async function selectTargets(store: SubscriptionStore, event: RunEvent): 
     ids.length > 0 ? query(store, { ids }, problems) : Promise.resolve(undefined),
   ]);
 
-  const targets = new Map<string, Webhook>();
+  const targets = new Map<string, WebhookRecord>();
   for (const webhook of globals ?? []) {
     // Re-check what the store was asked for: a store that ignores part of the filter must not make a
     // webhook fire where it should not.
@@ -54,7 +55,7 @@ export async function selectTargets(store: SubscriptionStore, event: RunEvent): 
   return { targets: [...targets.values()], unknownIds, problems };
 }
 
-function tenantFits(webhook: Webhook, event: RunEvent): boolean {
+function tenantFits(webhook: WebhookRecord, event: RunEvent): boolean {
   return webhook.tenant === undefined || webhook.tenant === event.run.tenant;
 }
 
@@ -63,7 +64,7 @@ async function query(
   store: SubscriptionStore,
   filter: WebhookFilter,
   problems: StoreError[],
-): Promise<Webhook[] | undefined> {
+): Promise<WebhookRecord[] | undefined> {
   let rows: unknown;
   try {
     rows = await store.list(filter);
@@ -75,19 +76,7 @@ async function query(
     problems.push(new StoreError("list", "did not return an array"));
     return undefined;
   }
-  const valid: Webhook[] = [];
-  for (const [index, row] of (rows as unknown[]).entries()) {
-    const parsed = storedWebhookSchema.safeParse(row);
-    if (parsed.success) valid.push(parsed.data);
-    else {
-      const id =
-        typeof (row as { id?: unknown } | null)?.id === "string" ? (row as { id: string }).id : `#${index}`;
-      const first = parsed.error.issues[0];
-      const field = first ? first.path.join(".") : "record";
-      problems.push(
-        new StoreError("list", `returned an invalid webhook ${id}: ${field}: ${first?.message ?? "invalid"}`),
-      );
-    }
-  }
-  return valid;
+  const { records, problems: invalid } = validateRecords("list", rows);
+  problems.push(...invalid);
+  return records;
 }

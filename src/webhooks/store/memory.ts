@@ -1,4 +1,4 @@
-import type { Webhook } from "../model.js";
+import type { WebhookRecord } from "../model.js";
 import type { SubscriptionStore, WebhookFilter } from "./types.js";
 
 /**
@@ -10,7 +10,7 @@ import type { SubscriptionStore, WebhookFilter } from "./types.js";
  * const notifier = createNotifier({ store: memoryStore() });
  */
 export function memoryStore(): SubscriptionStore {
-  const webhooks = new Map<string, Webhook>();
+  const webhooks = new Map<string, WebhookRecord>();
   return {
     create(webhook) {
       webhooks.set(webhook.id, structuredClone(webhook));
@@ -22,7 +22,7 @@ export function memoryStore(): SubscriptionStore {
     },
     list(filter) {
       const ids = filter?.ids ? new Set(filter.ids) : undefined;
-      const out: Webhook[] = [];
+      const out: WebhookRecord[] = [];
       for (const webhook of webhooks.values()) {
         if (ids && !ids.has(webhook.id)) continue;
         if (matches(webhook, filter)) out.push(structuredClone(webhook));
@@ -42,7 +42,7 @@ export function memoryStore(): SubscriptionStore {
 }
 
 /** @internal The filter semantics of {@link WebhookFilter}, for stores that filter in memory. */
-export function matches(webhook: Webhook, filter: WebhookFilter | undefined): boolean {
+export function matches(webhook: WebhookRecord, filter: WebhookFilter | undefined): boolean {
   if (!filter) return true;
   if (filter.global !== undefined && webhook.global !== filter.global) return false;
   if (filter.enabled !== undefined && webhook.enabled !== filter.enabled) return false;

@@ -1,5 +1,5 @@
 import type { EventName } from "../../events.js";
-import type { Webhook } from "../model.js";
+import type { WebhookRecord } from "../model.js";
 
 /**
  * Which webhooks `list` returns. Every given field must match (AND); an absent field does not filter.
@@ -30,13 +30,13 @@ export interface WebhookFilter {
  */
 export interface SubscriptionStore {
   /** Stores a new webhook. Its id is new. */
-  create(webhook: Webhook): Promise<void>;
+  create(webhook: WebhookRecord): Promise<void>;
   /** The webhook with this id, or `undefined`. */
-  get(id: string): Promise<Webhook | undefined>;
+  get(id: string): Promise<WebhookRecord | undefined>;
   /** The webhooks that match `filter` (all of them without one), most recently updated first. */
-  list(filter?: WebhookFilter): Promise<Webhook[]>;
+  list(filter?: WebhookFilter): Promise<WebhookRecord[]>;
   /** Replaces the stored webhook with the same id. Resolves `false` when there is none. */
-  update(webhook: Webhook): Promise<boolean>;
+  update(webhook: WebhookRecord): Promise<boolean>;
   /** Deletes the webhook. Resolves `false` when there was none. */
   remove(id: string): Promise<boolean>;
 }

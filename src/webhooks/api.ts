@@ -1,0 +1,131 @@
+import { randomUUID } from "node:crypto";
+import { StoreError, ValidationError, describe, toValidationError, type RunhooksError } from "../errors.js";
+import type { FormatterRegistry } from "../formatters/registry.js";
+import {
+  toWebhook,
+  webhookInputSchema,
+  webhookPatchSchema,
+  type Webhook,
+  type WebhookInput,
+  type WebhookPatch,
+  type WebhookRecord,
+} from "./model.js";
+import type { SubscriptionStore, WebhookFilter } from "./store/types.js";
+import { validateRecords } from "./store/validate.js";
+
+/**
+ * Create, read, update and delete webhooks. Every input is validated before it reaches the store, and
+ * every answer from the store is validated before it is returned. Webhooks come back as masked
+ * {@link Webhook} views; `webhook.reveal()` gives the full record.
+ */
+export interface WebhooksApi {
+  /**
+   * Validates and stores a new webhook; resolves with it, id and timestamps assigned.
+   * @throws {ValidationError} naming the field (never repeating the URL or a secret); nothing is stored.
+   * @throws {StoreError} when the store fails.
+   */
+  create(input: WebhookInput): Promise<Webhook>;
+  /** The webhook with this id, or `undefined`. @throws {StoreError} when the store fails. */
+  get(id: string): Promise<Webhook | undefined>;
+  /**
+   * Webhooks matching `filter` (all without one), most recently updated first. Records the store
+   * returns broken are left out and reported on the notifier's `error` channel.
+   */
+  list(filter?: WebhookFilter): Promise<Webhook[]>;
+  /**
+   * Applies `patch`; resolves with the result, or `undefined` when there is no such webhook. Takes
+   * effect for the next event that fires, including events of runs under way.
+   * @throws {ValidationError} naming the field; nothing is changed then.
+   */
+  update(id: string, patch: WebhookPatch): Promise<Webhook | undefined>;
+  /** Deletes the webhook; resolves `false` when there was none. Runs that name it then report it unknown. */
+  remove(id: string): Promise<boolean>;
+}
+
+/** @internal */
+export function createWebhooksApi(
+  store: SubscriptionStore,
+  registry: FormatterRegistry,
+  reportError: (error: RunhooksError) => void,
+): WebhooksApi {
+  const checkFormat = (format: string | undefined, root: string): void => {
+    if (format !== undefined && !registry.has(format)) {
+      throw new ValidationError("webhook", [
+        {
+          path: `${root}.format`,
+          message: `unknown format "${format}"; registered formats: ${[...registry.keys()].join(", ")}`,
+        },
+      ]);
+    }
+  };
+  const call = async <T>(operation: string, fn: () => Promise<T>): Promise<T> => {
+    try {
+      return await fn();
+    } catch (error) {
+      throw new StoreError(operation, describe(error), { cause: error });
+    }
+  };
+  const readOne = async (id: string): Promise<WebhookRecord | undefined> => {
+    // Typed loosely on purpose: SQL adapters tend to answer `null` for "none".
+    const row: unknown = await call("get", () => store.get(id));
+    if (row === undefined || row === null) return undefined;
+    const { records, problems } = validateRecords("get", [row]);
+    if (problems[0]) throw problems[0];
+    return records[0];
+  };
+
+  return {
+    async create(input) {
+      const parsed = webhookInputSchema.safeParse(input);
+      if (!parsed.success) throw toValidationError("webhook", "webhook", parsed.error);
+      checkFormat(parsed.data.format, "webhook");
+      const now = new Date().toISOString();
+      const record: WebhookRecord = { id: randomUUID(), ...parsed.data, createdAt: now, updatedAt: now };
+      await call("create", () => store.create(structuredClone(record)));
+      return toWebhook(record);
+    },
+    async get(id) {
+      const record = await readOne(id);
+      return record && toWebhook(record);
+    },
+    async list(filter) {
+      const { records, problems } = validateRecords("list", await call("list", () => store.list(filter)));
+      for (const problem of problems) reportError(problem);
+      return records.map(toWebhook);
+    },
+    async update(id, patch) {
+      const parsed = webhookPatchSchema.safeParse(patch);
+      if (!parsed.success) throw toValidationError("webhook update", "patch", parsed.error);
+      checkFormat(parsed.data.format ?? undefined, "patch");
+      const current = await readOne(id);
+      if (!current) return undefined;
+      const { secret, headers, tenant, ...rest } = parsed.data;
+      const next: WebhookRecord = { ...current, ...definedOnly(rest), updatedAt: new Date().toISOString() };
+      const clearable = { secret, headers, tenant };
+      for (const key of ["secret", "headers", "tenant"] as const) {
+        const value = clearable[key];
+        if (value === null) next[key] = undefined;
+        else if (value !== undefined) Object.assign(next, { [key]: value });
+      }
+      const stored = withoutUndefined(next);
+      const found = await call("update", () => store.update(structuredClone(stored)));
+      return found ? toWebhook(stored) : undefined;
+    },
+    remove: (id) => call("remove", () => store.remove(id)),
+  };
+}
+
+/** The fields of a patch that were given (`undefined` means "leave as it is"). */
+function definedOnly<T extends object>(patch: T): { [K in keyof T]?: Exclude<T[K], undefined> } {
+  const out: { [K in keyof T]?: Exclude<T[K], undefined> } = {};
+  for (const key in patch) {
+    const value = patch[key];
+    if (value !== undefined) out[key] = value as Exclude<T[typeof key], undefined>;
+  }
+  return out;
+}
+
+/** Stores get absent optional fields, not `undefined` ones (a cleared field disappears). */
+function withoutUndefined(record: WebhookRecord): WebhookRecord {
+  return JSON.parse(JSON.stringify(record)) as WebhookRecord;
+}
