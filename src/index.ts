@@ -1,12 +1,14 @@
 export { createNotifier } from "./notifier.js";
 export type {
   CloseOptions,
+  DisplayOptions,
   FlushOptions,
   FlushResult,
   Notifier,
   NotifierChannels,
   NotifierOptions,
   NotifierWarning,
+  Preview,
 } from "./notifier.js";
 
 export { createEventBus } from "./bus.js";
@@ -49,9 +51,18 @@ export type { WebhooksApi } from "./webhooks/api.js";
 export type { SubscriptionStore, WebhookFilter } from "./webhooks/store/types.js";
 export { memoryStore } from "./webhooks/store/memory.js";
 
+export { defineFormatter } from "./formatters/define.js";
+export type { FormatterDefinition } from "./formatters/define.js";
+export { BUILT_IN_FORMATS } from "./formatters/registry.js";
 export { jsonFormatter } from "./formatters/json.js";
-export type { JsonEnvelope } from "./formatters/json.js";
-export type { FormatContext, FormattedMessage, Formatter } from "./formatters/types.js";
+export type { JsonEnvelope, JsonFormatterOptions, PredatorJsonBody } from "./formatters/json.js";
+export { SLACK_LIMITS, escapeSlack, slackFormatter } from "./formatters/slack.js";
+export type { SlackBlock, SlackFormatterOptions, SlackMessage } from "./formatters/slack.js";
+export { TEAMS_MAX_BYTES, escapeTeams, teamsFormatter } from "./formatters/teams.js";
+export type { TeamsFormatterOptions, TeamsMessage } from "./formatters/teams.js";
+export { DISCORD_LIMITS, discordFormatter, escapeDiscord } from "./formatters/discord.js";
+export type { DiscordFormatterOptions, DiscordMessage } from "./formatters/discord.js";
+export type { FormatContext, FormattedMessage, Formatter, FormatterLimits } from "./formatters/types.js";
 
 export { httpTransport } from "./delivery/http-transport.js";
 export type { HttpTransportOptions } from "./delivery/http-transport.js";

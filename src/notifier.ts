@@ -6,6 +6,7 @@ import { createInternalBus, type EventBus } from "./bus.js";
 import {
   ConfigError,
   FormatError,
+  ValidationError,
   StoreError,
   describe,
   isRunhooksError,
@@ -13,9 +14,20 @@ import {
   toValidationError,
   type RunhooksError,
 } from "./errors.js";
-import { EVENT_NAMES, runInfoSchema, type RunEvent, type RunInfo } from "./events.js";
+import {
+  EVENT_NAMES,
+  isEventName,
+  runEventSchema,
+  runInfoSchema,
+  type EventName,
+  type RunEvent,
+  type RunInfo,
+} from "./events.js";
+import type { FormatterDefinition } from "./formatters/define.js";
 import { createRegistry, type FormatterRegistry } from "./formatters/registry.js";
-import type { Formatter } from "./formatters/types.js";
+import { render, type Rendered } from "./formatters/render.js";
+import type { FormatContext, Formatter } from "./formatters/types.js";
+import { sampleEvents } from "./testing/fixtures.js";
 import { httpTransport } from "./delivery/http-transport.js";
 import { memoryQueue, type DeliveryQueue } from "./delivery/queue.js";
 import type { Delivery, DeliveryReport, Transport } from "./delivery/types.js";
@@ -33,8 +45,13 @@ export interface NotifierOptions {
    * @default memoryStore()
    */
   store?: SubscriptionStore | undefined;
-  /** Extra formats, registered for this notifier only. `json` is built in. */
-  formatters?: readonly Formatter[] | undefined;
+  /**
+   * Extra formats, registered for this notifier only (`json`, `slack`, `teams` and `discord` are built
+   * in). A formatter named like a built-in replaces it only with `replace: true`.
+   */
+  formatters?: ReadonlyArray<Formatter | FormatterDefinition> | undefined;
+  /** How messages show names, numbers and times. */
+  display?: DisplayOptions | undefined;
   /**
    * How requests are sent.
    * @default httpTransport()
@@ -46,6 +63,41 @@ export interface NotifierOptions {
    * @default 300000 (5 minutes)
    */
   apiFailureCooldownMs?: number | undefined;
+}
+
+/** How messages show names, numbers and times. */
+export interface DisplayOptions {
+  /**
+   * The product name in message footers, e.g. your runner's name.
+   * @default "runhooks"
+   */
+  productName?: string | undefined;
+  /**
+   * Locale for numbers (a BCP 47 tag).
+   * @default "en-US"
+   */
+  locale?: string | undefined;
+  /**
+   * IANA time zone for times in messages.
+   * @default "UTC"
+   */
+  timeZone?: string | undefined;
+}
+
+/** What `notifier.preview()` returns: exactly what would be sent, without sending it. */
+export interface Preview {
+  format: string;
+  /** The request body. */
+  body: string;
+  /** Its size in bytes (UTF-8). */
+  size: number;
+  /**
+   * The request headers, without the per-delivery ones (`webhook-id`, `webhook-timestamp`,
+   * `webhook-signature`) and without the webhook's own headers.
+   */
+  headers: Record<string, string>;
+  /** What a person should know: text that was cut, a body over the format's limit. */
+  warnings: string[];
 }
 
 /** Something non-fatal the operator may want to know. */
@@ -106,6 +158,13 @@ export interface Notifier {
    * @throws {ValidationError} for invalid run info, naming the field.
    */
   run(info: RunInfo): RunHandle;
+  /**
+   * Renders an event in a format without sending it. Pass an event, or an event name for a sample
+   * event of that kind.
+   * @throws {ValidationError} for an unknown format or an invalid event.
+   * @throws {FormatError} when the formatter throws.
+   */
+  preview(event: RunEvent | EventName, format: string): Preview;
   /** Listens to deliveries, warnings or errors; returns a function that stops listening. */
   on<K extends keyof NotifierChannels>(channel: K, listener: Listener<NotifierChannels[K]>): () => void;
   /** Stops listening. */
@@ -140,6 +199,7 @@ export function createNotifier(options: NotifierOptions = {}): Notifier {
   const registry = createRegistry(options.formatters);
   const transport = options.transport ?? httpTransport();
   const cooldown = options.apiFailureCooldownMs ?? DEFAULT_API_FAILURE_COOLDOWN_MS;
+  const display = resolveDisplay(options.display);
   if (!Number.isFinite(cooldown) || cooldown < 0) {
     throw new ConfigError("apiFailureCooldownMs: must be a finite number of milliseconds, 0 or more");
   }
@@ -186,10 +246,12 @@ export function createNotifier(options: NotifierOptions = {}): Notifier {
         webhookId: id,
       });
     }
+    const rendered = new Map<string, Rendered | FormatError>();
+    const context = { ...display, links: event.run.links ?? [] };
     for (const webhook of selection.targets) {
-      const delivery = buildDelivery(event, webhook, registry);
-      if (delivery instanceof FormatError) report(formatFailure(event, webhook, delivery));
-      else queue.enqueue(delivery);
+      const message = renderFor(event, webhook, registry, context, rendered);
+      if (message instanceof FormatError) report(formatFailure(event, webhook, message));
+      else queue.enqueue(buildDelivery(event, webhook, message));
     }
   };
 
@@ -280,6 +342,43 @@ export function createNotifier(options: NotifierOptions = {}): Notifier {
         },
       });
     },
+    preview(event, format) {
+      const formatter = registry.get(format);
+      if (!formatter) {
+        throw new ValidationError("preview", [
+          {
+            path: "format",
+            message: `unknown format "${format}"; registered formats: ${[...registry.keys()].join(", ")}`,
+          },
+        ]);
+      }
+      let full: RunEvent;
+      if (typeof event === "string") {
+        if (!isEventName(event)) {
+          throw new ValidationError("preview", [
+            { path: "event", message: `must be one of ${EVENT_NAMES.join(", ")}` },
+          ]);
+        }
+        full = sampleEvents()[event];
+      } else {
+        const parsed = runEventSchema.safeParse(event);
+        if (!parsed.success) throw toValidationError("event", "event", parsed.error);
+        full = parsed.data as unknown as RunEvent;
+      }
+      const context: FormatContext = { ...display, links: full.run.links ?? [] };
+      const rendered = render(
+        formatter,
+        full,
+        formatter.perWebhook ? { ...context, webhook: { id: "preview", name: "preview" } } : context,
+      );
+      return {
+        format,
+        body: rendered.body,
+        size: rendered.size,
+        headers: { ...rendered.headers, "content-type": rendered.contentType, "user-agent": USER_AGENT },
+        warnings: rendered.warnings,
+      };
+    },
     on: (channel, listener) => channels.on(channel, listener),
     off: (channel, listener) => {
       channels.off(channel, listener);
@@ -292,32 +391,56 @@ export function createNotifier(options: NotifierOptions = {}): Notifier {
   };
 }
 
-/** Formats the event for one webhook; a formatter failure is returned, not thrown. */
-function buildDelivery(
+/**
+ * Renders the event for one webhook. A rendering is shared by every webhook of the same format (the
+ * expensive part, formatting and serialising, happens once per event and format), unless the formatter
+ * needs the webhook itself. A failure is returned, not thrown.
+ */
+function renderFor(
   event: RunEvent,
   webhook: WebhookRecord,
   registry: FormatterRegistry,
-): Delivery | FormatError {
+  context: FormatContext,
+  cache: Map<string, Rendered | FormatError>,
+): Rendered | FormatError {
   const formatter = registry.get(webhook.format);
   if (!formatter) return new FormatError(webhook.format, "no formatter with this name is registered");
-  let body: string;
-  let extraHeaders: Record<string, string> | undefined;
+  const cached = formatter.perWebhook ? undefined : cache.get(formatter.name);
+  if (cached) return cached;
+  let result: Rendered | FormatError;
   try {
-    const message = formatter.format(event, { webhook: { id: webhook.id, name: webhook.name } });
-    body = typeof message.body === "string" ? message.body : JSON.stringify(message.body);
-    extraHeaders = message.headers;
+    result = render(
+      formatter,
+      event,
+      formatter.perWebhook ? { ...context, webhook: { id: webhook.id, name: webhook.name } } : context,
+    );
+    if (result.overLimit !== undefined) {
+      result = new FormatError(
+        formatter.name,
+        `the body is ${result.size} bytes, over the format's ${result.overLimit}-byte limit`,
+      );
+    }
   } catch (error) {
-    return new FormatError(webhook.format, describe(error), { cause: error });
+    result =
+      error instanceof FormatError
+        ? error
+        : new FormatError(formatter.name, describe(error), { cause: error });
   }
+  if (!formatter.perWebhook) cache.set(formatter.name, result);
+  return result;
+}
+
+/** One delivery of a rendered message to one webhook. */
+function buildDelivery(event: RunEvent, webhook: WebhookRecord, rendered: Rendered): Delivery {
   const url = new URL(webhook.url);
+  const id = deliveryId(event.id, webhook.id);
   const headers: Record<string, string> = {
     ...webhook.headers,
-    ...extraHeaders,
-    "content-type": formatter.contentType ?? "application/json",
+    ...rendered.headers,
+    "content-type": rendered.contentType,
     "user-agent": USER_AGENT,
+    "webhook-id": id,
   };
-  const id = deliveryId(event.id, webhook.id);
-  headers["webhook-id"] = id;
   return {
     id,
     event: event.event,
@@ -328,7 +451,7 @@ function buildDelivery(
     target: redactUrl(url),
     url,
     headers,
-    body,
+    body: rendered.body,
     queuedAt: Date.now(),
   };
 }
@@ -427,4 +550,24 @@ function abandonedReport(delivery: Delivery): DeliveryReport {
     durationMs: Date.now() - delivery.queuedAt,
     error: { name: "Abandoned", message: "close() timed out before this delivery was done" },
   };
+}
+
+function resolveDisplay(display: DisplayOptions = {}): Omit<FormatContext, "links" | "webhook"> {
+  const productName = display.productName ?? "runhooks";
+  const locale = display.locale ?? "en-US";
+  const timeZone = display.timeZone ?? "UTC";
+  if (typeof productName !== "string" || productName.trim() === "" || productName.length > 100) {
+    throw new ConfigError("display.productName: must be a non-empty string of at most 100 characters");
+  }
+  try {
+    new Intl.NumberFormat(locale);
+  } catch {
+    throw new ConfigError(`display.locale: "${locale}" is not a valid locale tag, e.g. en-US`);
+  }
+  try {
+    new Intl.DateTimeFormat("en-US", { timeZone });
+  } catch {
+    throw new ConfigError(`display.timeZone: "${timeZone}" is not an IANA time zone, e.g. Europe/Berlin`);
+  }
+  return { productName, locale, timeZone };
 }

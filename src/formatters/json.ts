@@ -1,5 +1,22 @@
-import type { RunEvent } from "../events.js";
+import type { RunEvent, Stats } from "../events.js";
+import { defineFormatter } from "./define.js";
 import type { Formatter } from "./types.js";
+
+/** Options of {@link jsonFormatter}. */
+export interface JsonFormatterOptions {
+  /**
+   * The format name webhooks use.
+   * @default "json"
+   */
+  name?: string | undefined;
+  /**
+   * Emit Predator's JSON shape `{ test_id, job_id, event, additional_details }` instead of the Standard
+   * Webhooks envelope, for receivers written for Predator. Register it under its own name, e.g.
+   * `jsonFormatter({ name: "predator-json", predator: true })`.
+   * @default false
+   */
+  predator?: boolean | undefined;
+}
 
 /** The JSON body runhooks sends: the Standard Webhooks envelope. */
 export interface JsonEnvelope {
@@ -11,27 +28,94 @@ export interface JsonEnvelope {
   data: RunEvent;
 }
 
+/** Predator's webhook JSON (`webhooksFormatter.js`), for receivers migrating from Predator. */
+export interface PredatorJsonBody {
+  test_id: string;
+  job_id: string | null;
+  event: RunEvent["event"];
+  additional_details: Record<string, unknown> & { report: Record<string, unknown> };
+}
+
 /**
  * The `json` format: a Standard Webhooks envelope `{ type, timestamp, data }` whose `data` is the full
- * event. The run's ad hoc webhook ids are routing data and are left out.
- *
- * @example
- * createNotifier({ formatters: [] }) // json is built in; jsonFormatter() is for re-registering it
+ * event (the run's ad hoc webhook ids, routing data, are left out). With `predator: true`, Predator's
+ * JSON shape instead.
  */
-export function jsonFormatter(): Formatter {
-  return {
-    name: "json",
+export function jsonFormatter(options: JsonFormatterOptions = {}): Formatter {
+  const name = options.name ?? "json";
+  return defineFormatter({
+    name,
+    replace: name === "json",
     contentType: "application/json",
-    format: (event) => ({ body: envelope(event) }),
-  };
+    format:
+      options.predator === true
+        ? (event) => ({ body: predatorBody(event) })
+        : (event) => ({ body: envelope(event) }),
+  });
 }
 
 /** @internal */
 export function envelope(event: RunEvent): JsonEnvelope {
-  let data = event;
-  if (event.run.webhooks !== undefined) {
-    const { webhooks: _routing, ...run } = event.run;
-    data = { ...event, run };
+  return { type: event.event, timestamp: event.at, data: withoutRouting(event) };
+}
+
+function withoutRouting(event: RunEvent): RunEvent {
+  if (event.run.webhooks === undefined) return event;
+  const { webhooks: _routing, ...run } = event.run;
+  return { ...event, run };
+}
+
+/** @internal Predator's shape: snake_case at the top, camelCase inside `additional_details`. */
+export function predatorBody(event: RunEvent): PredatorJsonBody {
+  const run = event.run;
+  const report: Record<string, unknown> = {
+    report_id: run.id,
+    test_id: run.testId,
+    test_name: run.name,
+    job_id: run.jobId ?? null,
+    environment: run.environment ?? null,
+    duration: run.load?.duration ?? null,
+    arrival_rate: run.load?.arrivalRate ?? null,
+    arrival_count: run.load?.arrivalCount ?? null,
+    ramp_to: run.load?.rampTo ?? null,
+    parallelism: run.load?.runners ?? null,
+    max_virtual_users: run.load?.maxVirtualUsers ?? null,
+    start_time: event.at,
+  };
+  const details: PredatorJsonBody["additional_details"] = { report };
+  switch (event.event) {
+    case "api_failure":
+      details.accumulatedStatusCodesCounter = event.failures.codes;
+      break;
+    case "finished":
+      details.aggregatedReport = aggregate(event.stats);
+      if (event.score !== undefined) details.score = event.score;
+      break;
+    case "benchmark_passed":
+    case "benchmark_failed":
+      details.aggregatedReport = aggregate(event.stats);
+      details.score = event.benchmark.score;
+      details.lastScores = event.benchmark.lastScores.map((score) => score.toFixed(1));
+      details.benchmarkThreshold = event.benchmark.threshold;
+      break;
+    case "aborted":
+      if (event.reason !== undefined) details.reason = event.reason;
+      break;
+    case "failed":
+      if (event.error !== undefined) details.error = event.error;
+      break;
+    default:
+      break;
   }
-  return { type: event.event, timestamp: event.at, data };
+  return { test_id: run.testId, job_id: run.jobId ?? null, event: event.event, additional_details: details };
+}
+
+function aggregate(stats: Stats): Record<string, unknown> {
+  return {
+    requestsCompleted: stats.requests,
+    codes: stats.codes,
+    errors: stats.errors,
+    latency: stats.latency ?? {},
+    rps: stats.rps === undefined ? {} : { mean: stats.rps },
+  };
 }

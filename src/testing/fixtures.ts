@@ -62,3 +62,120 @@ export function sampleEventList(run: Run = sampleRun): RunEvent[] {
   const events = sampleEvents(run);
   return EVENT_NAMES.map((name) => events[name]);
 }
+
+/** One named event for formatter tests. */
+export interface FixtureEvent {
+  /** What makes it hard, e.g. `started / markup in every text`. */
+  label: string;
+  event: RunEvent;
+}
+
+const MARKUP = `<b>bold</b> & *stars* _under_ ~strike~ \`code\` <!channel> @everyone @here <@U123> [link](https://evil.example) | > quote`;
+
+/**
+ * Events that stress a formatter: every kind with typical data, then each kind again with the run's
+ * texts full of markup, very long names and texts, huge status-code and error maps, zero values
+ * (score 0, threshold 0, no requests), and the minimum a run can carry (no optional fields, `failed`
+ * without an error). Use them with `testFormatter()` or in your own tests.
+ */
+export function fixtureEvents(): FixtureEvent[] {
+  const typical = sampleEventList();
+  const longText = `${"Checkout flow with a very long descriptive name ".repeat(12)}🚀`.trim();
+  const hugeCodes: Record<string, number> = {};
+  for (let code = 100; code < 600; code += 3) hugeCodes[String(code)] = code * 7;
+  const hugeErrors: Record<string, number> = {};
+  for (let i = 0; i < 1000; i++) hugeErrors[`E_SOMETHING_WENT_WRONG_${i}`] = i + 1;
+  const markupRun: Run = {
+    ...sampleRun,
+    name: MARKUP,
+    environment: MARKUP.slice(0, 200),
+    labels: { note: MARKUP },
+    links: [{ title: MARKUP.slice(0, 200), url: "https://example.com/report?a=1&b=<2>" }],
+  };
+  const longRun: Run = {
+    ...sampleRun,
+    id: "r".repeat(256),
+    testId: "t".repeat(256),
+    jobId: "j".repeat(256),
+    name: longText.repeat(8),
+    environment: "e".repeat(200),
+    links: Array.from({ length: 20 }, (_, i) => ({
+      title: `Dashboard number ${i} with a long title `.repeat(5).slice(0, 200),
+      url: `https://grafana.example.com/d/${"x".repeat(1800)}/${i}`,
+    })),
+  };
+  const minimalRun: Run = { id: "run-min", testId: "test-min", name: "minimal" };
+  const hugeStats: Stats = { ...sampleStats, codes: hugeCodes, errors: hugeErrors };
+  const zeroStats: Stats = { requests: 0, codes: {}, errors: {} };
+  const at = "2026-01-01T00:00:00.000Z";
+  const base = { at, run: minimalRun };
+
+  return [
+    ...typical.map((event) => ({ label: `${event.event} / typical`, event })),
+    ...sampleEventList(markupRun).map((event) => ({ label: `${event.event} / markup in every text`, event })),
+    ...sampleEventList(longRun).map((event) => ({
+      label: `${event.event} / very long texts and 20 links`,
+      event,
+    })),
+    ...sampleEventList()
+      .filter((event) => "stats" in event)
+      .map((event) => ({
+        label: `${event.event} / huge code and error maps`,
+        event: { ...event, stats: hugeStats },
+      })),
+    {
+      label: "api_failure / huge code map",
+      event: {
+        id: "evt_huge_api",
+        event: "api_failure",
+        ...base,
+        stats: hugeStats,
+        failures: {
+          codes: Object.fromEntries(Object.entries(hugeCodes).filter(([c]) => c.startsWith("5"))),
+          count: 999,
+          total: 9999,
+        },
+      },
+    },
+    {
+      label: "finished / zero values",
+      event: { id: "evt_zero_f", event: "finished", ...base, stats: zeroStats, score: 0 },
+    },
+    {
+      label: "benchmark_passed / score and threshold 0",
+      event: {
+        id: "evt_zero_bp",
+        event: "benchmark_passed",
+        ...base,
+        stats: zeroStats,
+        benchmark: { score: 0, threshold: 0, lastScores: [] },
+      },
+    },
+    {
+      label: "benchmark_failed / negative and fractional scores",
+      event: {
+        id: "evt_zero_bf",
+        event: "benchmark_failed",
+        ...base,
+        stats: zeroStats,
+        benchmark: { score: -1.25, threshold: 0.5, lastScores: [0, 0.05, 99.95] },
+      },
+    },
+    { label: "started / minimal run", event: { id: "evt_min_s", event: "started", ...base } },
+    {
+      label: "in_progress / minimal stats",
+      event: { id: "evt_min_ip", event: "in_progress", ...base, stats: zeroStats },
+    },
+    { label: "failed / no error given", event: { id: "evt_min_f", event: "failed", ...base } },
+    {
+      label: "failed / 4000-character multi-line error",
+      event: {
+        id: "evt_long_f",
+        event: "failed",
+        ...base,
+        error: { name: "RunnerCrash", code: "E_CRASH", message: `line one <b>\n${"x".repeat(3990)}` },
+      },
+    },
+    { label: "aborted / no reason", event: { id: "evt_min_a", event: "aborted", ...base } },
+  ];
+}

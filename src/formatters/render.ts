@@ -1,0 +1,56 @@
+import { FormatError, describe } from "../errors.js";
+import type { RunEvent } from "../events.js";
+import type { FormatContext, Formatter } from "./types.js";
+
+/** @internal A formatted, serialised message, ready to be sent to any number of webhooks. */
+export interface Rendered {
+  body: string;
+  /** Bytes of `body` in UTF-8. */
+  size: number;
+  contentType: string;
+  headers: Record<string, string>;
+  warnings: string[];
+  /** The formatter's `limits.maxBytes`, when the body is over it. */
+  overLimit?: number | undefined;
+}
+
+// Headers runhooks sets on every delivery: a formatter may not change them.
+const RESERVED = new Set([
+  "content-type",
+  "content-length",
+  "host",
+  "user-agent",
+  "webhook-id",
+  "webhook-timestamp",
+  "webhook-signature",
+]);
+
+/** @internal Calls the formatter and serialises its body. A throwing formatter becomes a FormatError. */
+export function render(formatter: Formatter, event: RunEvent, context: FormatContext): Rendered {
+  let body: string;
+  const headers: Record<string, string> = {};
+  const warnings: string[] = [];
+  try {
+    const message = formatter.format(event, context);
+    body = typeof message.body === "string" ? message.body : JSON.stringify(message.body);
+    if (typeof body !== "string") throw new TypeError("the body serialised to nothing");
+    for (const [name, value] of Object.entries(message.headers ?? {})) {
+      if (RESERVED.has(name.toLowerCase()))
+        warnings.push(`header "${name}" is set by runhooks and was ignored`);
+      else if (typeof value === "string" && !/[\r\n]/.test(value)) headers[name] = value;
+      else warnings.push(`header "${name}" has an invalid value and was ignored`);
+    }
+    if (Array.isArray(message.warnings))
+      for (const w of message.warnings) if (typeof w === "string") warnings.push(w);
+  } catch (error) {
+    throw new FormatError(formatter.name, describe(error), { cause: error });
+  }
+  const size = Buffer.byteLength(body);
+  const max = formatter.limits.maxBytes;
+  const rendered: Rendered = { body, size, contentType: formatter.contentType, headers, warnings };
+  if (max !== undefined && size > max) {
+    rendered.overLimit = max;
+    warnings.push(`body is ${size} bytes, over the ${max}-byte limit of the "${formatter.name}" format`);
+  }
+  return rendered;
+}

@@ -1,0 +1,50 @@
+import { describe, expect, it } from "vitest";
+import { jsonFormatter, type JsonEnvelope, type PredatorJsonBody } from "../../src/formatters/json.js";
+import { sampleEvents } from "../../src/testing/fixtures.js";
+import { testContext } from "../../src/testing/formatter-contract.js";
+
+describe("json format", () => {
+  it("is the Standard Webhooks envelope whose data is the event, without routing ids", () => {
+    const event = {
+      ...sampleEvents().finished,
+      run: { ...sampleEvents().finished.run, webhooks: ["a", "b"] },
+    };
+    const body = jsonFormatter().format(event, testContext()).body as JsonEnvelope;
+    expect(body.type).toBe("finished");
+    expect(body.timestamp).toBe(event.at);
+    expect(body.data).toEqual({ ...sampleEvents().finished });
+    expect(body.data.run).not.toHaveProperty("webhooks");
+  });
+
+  it("speaks Predator's JSON when asked, for receivers written for Predator", () => {
+    const predator = jsonFormatter({ name: "predator-json", predator: true });
+    expect(predator.name).toBe("predator-json");
+    const events = sampleEvents();
+    const bench = predator.format(events.benchmark_passed, testContext()).body as PredatorJsonBody;
+    expect(bench).toMatchObject({
+      test_id: "test-7",
+      job_id: "job-3",
+      event: "benchmark_passed",
+      additional_details: {
+        report: {
+          report_id: "run-42",
+          test_id: "test-7",
+          test_name: "checkout flow",
+          environment: "staging",
+          parallelism: 2,
+        },
+        score: 91.5,
+        lastScores: ["88.2", "90.1"],
+        benchmarkThreshold: 80,
+        aggregatedReport: { requestsCompleted: 12_000, codes: { "200": 11_800, "404": 40, "503": 160 } },
+      },
+    });
+    const api = predator.format(events.api_failure, testContext()).body as PredatorJsonBody;
+    expect(api.additional_details.accumulatedStatusCodesCounter).toEqual({ "503": 160 });
+    const started = predator.format(events.started, testContext()).body as PredatorJsonBody;
+    expect(Object.keys(started.additional_details)).toEqual(["report"]);
+    const failed = predator.format({ ...events.failed, error: undefined }, testContext())
+      .body as PredatorJsonBody;
+    expect(failed.event).toBe("failed");
+  });
+});
