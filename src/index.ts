@@ -7,6 +7,7 @@ export type {
   Notifier,
   NotifierChannels,
   NotifierOptions,
+  NotifierStats,
   NotifierWarning,
   Preview,
 } from "./notifier.js";
@@ -64,9 +65,22 @@ export { DISCORD_LIMITS, discordFormatter, escapeDiscord } from "./formatters/di
 export type { DiscordFormatterOptions, DiscordMessage } from "./formatters/discord.js";
 export type { FormatContext, FormattedMessage, Formatter, FormatterLimits } from "./formatters/types.js";
 
+export { fetchTransport } from "./delivery/fetch-transport.js";
+export type { FetchTransportOptions } from "./delivery/fetch-transport.js";
 export { httpTransport } from "./delivery/http-transport.js";
 export type { HttpTransportOptions } from "./delivery/http-transport.js";
-export type { DeliveryQueue } from "./delivery/queue.js";
+export type {
+  DeliveryQueue,
+  DeliveryWorker,
+  DropReason,
+  MemoryQueueOptions,
+  QueueFactory,
+  WorkerContext,
+} from "./delivery/queue.js";
+export { DEFAULT_RATE_LIMITS } from "./delivery/rate-limit.js";
+export type { RateLimit } from "./delivery/rate-limit.js";
+export { DEFAULT_DEADLINES, DEFAULT_RETRY } from "./delivery/retry.js";
+export type { RetryOptions } from "./delivery/retry.js";
 export type {
   Delivery,
   DeliveryOutcome,

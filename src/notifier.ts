@@ -29,7 +29,10 @@ import { render, type Rendered } from "./formatters/render.js";
 import type { FormatContext, Formatter } from "./formatters/types.js";
 import { sampleEvents } from "./testing/fixtures.js";
 import { httpTransport } from "./delivery/http-transport.js";
-import { memoryQueue, type DeliveryQueue } from "./delivery/queue.js";
+import { createDeliverer, type DeliveryCounters } from "./delivery/deliver.js";
+import { memoryQueue, type DeliveryQueue, type DropReason, type QueueFactory } from "./delivery/queue.js";
+import { DEFAULT_RATE_LIMITS, RateLimiter, type RateLimit } from "./delivery/rate-limit.js";
+import { DEFAULT_DEADLINES, resolveRetry, type ResolvedRetry, type RetryOptions } from "./delivery/retry.js";
 import type { Delivery, DeliveryReport, Transport } from "./delivery/types.js";
 import { createRunHandle, memoryRunState, type IgnoredCall, type RunHandle } from "./run-tracker.js";
 import { createWebhooksApi, type WebhooksApi } from "./webhooks/api.js";
@@ -52,6 +55,30 @@ export interface NotifierOptions {
   formatters?: ReadonlyArray<Formatter | FormatterDefinition> | undefined;
   /** How messages show names, numbers and times. */
   display?: DisplayOptions | undefined;
+  /** How failed deliveries are retried; see {@link RetryOptions} for the defaults. */
+  retry?: RetryOptions | undefined;
+  /**
+   * How late a delivery may still go out, per event, in milliseconds after the event. Later, it is
+   * dropped and reported as `stale`. Defaults: `in_progress` 2 min, `started` 30 min, `api_failure`
+   * 15 min, terminal events 24 h.
+   */
+  deadlines?: Partial<Record<EventName, number>> | undefined;
+  /**
+   * Requests per second per webhook, by format: `{ perSecond, burst }`, or `null` for no limit.
+   * Defaults: slack 1/s (burst 3), teams 4/s, discord 0.5/s (burst 5), json unlimited.
+   */
+  rateLimits?: Record<string, RateLimit | null> | undefined;
+  /**
+   * Deliveries that may wait at once. Past it, the oldest non-terminal ones are dropped and reported:
+   * memory stays bounded while an endpoint is down.
+   * @default 10000
+   */
+  maxQueued?: number | undefined;
+  /**
+   * Builds the delivery queue, replacing the in-memory one (for a durable or shared queue). It gets
+   * the worker that delivers one delivery, and the function to report a drop.
+   */
+  queue?: QueueFactory | undefined;
   /**
    * How requests are sent.
    * @default httpTransport()
@@ -100,14 +127,33 @@ export interface Preview {
   warnings: string[];
 }
 
+/** What `notifier.stats()` returns. */
+export interface NotifierStats {
+  /** Requests sent (every attempt). */
+  sent: number;
+  /** Deliveries that got a 2xx. */
+  delivered: number;
+  /** Attempts that failed and were retried. */
+  retried: number;
+  /** Deliveries that finally failed (including format failures). */
+  failed: number;
+  /** Deliveries dropped unsent: superseded, stale or over the queue cap. */
+  dropped: number;
+  /** Deliveries waiting now. */
+  queued: number;
+  /** Deliveries being attempted now. */
+  inFlight: number;
+}
+
 /** Something non-fatal the operator may want to know. */
 export interface NotifierWarning {
   /**
    * - `run_call_ignored`: a runner call would have broken the lifecycle and was ignored.
    * - `unknown_webhook`: a run named a webhook id the store does not know; the others still fired.
    * - `closed`: an event fired after `close()`; it was not delivered.
+   * - `webhook_disabled`: an endpoint answered 410 Gone, so its webhook was disabled.
    */
-  code: "run_call_ignored" | "unknown_webhook" | "closed";
+  code: "run_call_ignored" | "unknown_webhook" | "closed" | "webhook_disabled";
   message: string;
   runId?: string | undefined;
   webhookId?: string | undefined;
@@ -165,6 +211,8 @@ export interface Notifier {
    * @throws {FormatError} when the formatter throws.
    */
   preview(event: RunEvent | EventName, format: string): Preview;
+  /** Counters since the notifier was created, and what is queued now. */
+  stats(): NotifierStats;
   /** Listens to deliveries, warnings or errors; returns a function that stops listening. */
   on<K extends keyof NotifierChannels>(channel: K, listener: Listener<NotifierChannels[K]>): () => void;
   /** Stops listening. */
@@ -200,6 +248,20 @@ export function createNotifier(options: NotifierOptions = {}): Notifier {
   const transport = options.transport ?? httpTransport();
   const cooldown = options.apiFailureCooldownMs ?? DEFAULT_API_FAILURE_COOLDOWN_MS;
   const display = resolveDisplay(options.display);
+  let retry: ResolvedRetry;
+  try {
+    retry = resolveRetry(options.retry);
+  } catch (error) {
+    throw new ConfigError((error as Error).message, { cause: error });
+  }
+  const deadlines = { ...DEFAULT_DEADLINES, ...options.deadlines };
+  for (const [name, ms] of Object.entries(deadlines)) {
+    if (!isEventName(name) || typeof ms !== "number" || !(ms > 0)) {
+      throw new ConfigError(
+        `deadlines.${name}: must be an event name with a positive number of milliseconds`,
+      );
+    }
+  }
   if (!Number.isFinite(cooldown) || cooldown < 0) {
     throw new ConfigError("apiFailureCooldownMs: must be a finite number of milliseconds, 0 or more");
   }
@@ -219,14 +281,44 @@ export function createNotifier(options: NotifierOptions = {}): Notifier {
     channels.emit("warning", warning);
   };
 
+  const webhooks = createWebhooksApi(store, registry, reportError);
   const { bus, publish } = createInternalBus();
   bus.on("error", reportError);
   const runState = memoryRunState();
-  const queue: DeliveryQueue = memoryQueue((delivery, isAbandoned) =>
-    attempt(delivery, transport, (r) => {
-      if (!isAbandoned()) report(r);
-    }),
-  );
+  const counters: DeliveryCounters = { attempts: 0, delivered: 0, retried: 0, failed: 0, dropped: 0 };
+  const deliverer = createDeliverer({
+    transport,
+    retry,
+    limiter: new RateLimiter({ ...DEFAULT_RATE_LIMITS, ...options.rateLimits }),
+    counters,
+    report,
+    gone: (delivery) => {
+      void disableGone(delivery);
+    },
+  });
+  const onDrop = (delivery: Delivery, reason: DropReason): void => {
+    counters.dropped += 1;
+    report(droppedReport(delivery, reason));
+  };
+  const queue: DeliveryQueue = options.queue
+    ? options.queue(deliverer, onDrop)
+    : memoryQueue(deliverer, onDrop, { maxQueued: options.maxQueued });
+
+  // 410 Gone: the endpoint will never come back; stop sending to it and say so.
+  const disableGone = async (delivery: Delivery): Promise<void> => {
+    try {
+      await webhooks.update(delivery.webhookId, { enabled: false });
+      warn({
+        code: "webhook_disabled",
+        message: `Webhook ${delivery.webhookId} (${delivery.target}) answered 410 Gone and was disabled; re-enable it with webhooks.update(id, { enabled: true })`,
+        webhookId: delivery.webhookId,
+      });
+    } catch (error) {
+      reportError(
+        isRunhooksError(error) ? error : new StoreError("update", describe(error), { cause: error }),
+      );
+    }
+  };
 
   // Events of one run are dispatched one after another, so that a slow store lookup for an early
   // event cannot let a later event of the same run overtake it.
@@ -250,8 +342,10 @@ export function createNotifier(options: NotifierOptions = {}): Notifier {
     const context = { ...display, links: event.run.links ?? [] };
     for (const webhook of selection.targets) {
       const message = renderFor(event, webhook, registry, context, rendered);
-      if (message instanceof FormatError) report(formatFailure(event, webhook, message));
-      else queue.enqueue(buildDelivery(event, webhook, message));
+      if (message instanceof FormatError) {
+        counters.failed += 1;
+        report(formatFailure(event, webhook, message));
+      } else queue.enqueue(buildDelivery(event, webhook, message, deadlines));
     }
   };
 
@@ -321,8 +415,6 @@ export function createNotifier(options: NotifierOptions = {}): Notifier {
     return closing;
   };
 
-  const webhooks = createWebhooksApi(store, registry, reportError);
-
   return {
     bus,
     webhooks,
@@ -379,6 +471,15 @@ export function createNotifier(options: NotifierOptions = {}): Notifier {
         warnings: rendered.warnings,
       };
     },
+    stats: () => ({
+      sent: counters.attempts,
+      delivered: counters.delivered,
+      retried: counters.retried,
+      failed: counters.failed,
+      dropped: counters.dropped,
+      queued: queue.queued,
+      inFlight: queue.size - queue.queued,
+    }),
     on: (channel, listener) => channels.on(channel, listener),
     off: (channel, listener) => {
       channels.off(channel, listener);
@@ -431,7 +532,12 @@ function renderFor(
 }
 
 /** One delivery of a rendered message to one webhook. */
-function buildDelivery(event: RunEvent, webhook: WebhookRecord, rendered: Rendered): Delivery {
+function buildDelivery(
+  event: RunEvent,
+  webhook: WebhookRecord,
+  rendered: Rendered,
+  deadlines: Readonly<Record<EventName, number>>,
+): Delivery {
   const url = new URL(webhook.url);
   const id = deliveryId(event.id, webhook.id);
   const headers: Record<string, string> = {
@@ -452,50 +558,37 @@ function buildDelivery(event: RunEvent, webhook: WebhookRecord, rendered: Render
     url,
     headers,
     body: rendered.body,
+    format: webhook.format,
     queuedAt: Date.now(),
+    deadlineAt: (Date.parse(event.at) || Date.now()) + deadlines[event.event],
+    terminal: TERMINAL.has(event.event),
+  };
+}
+
+// A terminal delivery supersedes a queued in_progress; benchmark verdicts end the run as well.
+const TERMINAL: ReadonlySet<EventName> = new Set([
+  "aborted",
+  "failed",
+  "finished",
+  "benchmark_passed",
+  "benchmark_failed",
+]);
+
+function droppedReport(delivery: Delivery, reason: string): DeliveryReport {
+  return {
+    ...reportBase(delivery),
+    attempt: 0,
+    final: true,
+    ok: false,
+    outcome: "dropped",
+    reason,
+    durationMs: 0,
   };
 }
 
 /** The `webhook-id` of one event's delivery to one webhook: stable across attempts and processes. */
 function deliveryId(eventId: string, webhookId: string): string {
   return `msg_${createHash("sha256").update(`${eventId}\u0000${webhookId}`).digest("base64url").slice(0, 26)}`;
-}
-
-/** One attempt: send, classify, report. Never rejects. */
-async function attempt(
-  delivery: Delivery,
-  transport: Transport,
-  report: (r: DeliveryReport) => void,
-): Promise<void> {
-  const started = performance.now();
-  const headers = { ...delivery.headers, "webhook-timestamp": String(Math.floor(Date.now() / 1000)) };
-  const base = reportBase(delivery);
-  try {
-    const response = await transport.send({ url: delivery.url, headers, body: delivery.body });
-    const ok = response.status >= 200 && response.status < 300;
-    report({
-      ...base,
-      attempt: 1,
-      final: true,
-      ok,
-      outcome: ok ? "delivered" : "failed",
-      status: response.status,
-      durationMs: performance.now() - started,
-      ...(ok
-        ? {}
-        : { error: { name: "HttpError", message: `${delivery.target} answered ${response.status}` } }),
-    });
-  } catch (error) {
-    report({
-      ...base,
-      attempt: 1,
-      final: true,
-      ok: false,
-      outcome: "failed",
-      durationMs: performance.now() - started,
-      error: errorSummary(error, delivery.target),
-    });
-  }
 }
 
 function reportBase(
@@ -513,13 +606,6 @@ function reportBase(
     eventId: delivery.eventId,
     runId: delivery.runId,
   };
-}
-
-function errorSummary(error: unknown, target: string): NonNullable<DeliveryReport["error"]> {
-  if (isRunhooksError(error)) return { name: error.name, code: error.code, message: error.message };
-  // Not one of ours: keep only the class name, since a foreign message may quote the full URL.
-  const name = error instanceof Error ? error.name : "Error";
-  return { name, message: `Request to ${target} failed (${name})` };
 }
 
 function formatFailure(event: RunEvent, webhook: WebhookRecord, error: FormatError): DeliveryReport {

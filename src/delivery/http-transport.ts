@@ -1,4 +1,4 @@
-import { Agent, type Dispatcher } from "undici";
+import { Agent, EnvHttpProxyAgent, ProxyAgent, type Dispatcher } from "undici";
 import { TransportError, redactUrl } from "../errors.js";
 import type { Transport, TransportRequest, TransportResponse } from "./types.js";
 
@@ -9,6 +9,12 @@ export interface HttpTransportOptions {
    * When given, runhooks does not create (or close) its own Agent.
    */
   dispatcher?: Dispatcher | undefined;
+  /**
+   * Send through an HTTP proxy: `"env"` reads `HTTPS_PROXY` / `HTTP_PROXY` / `NO_PROXY` (undici's
+   * `EnvHttpProxyAgent`), a URL names the proxy. Behind a proxy runhooks cannot see which address the
+   * proxy connects to: egress rules belong to the proxy then.
+   */
+  proxy?: string | undefined;
   /**
    * Milliseconds to establish a connection.
    * @default 5000
@@ -42,15 +48,20 @@ export function httpTransport(options: HttpTransportOptions = {}): Transport {
   const timeoutMs = options.timeoutMs ?? 10_000;
   const cap = options.maxResponseBytes ?? 4096;
   const owned = options.dispatcher === undefined;
+  const agentOptions = {
+    connections: options.connections ?? 8,
+    connect: { timeout: options.connectTimeoutMs ?? 5_000 },
+    headersTimeout: timeoutMs,
+    bodyTimeout: timeoutMs,
+    keepAliveTimeout: 4_000,
+  };
   const dispatcher =
     options.dispatcher ??
-    new Agent({
-      connections: options.connections ?? 8,
-      connect: { timeout: options.connectTimeoutMs ?? 5_000 },
-      headersTimeout: timeoutMs,
-      bodyTimeout: timeoutMs,
-      keepAliveTimeout: 4_000,
-    });
+    (options.proxy === "env"
+      ? new EnvHttpProxyAgent(agentOptions)
+      : options.proxy !== undefined
+        ? new ProxyAgent({ ...agentOptions, uri: options.proxy })
+        : new Agent(agentOptions));
 
   return {
     async send(request: TransportRequest): Promise<TransportResponse> {

@@ -7,7 +7,9 @@ import type { Delivery } from "./types.js";
 export interface DeliveryQueue {
   /** Accepts a delivery. Never blocks and never throws for delivery problems. */
   enqueue(delivery: Delivery): void;
-  /** Deliveries queued or in flight. */
+  /** Deliveries waiting (not yet being attempted). */
+  readonly queued: number;
+  /** Deliveries waiting or being attempted. */
   readonly size: number;
   /** Resolves when nothing is queued or in flight (including what is enqueued meanwhile). */
   drain(): Promise<void>;
@@ -15,47 +17,158 @@ export interface DeliveryQueue {
   abandon(): Delivery[];
 }
 
-/** @internal Does the work of one delivery: every attempt, and its reports. Never rejects. */
-export type DeliveryWorker = (delivery: Delivery, isAbandoned: () => boolean) => Promise<void>;
+/** Why the queue dropped a delivery without sending it. */
+export type DropReason = "superseded" | "stale" | "overflow";
+
+/** What a worker gets besides the delivery. */
+export interface WorkerContext {
+  /** Aborted when the queue abandons its work (on `close()` after the timeout). */
+  signal: AbortSignal;
+}
+
+/** Does the work of one delivery: every attempt, and its reports. Never rejects. */
+export type DeliveryWorker = (delivery: Delivery, context: WorkerContext) => Promise<void>;
+
+/** Builds a queue around the notifier's worker; `onDrop` reports a delivery dropped unsent. */
+export type QueueFactory = (
+  worker: DeliveryWorker,
+  onDrop: (delivery: Delivery, reason: DropReason) => void,
+) => DeliveryQueue;
+
+/** Options of the in-memory queue. */
+export interface MemoryQueueOptions {
+  /**
+   * Deliveries that may wait at once, across all webhooks. Past it, the oldest waiting delivery of a
+   * non-terminal event is dropped (then the oldest of any), and each drop is reported.
+   * @default 10000
+   */
+  maxQueued?: number | undefined;
+}
+
+interface Entry {
+  delivery: Delivery;
+  state: "queued" | "running" | "done";
+}
 
 /**
- * @internal The in-memory queue: each delivery starts at once and is tracked until its worker settles.
+ * @internal The in-memory queue. One lane per (webhook, run): a lane sends one delivery at a time, in
+ * the order events fired, so a run's events reach a webhook in lifecycle order even while an earlier
+ * one is retrying. Lanes run independently: a dead endpoint delays only its own lanes.
  */
-export function memoryQueue(worker: DeliveryWorker): DeliveryQueue {
-  const active = new Set<Delivery>();
-  const abandoned = new WeakSet<Delivery>();
+export function memoryQueue(
+  worker: DeliveryWorker,
+  onDrop: (delivery: Delivery, reason: DropReason) => void,
+  options: MemoryQueueOptions = {},
+  now: () => number = Date.now,
+): DeliveryQueue {
+  const maxQueued = options.maxQueued ?? 10_000;
+  const lanes = new Map<string, Entry[]>();
+  // Waiting entries in arrival order, split so the oldest non-terminal one is found at once. Entries
+  // that left the waiting state are skipped lazily.
+  const waiting = { other: [] as Entry[], terminal: [] as Entry[] };
+  let queued = 0;
+  let running = 0;
+  let controller = new AbortController();
   let waiters: Array<() => void> = [];
+  const all = new Set<Entry>();
 
-  const settle = (delivery: Delivery): void => {
-    active.delete(delivery);
-    if (active.size === 0) {
-      const done = waiters;
-      waiters = [];
-      for (const resolve of done) resolve();
+  const wake = (): void => {
+    if (queued + running > 0) return;
+    const done = waiters;
+    waiters = [];
+    for (const resolve of done) resolve();
+  };
+  const drop = (entry: Entry, reason: DropReason): void => {
+    entry.state = "done";
+    queued -= 1;
+    all.delete(entry);
+    onDrop(entry.delivery, reason);
+  };
+  const oldestWaiting = (list: Entry[]): Entry | undefined => {
+    while (list.length > 0 && list[0]?.state !== "queued") list.shift();
+    return list[0];
+  };
+
+  const runLane = async (key: string, lane: Entry[]): Promise<void> => {
+    const signal = controller.signal;
+    for (let entry = lane.shift(); entry !== undefined; entry = lane.shift()) {
+      if (entry.state !== "queued") continue;
+      if (now() > entry.delivery.deadlineAt) {
+        drop(entry, "stale");
+        continue;
+      }
+      entry.state = "running";
+      queued -= 1;
+      running += 1;
+      try {
+        await worker(entry.delivery, { signal });
+      } finally {
+        // After abandon() the counters were reset and the entry already counts as done.
+        if (isRunning(entry)) {
+          entry.state = "done";
+          running -= 1;
+          all.delete(entry);
+        }
+      }
+      if (signal.aborted) return;
     }
+    lanes.delete(key);
+    wake();
   };
 
   return {
     enqueue(delivery) {
-      active.add(delivery);
-      void worker(delivery, () => abandoned.has(delivery)).finally(() => {
-        settle(delivery);
-      });
+      const key = `${delivery.webhookId}\u0000${delivery.runId}`;
+      const entry: Entry = { delivery, state: "queued" };
+      let lane = lanes.get(key);
+      const idle = lane === undefined;
+      if (delivery.terminal && lane) {
+        // An update that never went out is worthless once the run is over.
+        for (const other of lane) {
+          if (other.state === "queued" && other.delivery.event === "in_progress") drop(other, "superseded");
+        }
+      }
+      lane ??= [];
+      lanes.set(key, lane);
+      lane.push(entry);
+      all.add(entry);
+      queued += 1;
+      (delivery.terminal ? waiting.terminal : waiting.other).push(entry);
+      while (queued > maxQueued) {
+        const victim = oldestWaiting(waiting.other) ?? oldestWaiting(waiting.terminal);
+        if (!victim) break;
+        drop(victim, "overflow");
+      }
+      if (idle) void runLane(key, lane);
+    },
+    get queued() {
+      return queued;
     },
     get size() {
-      return active.size;
+      return queued + running;
     },
     drain() {
-      if (active.size === 0) return Promise.resolve();
+      if (queued + running === 0) return Promise.resolve();
       return new Promise<void>((resolve) => waiters.push(resolve));
     },
     abandon() {
-      const left = [...active];
-      for (const delivery of left) {
-        abandoned.add(delivery);
-        settle(delivery);
-      }
+      const left = [...all].map((entry) => entry.delivery);
+      controller.abort(new Error("abandoned"));
+      controller = new AbortController();
+      for (const entry of all) entry.state = "done";
+      all.clear();
+      lanes.clear();
+      waiting.other = [];
+      waiting.terminal = [];
+      queued = 0;
+      running = 0;
+      wake();
       return left;
     },
   };
+}
+
+/** A function, so that TypeScript does not keep the narrowing from before the await. */
+function isRunning(entry: Entry): boolean {
+  return entry.state === "running";
 }

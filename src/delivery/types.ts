@@ -42,16 +42,26 @@ export interface Delivery {
   readonly url: URL;
   readonly headers: Readonly<Record<string, string>>;
   readonly body: string;
+  /** The format (for per-format rate limits). */
+  readonly format: string;
   /** `Date.now()` when it was queued. */
   readonly queuedAt: number;
+  /** `Date.now()` after which it is stale and dropped (the event's time plus its deadline). */
+  readonly deadlineAt: number;
+  /** Whether the event ends the run (then it supersedes a queued `in_progress`). */
+  readonly terminal: boolean;
 }
 
 /** How one attempt (or the whole delivery) ended. */
 export type DeliveryOutcome =
   /** 2xx: delivered. */
   | "delivered"
-  /** No 2xx, or no response. */
+  /** This attempt failed; another follows (`final: false`). */
+  | "retrying"
+  /** No 2xx, and no further attempt: see `reason`. */
   | "failed"
+  /** Never sent, or not sent again: `reason` is `superseded`, `stale` or `overflow`. */
+  | "dropped"
   /** The payload could not be built (the formatter threw); nothing was sent. */
   | "format_failed"
   /** `close()` gave up on it before it was delivered. */
@@ -81,6 +91,16 @@ export interface DeliveryReport {
   status?: number | undefined;
   /** Time the attempt took, in milliseconds. */
   durationMs: number;
+  /**
+   * Why it ended this way, for `failed` and `dropped`: `http_<status>`, `network`, `retries_exhausted`,
+   * `time_exhausted`, `retry_after_too_long`, `gone` (410: the webhook was disabled), `superseded`,
+   * `stale`, `overflow`.
+   */
+  reason?: string | undefined;
+  /** For `retrying` after a `Retry-After`: milliseconds until the next attempt. */
+  nextAttemptInMs?: number | undefined;
+  /** True when this outcome disabled the webhook (410 Gone). */
+  webhookDisabled?: boolean | undefined;
   /** What went wrong, when it did: the error's class, code and a message without secrets. */
   error?: { name: string; code?: string | undefined; message: string } | undefined;
 }

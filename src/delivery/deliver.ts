@@ -1,0 +1,230 @@
+import pRetry, { AbortError } from "p-retry";
+import { isRunhooksError } from "../errors.js";
+import type { RateLimiter } from "./rate-limit.js";
+import { classifyStatus, type ResolvedRetry, type Verdict } from "./retry.js";
+import type { WorkerContext } from "./queue.js";
+import type { Delivery, DeliveryReport, Transport } from "./types.js";
+
+/** @internal Counters behind `notifier.stats()`. */
+export interface DeliveryCounters {
+  attempts: number;
+  delivered: number;
+  retried: number;
+  failed: number;
+  dropped: number;
+}
+
+/** @internal What the worker needs from the notifier. */
+export interface DelivererDeps {
+  transport: Transport;
+  retry: ResolvedRetry;
+  limiter: RateLimiter;
+  counters: DeliveryCounters;
+  report: (report: DeliveryReport) => void;
+  /** A 410 Gone: the notifier disables the webhook. */
+  gone: (delivery: Delivery) => void;
+}
+
+interface Attempt {
+  number: number;
+  verdict: Verdict;
+  status?: number | undefined;
+  durationMs: number;
+  error?: DeliveryReport["error"];
+}
+
+/** Carries a retryable attempt through p-retry. */
+class RetryableAttempt extends Error {
+  constructor(readonly attempt: Attempt) {
+    super("retryable attempt");
+  }
+}
+/** Ends the delivery: the attempt and why no further one follows. */
+class FinalAttempt extends Error {
+  constructor(
+    readonly attempt: Attempt,
+    readonly reason: string | undefined,
+  ) {
+    super("final attempt");
+  }
+}
+
+/**
+ * @internal Delivers one delivery: the first attempt directly (the common case costs no retry
+ * machinery), then p-retry with exponential backoff and jitter for retryable failures. `Retry-After`
+ * (429/503) is waited out without using up a retry; time limits and the event's deadline bound it all.
+ * Reports every attempt. Never rejects.
+ */
+export function createDeliverer(
+  deps: DelivererDeps,
+): (delivery: Delivery, context: WorkerContext) => Promise<void> {
+  const { retry, counters } = deps;
+
+  const sendOnce = async (delivery: Delivery, number: number, signal: AbortSignal): Promise<Attempt> => {
+    await rateLimit(delivery, deps.limiter, signal);
+    counters.attempts += 1;
+    const started = performance.now();
+    const headers = { ...delivery.headers, "webhook-timestamp": String(Math.floor(Date.now() / 1000)) };
+    try {
+      const response = await deps.transport.send({ url: delivery.url, headers, body: delivery.body });
+      const verdict = classifyStatus(response.status, response.headers, Date.now());
+      return {
+        number,
+        verdict,
+        status: response.status,
+        durationMs: performance.now() - started,
+        ...(verdict.kind !== "delivered" && {
+          error: { name: "HttpError", message: `${delivery.target} answered ${response.status}` },
+        }),
+      };
+    } catch (error) {
+      const summary = errorSummary(error, delivery.target);
+      // A refused address is a decision, not an accident: trying again cannot help.
+      const verdict: Verdict = summary.code === "ERR_ADDRESS_BLOCKED" ? { kind: "fail" } : { kind: "retry" };
+      return { number, verdict, durationMs: performance.now() - started, error: summary };
+    }
+  };
+
+  const finish = (delivery: Delivery, attempt: Attempt, reason?: string): void => {
+    const ok = attempt.verdict.kind === "delivered";
+    if (ok) counters.delivered += 1;
+    else counters.failed += 1;
+    const gone = attempt.verdict.kind === "disable";
+    if (gone) deps.gone(delivery);
+    deps.report({
+      ...base(delivery, attempt),
+      final: true,
+      ok,
+      outcome: ok ? "delivered" : "failed",
+      ...(!ok && { reason: reason ?? reasonOf(attempt) }),
+      ...(gone && { webhookDisabled: true }),
+    });
+  };
+
+  return async (delivery, { signal }) => {
+    const firstAttemptAt = Date.now();
+    const first = await sendOnce(delivery, 1, signal).catch(() => undefined);
+    if (!first || signal.aborted) return;
+    if (first.verdict.kind !== "retry") {
+      finish(delivery, first);
+      return;
+    }
+    try {
+      let last = first;
+      await pRetry(
+        async (number) => {
+          if (number === 1) throw new RetryableAttempt(first);
+          // The backoff may have outlived the event's usefulness.
+          if (Date.now() > delivery.deadlineAt) throw new AbortError(new FinalAttempt(last, "stale"));
+          last = await sendOnce(delivery, number, signal);
+          if (last.verdict.kind === "delivered") return;
+          if (last.verdict.kind === "retry") throw new RetryableAttempt(last);
+          throw new AbortError(new FinalAttempt(last, undefined));
+        },
+        {
+          retries: retry.retries,
+          factor: 2,
+          minTimeout: retry.minDelayMs,
+          maxTimeout: retry.maxDelayMs,
+          randomize: true,
+          signal,
+          onFailedAttempt: async ({ error, retriesLeft }) => {
+            if (!(error instanceof RetryableAttempt)) throw error;
+            const attempt = error.attempt;
+            const verdict = attempt.verdict;
+            const retryAfterMs = verdict.kind === "retry" ? verdict.retryAfterMs : undefined;
+            const now = Date.now();
+            if (retriesLeft <= 0) throw new FinalAttempt(attempt, "retries_exhausted");
+            if (now - firstAttemptAt >= retry.maxElapsedMs) throw new FinalAttempt(attempt, "time_exhausted");
+            if (retryAfterMs !== undefined && retryAfterMs > retry.maxRetryAfterMs) {
+              throw new FinalAttempt(attempt, "retry_after_too_long");
+            }
+            if (now + (retryAfterMs ?? 0) > delivery.deadlineAt) throw new FinalAttempt(attempt, "stale");
+            counters.retried += 1;
+            deps.report({
+              ...base(delivery, attempt),
+              final: false,
+              ok: false,
+              outcome: "retrying",
+              ...(retryAfterMs !== undefined && { nextAttemptInMs: retryAfterMs }),
+            });
+            if (retryAfterMs !== undefined && retryAfterMs > 0) await sleep(retryAfterMs, signal);
+          },
+          shouldConsumeRetry: ({ error }) => {
+            const verdict = error instanceof RetryableAttempt ? error.attempt.verdict : undefined;
+            return verdict?.kind !== "retry" || verdict.retryAfterMs === undefined;
+          },
+        },
+      );
+      if (!isAborted(signal)) finish(delivery, last);
+    } catch (error) {
+      if (isAborted(signal)) return;
+      if (error instanceof FinalAttempt) finish(delivery, error.attempt, error.reason);
+      else if (error instanceof RetryableAttempt) finish(delivery, error.attempt, "retries_exhausted");
+    }
+  };
+}
+
+function base(delivery: Delivery, attempt: Attempt): Omit<DeliveryReport, "final" | "ok" | "outcome"> {
+  return {
+    deliveryId: delivery.id,
+    webhookId: delivery.webhookId,
+    webhookName: delivery.webhookName,
+    target: delivery.target,
+    event: delivery.event,
+    eventId: delivery.eventId,
+    runId: delivery.runId,
+    attempt: attempt.number,
+    ...(attempt.status !== undefined && { status: attempt.status }),
+    durationMs: attempt.durationMs,
+    ...(attempt.error && { error: attempt.error }),
+  };
+}
+
+function reasonOf(attempt: Attempt): string {
+  if (attempt.verdict.kind === "disable") return "gone";
+  return attempt.status === undefined
+    ? attempt.error?.code === "ERR_ADDRESS_BLOCKED"
+      ? "blocked"
+      : "network"
+    : `http_${attempt.status}`;
+}
+
+/** @internal A report-safe summary of whatever a transport threw. */
+export function errorSummary(error: unknown, target: string): NonNullable<DeliveryReport["error"]> {
+  if (isRunhooksError(error)) return { name: error.name, code: error.code, message: error.message };
+  // Not one of ours: keep only the class name, since a foreign message may quote the full URL.
+  const name = error instanceof Error ? error.name : "Error";
+  return { name, message: `Request to ${target} failed (${name})` };
+}
+
+async function rateLimit(delivery: Delivery, limiter: RateLimiter, signal: AbortSignal): Promise<void> {
+  for (;;) {
+    const wait = limiter.take(delivery.webhookId, delivery.format, Date.now());
+    if (wait === 0) return;
+    await sleep(wait, signal);
+  }
+}
+
+/** A function, not a property read, so that TypeScript does not carry an old narrowing across awaits. */
+function isAborted(signal: AbortSignal): boolean {
+  return signal.aborted;
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) {
+      reject(signal.reason as Error);
+      return;
+    }
+    const onAbort = (): void => {
+      clearTimeout(timer);
+      reject(signal.reason as Error);
+    };
+    const timer = setTimeout(() => {
+      signal.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    signal.addEventListener("abort", onAbort, { once: true });
+  });
+}
