@@ -4,7 +4,7 @@ import { createNotifier, isValidationError } from "runhooks";
 import { startReceiver, sampleEvents, testStore } from "runhooks/testing";
 
 const receiver = await startReceiver();
-const notifier = createNotifier();
+const notifier = createNotifier({ network: { allowPrivate: true } });
 await notifier.webhooks.create({
   name: "smoke",
   url: `${receiver.url}/smoke`,

@@ -3,6 +3,7 @@ export type {
   CloseOptions,
   DisplayOptions,
   FlushOptions,
+  Logger,
   FlushResult,
   Notifier,
   NotifierChannels,
@@ -48,7 +49,7 @@ export type { FinishResult, IgnoredCall, RunHandle } from "./run-tracker.js";
 
 export { MASK, maskUrl } from "./webhooks/model.js";
 export type { Webhook, WebhookInput, WebhookJSON, WebhookPatch, WebhookRecord } from "./webhooks/model.js";
-export type { WebhooksApi } from "./webhooks/api.js";
+export type { RotateSecretOptions, WebhooksApi } from "./webhooks/api.js";
 export type { SubscriptionStore, WebhookFilter } from "./webhooks/store/types.js";
 export { memoryStore } from "./webhooks/store/memory.js";
 
@@ -65,6 +66,9 @@ export { DISCORD_LIMITS, discordFormatter, escapeDiscord } from "./formatters/di
 export type { DiscordFormatterOptions, DiscordMessage } from "./formatters/discord.js";
 export type { FormatContext, FormattedMessage, Formatter, FormatterLimits } from "./formatters/types.js";
 
+export type { NetworkOptions } from "./delivery/address-guard.js";
+export { WebhookVerificationError, generateSecret, verifyWebhook } from "./delivery/signing.js";
+export type { HeadersLike, VerifyOptions } from "./delivery/signing.js";
 export { fetchTransport } from "./delivery/fetch-transport.js";
 export type { FetchTransportOptions } from "./delivery/fetch-transport.js";
 export { httpTransport } from "./delivery/http-transport.js";

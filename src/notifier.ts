@@ -32,6 +32,8 @@ import { httpTransport } from "./delivery/http-transport.js";
 import { createDeliverer, type DeliveryCounters } from "./delivery/deliver.js";
 import { memoryQueue, type DeliveryQueue, type DropReason, type QueueFactory } from "./delivery/queue.js";
 import { DEFAULT_RATE_LIMITS, RateLimiter, type RateLimit } from "./delivery/rate-limit.js";
+import { addressPolicy, type AddressPolicy, type NetworkOptions } from "./delivery/address-guard.js";
+import { secretKey, type SigningKey } from "./delivery/signing.js";
 import { DEFAULT_DEADLINES, resolveRetry, type ResolvedRetry, type RetryOptions } from "./delivery/retry.js";
 import type { Delivery, DeliveryReport, Transport } from "./delivery/types.js";
 import { createRunHandle, memoryRunState, type IgnoredCall, type RunHandle } from "./run-tracker.js";
@@ -81,15 +83,31 @@ export interface NotifierOptions {
   queue?: QueueFactory | undefined;
   /**
    * How requests are sent.
-   * @default httpTransport()
+   * @default httpTransport({ network })
    */
   transport?: Transport | undefined;
+  /**
+   * Which addresses webhooks may point at. By default only public ones: webhook URLs with a private,
+   * loopback or link-local IP are refused when created, and the default transport refuses such
+   * addresses at connect time. Tests and demos on 127.0.0.1 pass `{ allowPrivate: true }`.
+   */
+  network?: NetworkOptions | undefined;
+  /** Receives what the notifier has to say: deliveries at debug, warnings and errors. Never given a secret. */
+  logger?: Logger | undefined;
   /**
    * After an `api_failure`, further 5xx responses of the run are collected for this many milliseconds
    * and sent with the next `api_failure`, so a failing system does not flood the channel.
    * @default 300000 (5 minutes)
    */
   apiFailureCooldownMs?: number | undefined;
+}
+
+/** Where the notifier logs. Any of the methods may be left out. Messages and data never hold a secret. */
+export interface Logger {
+  debug?(message: string, data?: Record<string, unknown>): void;
+  info?(message: string, data?: Record<string, unknown>): void;
+  warn?(message: string, data?: Record<string, unknown>): void;
+  error?(message: string, data?: Record<string, unknown>): void;
 }
 
 /** How messages show names, numbers and times. */
@@ -245,7 +263,13 @@ const DEFAULT_API_FAILURE_COOLDOWN_MS = 5 * 60_000;
 export function createNotifier(options: NotifierOptions = {}): Notifier {
   const store = options.store ?? memoryStore();
   const registry = createRegistry(options.formatters);
-  const transport = options.transport ?? httpTransport();
+  let policy: AddressPolicy;
+  try {
+    policy = addressPolicy(options.network);
+  } catch (error) {
+    throw new ConfigError((error as Error).message, { cause: error });
+  }
+  const transport = options.transport ?? httpTransport({ network: options.network });
   const cooldown = options.apiFailureCooldownMs ?? DEFAULT_API_FAILURE_COOLDOWN_MS;
   const display = resolveDisplay(options.display);
   let retry: ResolvedRetry;
@@ -271,17 +295,21 @@ export function createNotifier(options: NotifierOptions = {}): Notifier {
     else process.emitWarning(error.message, { code: "RUNHOOKS_LISTENER_ERROR" });
   });
   const reportError = (error: RunhooksError): void => {
+    safeLog(options.logger?.error, error.message, { code: error.code, name: error.name });
     if (channels.listenerCount("error") > 0) channels.emit("error", error);
-    else process.emitWarning(error.message, { code: "RUNHOOKS_ERROR" });
+    else if (!options.logger?.error) process.emitWarning(error.message, { code: "RUNHOOKS_ERROR" });
   };
+  const logger = options.logger;
   const report = (delivery: DeliveryReport): void => {
     channels.emit("delivery", delivery);
+    safeLog(logger?.debug, `delivery ${delivery.outcome}`, { ...delivery });
   };
   const warn = (warning: NotifierWarning): void => {
     channels.emit("warning", warning);
+    safeLog(logger?.warn, warning.message, { code: warning.code });
   };
 
-  const webhooks = createWebhooksApi(store, registry, reportError);
+  const webhooks = createWebhooksApi(store, registry, reportError, policy);
   const { bus, publish } = createInternalBus();
   bus.on("error", reportError);
   const runState = memoryRunState();
@@ -559,6 +587,7 @@ function buildDelivery(
     headers,
     body: rendered.body,
     format: webhook.format,
+    ...(webhook.secret !== undefined && { signing: signingKeysOf(webhook) }),
     queuedAt: Date.now(),
     deadlineAt: (Date.parse(event.at) || Date.now()) + deadlines[event.event],
     terminal: TERMINAL.has(event.event),
@@ -573,6 +602,30 @@ const TERMINAL: ReadonlySet<EventName> = new Set([
   "benchmark_passed",
   "benchmark_failed",
 ]);
+
+function signingKeysOf(webhook: WebhookRecord): SigningKey[] {
+  const keys: SigningKey[] = [];
+  if (webhook.secret !== undefined) keys.push({ key: secretKey(webhook.secret) });
+  if (webhook.previousSecret !== undefined) {
+    const until = Date.parse(webhook.previousSecretExpiresAt ?? "");
+    if (Number.isFinite(until)) keys.push({ key: secretKey(webhook.previousSecret), until });
+  }
+  return keys;
+}
+
+/** A logger that throws must not break delivery. */
+function safeLog(
+  fn: ((message: string, data?: Record<string, unknown>) => void) | undefined,
+  message: string,
+  data: Record<string, unknown>,
+): void {
+  if (!fn) return;
+  try {
+    fn(message, data);
+  } catch {
+    // Logging is best effort.
+  }
+}
 
 function droppedReport(delivery: Delivery, reason: string): DeliveryReport {
   return {

@@ -8,6 +8,7 @@ import type { SubscriptionStore } from "../src/webhooks/store/types.js";
 import { startReceiver, type TestReceiver } from "../src/testing/receiver.js";
 import { EVENT_NAMES } from "../src/events.js";
 import { USER_AGENT } from "../src/_version.js";
+import { LOOPBACK } from "./helpers/loopback.js";
 
 const cleanup: Array<() => Promise<unknown>> = [];
 afterEach(async () => {
@@ -19,7 +20,7 @@ async function setup(
   respond?: Parameters<typeof startReceiver>[0],
 ) {
   const receiver = await startReceiver(respond);
-  const notifier = createNotifier(options);
+  const notifier = createNotifier({ network: LOOPBACK, ...options });
   cleanup.push(
     () => receiver.close(),
     () => notifier.close({ timeoutMs: 1000 }),

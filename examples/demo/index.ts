@@ -20,7 +20,8 @@ const receiver = await startReceiver({
     return 204;
   },
 });
-const notifier = createNotifier({ apiFailureCooldownMs: 2_000 });
+// The demo delivers to 127.0.0.1, which runhooks refuses unless told otherwise.
+const notifier = createNotifier({ apiFailureCooldownMs: 2_000, network: { allowPrivate: true } });
 const reports: DeliveryReport[] = [];
 notifier.on("delivery", (report) => reports.push(report));
 

@@ -1,6 +1,7 @@
 import pRetry, { AbortError } from "p-retry";
 import { isRunhooksError } from "../errors.js";
 import type { RateLimiter } from "./rate-limit.js";
+import { signatureHeader } from "./signing.js";
 import { classifyStatus, type ResolvedRetry, type Verdict } from "./retry.js";
 import type { WorkerContext } from "./queue.js";
 import type { Delivery, DeliveryReport, Transport } from "./types.js";
@@ -64,7 +65,19 @@ export function createDeliverer(
     await rateLimit(delivery, deps.limiter, signal);
     counters.attempts += 1;
     const started = performance.now();
-    const headers = { ...delivery.headers, "webhook-timestamp": String(Math.floor(Date.now() / 1000)) };
+    // Timestamp and signature are per attempt: a receiver's replay window counts from this send.
+    const now = Date.now();
+    const timestamp = Math.floor(now / 1000);
+    const headers: Record<string, string> = { ...delivery.headers, "webhook-timestamp": String(timestamp) };
+    if (delivery.signing && delivery.signing.length > 0) {
+      headers["webhook-signature"] = signatureHeader(
+        delivery.signing,
+        delivery.id,
+        timestamp,
+        delivery.body,
+        now,
+      );
+    }
     try {
       const response = await deps.transport.send({ url: delivery.url, headers, body: delivery.body });
       const verdict = classifyStatus(response.status, response.headers, Date.now());

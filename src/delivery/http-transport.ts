@@ -1,5 +1,7 @@
+import { isIP } from "node:net";
 import { Agent, EnvHttpProxyAgent, ProxyAgent, type Dispatcher } from "undici";
-import { TransportError, redactUrl } from "../errors.js";
+import { ConfigError, TransportError, isTransportError, redactUrl } from "../errors.js";
+import { addressPolicy, blockedError, guardedConnector, type NetworkOptions } from "./address-guard.js";
 import type { Transport, TransportRequest, TransportResponse } from "./types.js";
 
 /** Options of {@link httpTransport}. */
@@ -10,9 +12,15 @@ export interface HttpTransportOptions {
    */
   dispatcher?: Dispatcher | undefined;
   /**
+   * Which addresses may be connected to. By default only public ones: loopback, private, link-local
+   * (cloud metadata), CGNAT, unique-local, multicast and the like are refused at connect time.
+   * Not applied to a `dispatcher` you pass.
+   */
+  network?: NetworkOptions | undefined;
+  /**
    * Send through an HTTP proxy: `"env"` reads `HTTPS_PROXY` / `HTTP_PROXY` / `NO_PROXY` (undici's
    * `EnvHttpProxyAgent`), a URL names the proxy. Behind a proxy runhooks cannot see which address the
-   * proxy connects to: egress rules belong to the proxy then.
+   * proxy connects to: egress rules belong to the proxy then, and `network.trustProxy: true` says so.
    */
   proxy?: string | undefined;
   /**
@@ -48,9 +56,15 @@ export function httpTransport(options: HttpTransportOptions = {}): Transport {
   const timeoutMs = options.timeoutMs ?? 10_000;
   const cap = options.maxResponseBytes ?? 4096;
   const owned = options.dispatcher === undefined;
+  if (options.proxy !== undefined && options.network?.trustProxy !== true) {
+    throw new ConfigError(
+      "httpTransport: proxy: behind a proxy runhooks cannot check which address is reached; set network: { trustProxy: true } to accept that the proxy enforces egress",
+    );
+  }
+  const policy = addressPolicy(options.network);
+  const connectTimeout = options.connectTimeoutMs ?? 5_000;
   const agentOptions = {
     connections: options.connections ?? 8,
-    connect: { timeout: options.connectTimeoutMs ?? 5_000 },
     headersTimeout: timeoutMs,
     bodyTimeout: timeoutMs,
     keepAliveTimeout: 4_000,
@@ -58,13 +72,20 @@ export function httpTransport(options: HttpTransportOptions = {}): Transport {
   const dispatcher =
     options.dispatcher ??
     (options.proxy === "env"
-      ? new EnvHttpProxyAgent(agentOptions)
+      ? new EnvHttpProxyAgent({ ...agentOptions, connect: { timeout: connectTimeout } })
       : options.proxy !== undefined
-        ? new ProxyAgent({ ...agentOptions, uri: options.proxy })
-        : new Agent(agentOptions));
+        ? new ProxyAgent({ ...agentOptions, connect: { timeout: connectTimeout }, uri: options.proxy })
+        : new Agent({ ...agentOptions, connect: guardedConnector(policy, connectTimeout) }));
+  // Behind a proxy only the URL is visible: an IP literal can still be checked.
+  const literalCheck = options.proxy !== undefined;
 
   return {
     async send(request: TransportRequest): Promise<TransportResponse> {
+      if (literalCheck) {
+        const host = request.url.hostname.replace(/^\[|\]$/g, "");
+        const range = isIP(host) ? policy.refusal(host) : undefined;
+        if (range !== undefined) throw blockedError(host, host, range);
+      }
       let response: Dispatcher.ResponseData;
       try {
         response = await dispatcher.request({
@@ -118,6 +139,8 @@ async function readCapped(
 }
 
 function transportError(url: URL, error: unknown): TransportError {
+  // Our own errors (the address guard's) already say what happened, without the URL.
+  if (isTransportError(error)) return error;
   const code =
     typeof (error as { code?: unknown }).code === "string"
       ? (error as { code: string }).code

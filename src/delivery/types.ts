@@ -50,6 +50,8 @@ export interface Delivery {
   readonly deadlineAt: number;
   /** Whether the event ends the run (then it supersedes a queued `in_progress`). */
   readonly terminal: boolean;
+  /** Keys to sign each attempt with (Standard Webhooks), when the webhook has a secret. */
+  readonly signing?: ReadonlyArray<{ key: Buffer; until?: number | undefined }> | undefined;
 }
 
 /** How one attempt (or the whole delivery) ended. */

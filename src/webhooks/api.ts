@@ -1,4 +1,7 @@
 import { randomUUID } from "node:crypto";
+import { isIP } from "node:net";
+import type { AddressPolicy } from "../delivery/address-guard.js";
+import { generateSecret } from "../delivery/signing.js";
 import { StoreError, ValidationError, describe, toValidationError, type RunhooksError } from "../errors.js";
 import type { FormatterRegistry } from "../formatters/registry.js";
 import {
@@ -40,6 +43,26 @@ export interface WebhooksApi {
   update(id: string, patch: WebhookPatch): Promise<Webhook | undefined>;
   /** Deletes the webhook; resolves `false` when there was none. Runs that name it then report it unknown. */
   remove(id: string): Promise<boolean>;
+  /**
+   * Replaces the signing secret (with `secret`, or a new random one) and keeps signing with the old one
+   * too for `graceMs`, so receivers can switch without losing messages. Resolves with the webhook and
+   * the new secret, or `undefined` when there is no such webhook.
+   */
+  rotateSecret(
+    id: string,
+    options?: RotateSecretOptions,
+  ): Promise<{ webhook: Webhook; secret: string } | undefined>;
+}
+
+/** Options of `webhooks.rotateSecret()`. */
+export interface RotateSecretOptions {
+  /** The new secret; a random one when absent. */
+  secret?: string | undefined;
+  /**
+   * How long the old secret keeps signing, in milliseconds.
+   * @default 86400000 (24 hours)
+   */
+  graceMs?: number | undefined;
 }
 
 /** @internal */
@@ -47,7 +70,23 @@ export function createWebhooksApi(
   store: SubscriptionStore,
   registry: FormatterRegistry,
   reportError: (error: RunhooksError) => void,
+  policy: AddressPolicy,
 ): WebhooksApi {
+  // IP-literal URLs in a refused range are refused now, not at the first delivery; host names are
+  // checked at connect time (their addresses can change).
+  const checkUrl = (url: string | undefined, root: string): void => {
+    if (url === undefined) return;
+    const host = new URL(url).hostname.replace(/^\[|\]$/g, "");
+    const range = isIP(host) ? policy.refusal(host) : undefined;
+    if (range !== undefined) {
+      throw new ValidationError("webhook", [
+        {
+          path: `${root}.url`,
+          message: `points at a ${range} address (${host}); allow it with createNotifier({ network: { allowPrivate: true } }) or network.allow`,
+        },
+      ]);
+    }
+  };
   const checkFormat = (format: string | undefined, root: string): void => {
     if (format !== undefined && !registry.has(format)) {
       throw new ValidationError("webhook", [
@@ -79,6 +118,7 @@ export function createWebhooksApi(
       const parsed = webhookInputSchema.safeParse(input);
       if (!parsed.success) throw toValidationError("webhook", "webhook", parsed.error);
       checkFormat(parsed.data.format, "webhook");
+      checkUrl(parsed.data.url, "webhook");
       const now = new Date().toISOString();
       const record: WebhookRecord = { id: randomUUID(), ...parsed.data, createdAt: now, updatedAt: now };
       await call("create", () => store.create(structuredClone(record)));
@@ -97,6 +137,7 @@ export function createWebhooksApi(
       const parsed = webhookPatchSchema.safeParse(patch);
       if (!parsed.success) throw toValidationError("webhook update", "patch", parsed.error);
       checkFormat(parsed.data.format ?? undefined, "patch");
+      checkUrl(parsed.data.url, "patch");
       const current = await readOne(id);
       if (!current) return undefined;
       const { secret, headers, tenant, ...rest } = parsed.data;
@@ -112,6 +153,33 @@ export function createWebhooksApi(
       return found ? toWebhook(stored) : undefined;
     },
     remove: (id) => call("remove", () => store.remove(id)),
+    async rotateSecret(id, options = {}) {
+      const secret = options.secret ?? generateSecret();
+      const graceMs = options.graceMs ?? 24 * 3_600_000;
+      if (!webhookInputSchema.shape.secret.safeParse(secret).success) {
+        throw new ValidationError("secret rotation", [
+          { path: "options.secret", message: "must be whsec_ followed by base64 (24 bytes or more)" },
+        ]);
+      }
+      if (!Number.isFinite(graceMs) || graceMs < 0) {
+        throw new ValidationError("secret rotation", [
+          { path: "options.graceMs", message: "must be 0 or more milliseconds" },
+        ]);
+      }
+      const current = await readOne(id);
+      if (!current) return undefined;
+      const now = Date.now();
+      const next: WebhookRecord = { ...current, secret, updatedAt: new Date(now).toISOString() };
+      if (current.secret !== undefined && graceMs > 0) {
+        next.previousSecret = current.secret;
+        next.previousSecretExpiresAt = new Date(now + graceMs).toISOString();
+      } else {
+        delete next.previousSecret;
+        delete next.previousSecretExpiresAt;
+      }
+      const found = await call("update", () => store.update(structuredClone(next)));
+      return found ? { webhook: toWebhook(next), secret } : undefined;
+    },
   };
 }
 

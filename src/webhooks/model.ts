@@ -23,6 +23,10 @@ export interface WebhookRecord {
   enabled: boolean;
   /** A Standard Webhooks signing secret (`whsec_…`). */
   secret?: string | undefined;
+  /** The secret before the last rotation; messages are signed with both until `previousSecretExpiresAt`. */
+  previousSecret?: string | undefined;
+  /** ISO 8601: when the previous secret stops signing. */
+  previousSecretExpiresAt?: string | undefined;
   /** Extra request headers, e.g. `Authorization`. Values are treated as secrets. */
   headers?: Record<string, string> | undefined;
   /** Tenant it belongs to; a global webhook with a tenant fires only for that tenant's runs. */
@@ -49,6 +53,8 @@ export interface Webhook {
   readonly enabled: boolean;
   /** Whether a signing secret is set (its value is only in `reveal()`). */
   readonly hasSecret: boolean;
+  /** During a secret rotation: when the previous secret stops signing (ISO 8601). */
+  readonly secretRotationEndsAt?: string | undefined;
   /** Header names with masked values. */
   readonly headers?: Readonly<Record<string, string>> | undefined;
   readonly tenant?: string | undefined;
@@ -92,6 +98,7 @@ export function toWebhook(record: WebhookRecord): Webhook {
     global: full.global,
     enabled: full.enabled,
     hasSecret: full.secret !== undefined,
+    ...(full.previousSecretExpiresAt !== undefined && { secretRotationEndsAt: full.previousSecretExpiresAt }),
     ...(full.headers && { headers: Object.fromEntries(Object.keys(full.headers).map((k) => [k, MASK])) }),
     ...(full.tenant !== undefined && { tenant: full.tenant }),
     createdAt: full.createdAt,
@@ -243,6 +250,8 @@ export const storedWebhookSchema = z.object({
   global: z.boolean(),
   enabled: z.boolean(),
   secret: fields.secret.optional(),
+  previousSecret: fields.secret.optional(),
+  previousSecretExpiresAt: z.string().optional(),
   headers: z.record(z.string(), z.string()).optional(),
   tenant: z.string().optional(),
   createdAt: z.string(),

@@ -13,6 +13,7 @@ import {
   type NotifierWarning,
 } from "../../src/notifier.js";
 import { startReceiver, type ReceiverOptions, type TestReceiver } from "../../src/testing/receiver.js";
+import { LOOPBACK } from "../helpers/loopback.js";
 
 const cleanup: Array<() => Promise<unknown>> = [];
 afterEach(async () => {
@@ -25,7 +26,7 @@ const FAST = { retries: 5, minDelayMs: 5, maxDelayMs: 20 };
 
 async function setup(options: NotifierOptions = {}, receiverOptions?: ReceiverOptions) {
   const receiver = await startReceiver(receiverOptions);
-  const notifier = createNotifier({ retry: FAST, ...options });
+  const notifier = createNotifier({ network: LOOPBACK, retry: FAST, ...options });
   cleanup.push(
     () => receiver.close(),
     () => notifier.close({ timeoutMs: 2000 }),
@@ -172,7 +173,7 @@ describe("retries against a real receiver", () => {
 
   it("a receiver that hangs: the attempt times out, then the retry is delivered", async () => {
     const { receiver, notifier, reports } = await setup(
-      { transport: httpTransport({ timeoutMs: 200 }) },
+      { transport: httpTransport({ timeoutMs: 200, network: LOOPBACK }) },
       { respond: (_r, i) => (i === 0 ? new Promise(() => undefined) : 200) },
     );
     await hook(notifier, receiver, "slow", { events: ["started"] });
@@ -294,7 +295,7 @@ describe("ordering and independence", () => {
 
   it("a dead endpoint never delays another", async () => {
     const { receiver, notifier } = await setup({
-      transport: httpTransport({ timeoutMs: 5000 }),
+      transport: httpTransport({ timeoutMs: 5000, network: LOOPBACK }),
       retry: { retries: 0 },
     });
     const dead = await startReceiver({ respond: () => new Promise(() => undefined) });
@@ -388,6 +389,7 @@ describe("bounded memory", () => {
     const dead = await startReceiver();
     await dead.close();
     const notifier = createNotifier({
+      network: LOOPBACK,
       maxQueued: 20,
       retry: { retries: 1000, minDelayMs: 1000, maxDelayMs: 1000 },
     });
@@ -470,7 +472,8 @@ describe("chaos", () => {
     const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
     const notifier = createNotifier({
-      transport: httpTransport({ timeoutMs: 150 }),
+      network: LOOPBACK,
+      transport: httpTransport({ timeoutMs: 150, network: LOOPBACK }),
       retry: { retries: 40, minDelayMs: 1, maxDelayMs: 10 },
       apiFailureCooldownMs: 0,
     });

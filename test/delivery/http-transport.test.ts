@@ -4,6 +4,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { httpTransport } from "../../src/delivery/http-transport.js";
 import { isTransportError } from "../../src/errors.js";
 import { USER_AGENT } from "../../src/_version.js";
+import { LOOPBACK } from "../helpers/loopback.js";
 
 const servers: Server[] = [];
 afterEach(async () => {
@@ -31,7 +32,7 @@ describe("httpTransport", () => {
       };
       pump();
     });
-    const transport = httpTransport({ maxResponseBytes: 1000, timeoutMs: 2000 });
+    const transport = httpTransport({ maxResponseBytes: 1000, timeoutMs: 2000, network: LOOPBACK });
     const started = Date.now();
     const response = await transport.send({
       url: new URL(`${url}/x`),
@@ -51,7 +52,7 @@ describe("httpTransport", () => {
       const timer = setInterval(() => res.write("x"), 20);
       res.on("close", () => clearInterval(timer));
     });
-    const transport = httpTransport({ maxResponseBytes: 1_000_000, timeoutMs: 300 });
+    const transport = httpTransport({ maxResponseBytes: 1_000_000, timeoutMs: 300, network: LOOPBACK });
     const started = Date.now();
     const response = await transport.send({ url: new URL(`${url}/x`), headers: {}, body: "{}" });
     expect(response.status).toBe(200);
@@ -63,7 +64,7 @@ describe("httpTransport", () => {
     const url = await serve((_req, res) => res.end());
     servers[0]?.close();
     servers[0]?.closeAllConnections();
-    const transport = httpTransport();
+    const transport = httpTransport({ network: LOOPBACK });
     const error: unknown = await transport
       .send({ url: new URL(`${url.replace(/\d+$/, "1")}/secret/path?token=abc`), headers: {}, body: "{}" })
       .catch((e: unknown) => e);
@@ -79,7 +80,7 @@ describe("httpTransport", () => {
       sockets.add(req.socket);
       res.end("ok");
     });
-    const transport = httpTransport();
+    const transport = httpTransport({ network: LOOPBACK });
     for (let i = 0; i < 20; i++) await transport.send({ url: new URL(`${url}/x`), headers: {}, body: "{}" });
     // Reused, not one per request (undici may open a second socket while the first is being released).
     expect(sockets.size).toBeLessThanOrEqual(2);

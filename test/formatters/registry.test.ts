@@ -7,6 +7,7 @@ import { createNotifier, type Notifier } from "../../src/notifier.js";
 import type { DeliveryReport } from "../../src/delivery/types.js";
 import { sampleEvents } from "../../src/testing/fixtures.js";
 import { startReceiver } from "../../src/testing/receiver.js";
+import { LOOPBACK } from "../helpers/loopback.js";
 
 const notifiers: Notifier[] = [];
 afterEach(async () => {
@@ -152,6 +153,7 @@ describe("delivery formats once per event and format", () => {
         body: { to: context.webhook?.name },
       }));
       const notifier = make({
+        network: LOOPBACK,
         formatters: [
           defineFormatter({ name: "shared", format: shared }),
           defineFormatter({ name: "per-hook", perWebhook: true, format: perHook }),
@@ -192,6 +194,7 @@ describe("delivery formats once per event and format", () => {
     const receiver = await startReceiver();
     try {
       const notifier = make({
+        network: LOOPBACK,
         formatters: [
           defineFormatter({ name: "tiny", limits: { maxBytes: 5 }, format: () => ({ body: "too long" }) }),
         ],
