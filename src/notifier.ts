@@ -104,10 +104,10 @@ export interface NotifierOptions {
 
 /** Where the notifier logs. Any of the methods may be left out. Messages and data never hold a secret. */
 export interface Logger {
-  debug?(message: string, data?: Record<string, unknown>): void;
-  info?(message: string, data?: Record<string, unknown>): void;
-  warn?(message: string, data?: Record<string, unknown>): void;
-  error?(message: string, data?: Record<string, unknown>): void;
+  debug?: ((message: string, data?: Record<string, unknown>) => void) | undefined;
+  info?: ((message: string, data?: Record<string, unknown>) => void) | undefined;
+  warn?: ((message: string, data?: Record<string, unknown>) => void) | undefined;
+  error?: ((message: string, data?: Record<string, unknown>) => void) | undefined;
 }
 
 /** How messages show names, numbers and times. */
