@@ -295,18 +295,18 @@ export function createNotifier(options: NotifierOptions = {}): Notifier {
     else process.emitWarning(error.message, { code: "RUNHOOKS_LISTENER_ERROR" });
   });
   const reportError = (error: RunhooksError): void => {
-    safeLog(options.logger?.error, error.message, { code: error.code, name: error.name });
+    safeLog(options.logger, "error", error.message, { code: error.code, name: error.name });
     if (channels.listenerCount("error") > 0) channels.emit("error", error);
     else if (!options.logger?.error) process.emitWarning(error.message, { code: "RUNHOOKS_ERROR" });
   };
   const logger = options.logger;
   const report = (delivery: DeliveryReport): void => {
     channels.emit("delivery", delivery);
-    safeLog(logger?.debug, `delivery ${delivery.outcome}`, { ...delivery });
+    safeLog(logger, "debug", `delivery ${delivery.outcome}`, { ...delivery });
   };
   const warn = (warning: NotifierWarning): void => {
     channels.emit("warning", warning);
-    safeLog(logger?.warn, warning.message, { code: warning.code });
+    safeLog(logger, "warn", warning.message, { code: warning.code });
   };
 
   const webhooks = createWebhooksApi(store, registry, reportError, policy);
