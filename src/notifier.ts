@@ -613,15 +613,18 @@ function signingKeysOf(webhook: WebhookRecord): SigningKey[] {
   return keys;
 }
 
-/** A logger that throws must not break delivery. */
+/**
+ * Calls the logger as a method (loggers such as pino need their `this`). A logger that throws must not
+ * break delivery.
+ */
 function safeLog(
-  fn: ((message: string, data?: Record<string, unknown>) => void) | undefined,
+  logger: Logger | undefined,
+  level: "debug" | "warn" | "error",
   message: string,
   data: Record<string, unknown>,
 ): void {
-  if (!fn) return;
   try {
-    fn(message, data);
+    logger?.[level]?.(message, data);
   } catch {
     // Logging is best effort.
   }
