@@ -23,8 +23,14 @@ export class SafeEmitter<Channels extends object> {
   }
 
   on<K extends keyof Channels>(channel: K, listener: Listener<Channels[K]>, once = false): () => void {
+    // The attachment removes itself (once, or through the returned function): with the same function
+    // attached several times, `off(channel, fn)` could otherwise remove another attachment.
+    const entry = { channel: channel as keyof Channels, wrapped: (() => undefined) as Listener<never> };
+    const detach = (): void => {
+      this.#detach(listener, entry);
+    };
     const wrapped = (value: Channels[K]): void => {
-      if (once) this.off(channel, listener);
+      if (once) detach();
       try {
         const result = listener(value);
         if (isThenable(result)) result.then(undefined, (error: unknown) => this.#fail(channel, error));
@@ -32,20 +38,27 @@ export class SafeEmitter<Channels extends object> {
         this.#fail(channel, error);
       }
     };
+    entry.wrapped = wrapped;
     const list = this.#wrappers.get(listener) ?? [];
-    list.push({ channel, wrapped: wrapped });
+    list.push(entry);
     this.#wrappers.set(listener, list);
     this.#ee.on(channel as string, wrapped);
-    return () => this.off(channel, listener);
+    return detach;
   }
 
+  /** Removes the earliest attachment of `listener` to `channel`. */
   off<K extends keyof Channels>(channel: K, listener: Listener<Channels[K]>): void {
+    const entry = this.#wrappers.get(listener)?.find((e) => e.channel === channel);
+    if (entry) this.#detach(listener, entry);
+  }
+
+  #detach(listener: Listener<never>, entry: { channel: keyof Channels; wrapped: Listener<never> }): void {
     const list = this.#wrappers.get(listener);
-    const index = list?.findIndex((entry) => entry.channel === channel) ?? -1;
+    const index = list?.indexOf(entry) ?? -1;
     if (!list || index < 0) return;
-    const [entry] = list.splice(index, 1);
+    list.splice(index, 1);
     if (list.length === 0) this.#wrappers.delete(listener);
-    if (entry) this.#ee.off(channel as string, entry.wrapped as (value: unknown) => void);
+    this.#ee.off(entry.channel as string, entry.wrapped as (value: unknown) => void);
   }
 
   emit<K extends keyof Channels>(channel: K, value: Channels[K]): void {

@@ -46,7 +46,8 @@ export interface EventBus {
 /** @internal The bus plus the unvalidated publish path the run tracker uses for events it built. */
 export interface InternalBus {
   bus: EventBus;
-  publish: (event: RunEvent) => void;
+  /** Delivers events in order; events published by a listener meanwhile wait for the ones before. */
+  publish: (events: readonly RunEvent[]) => void;
 }
 
 /**
@@ -68,8 +69,21 @@ export function createInternalBus(): InternalBus {
     else process.emitWarning(error.message, { code: "RUNHOOKS_LISTENER_ERROR" });
   });
 
-  const publish = (event: RunEvent): void => {
-    emitter.emit(event.event, event);
+  // Events are delivered one at a time, in the order they were published: a listener that makes a run
+  // emit (say, calls run.aborted() from a "started" listener) queues behind the events already on
+  // their way, instead of overtaking them. Events are frozen: a listener cannot change what webhooks get.
+  const outbox: RunEvent[] = [];
+  let publishing = false;
+  const publish = (events: readonly RunEvent[]): void => {
+    for (const event of events) outbox.push(deepFreeze(event));
+    if (publishing) return;
+    publishing = true;
+    try {
+      for (let next = outbox.shift(); next !== undefined; next = outbox.shift())
+        emitter.emit(next.event, next);
+    } finally {
+      publishing = false;
+    }
   };
 
   const bus: EventBus = {
@@ -93,9 +107,17 @@ export function createInternalBus(): InternalBus {
         at: at ?? new Date().toISOString(),
         ...rest,
       } as unknown as EventMap[E];
-      publish(event);
+      publish([event]);
       return event;
     },
   };
   return { bus, publish };
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === "object" && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const key of Object.keys(value)) deepFreeze((value as Record<string, unknown>)[key]);
+  }
+  return value;
 }

@@ -145,6 +145,7 @@ const KNOWN_NAMES = new Set([
   "FormatError",
   "TransportError",
   "ConfigError",
+  "WebhookVerificationError",
 ]);
 
 /**

@@ -67,7 +67,12 @@ export type { DiscordFormatterOptions, DiscordMessage } from "./formatters/disco
 export type { FormatContext, FormattedMessage, Formatter, FormatterLimits } from "./formatters/types.js";
 
 export type { NetworkOptions } from "./delivery/address-guard.js";
-export { WebhookVerificationError, generateSecret, verifyWebhook } from "./delivery/signing.js";
+export {
+  WebhookVerificationError,
+  generateSecret,
+  isVerificationError,
+  verifyWebhook,
+} from "./delivery/signing.js";
 export type { HeadersLike, VerifyOptions } from "./delivery/signing.js";
 export { fetchTransport } from "./delivery/fetch-transport.js";
 export type { FetchTransportOptions } from "./delivery/fetch-transport.js";

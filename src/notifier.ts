@@ -314,23 +314,42 @@ export function createNotifier(options: NotifierOptions = {}): Notifier {
   bus.on("error", reportError);
   const runState = memoryRunState();
   const counters: DeliveryCounters = { attempts: 0, delivered: 0, retried: 0, failed: 0, dropped: 0 };
+  // Webhooks that answered 410, and when: deliveries queued before that are dropped, not sent.
+  const goneAt = new Map<string, number>();
+  const rateLimits = { ...DEFAULT_RATE_LIMITS, ...options.rateLimits };
+  for (const [format, limit] of Object.entries(rateLimits)) {
+    if (limit !== null && !(limit.perSecond > 0 && Number.isFinite(limit.perSecond) && limit.burst >= 1)) {
+      throw new ConfigError(`rateLimits.${format}: needs perSecond > 0 and burst >= 1, or null for no limit`);
+    }
+  }
   const deliverer = createDeliverer({
     transport,
     retry,
-    limiter: new RateLimiter({ ...DEFAULT_RATE_LIMITS, ...options.rateLimits }),
+    limiter: new RateLimiter(rateLimits),
     counters,
     report,
     gone: (delivery) => {
+      if (goneAt.has(delivery.webhookId)) return;
+      goneAt.set(delivery.webhookId, Date.now());
       void disableGone(delivery);
+    },
+    isGone: (delivery) => {
+      const at = goneAt.get(delivery.webhookId);
+      return at !== undefined && at >= delivery.queuedAt;
     },
   });
   const onDrop = (delivery: Delivery, reason: DropReason): void => {
     counters.dropped += 1;
     report(droppedReport(delivery, reason));
   };
-  const queue: DeliveryQueue = options.queue
-    ? options.queue(deliverer, onDrop)
-    : memoryQueue(deliverer, onDrop, { maxQueued: options.maxQueued });
+  let queue: DeliveryQueue;
+  try {
+    queue = options.queue
+      ? options.queue(deliverer, onDrop)
+      : memoryQueue(deliverer, onDrop, { maxQueued: options.maxQueued });
+  } catch (error) {
+    throw new ConfigError((error as Error).message, { cause: error });
+  }
 
   // 410 Gone: the endpoint will never come back; stop sending to it and say so.
   const disableGone = async (delivery: Delivery): Promise<void> => {
@@ -353,12 +372,20 @@ export function createNotifier(options: NotifierOptions = {}): Notifier {
   const chains = new Map<string, Promise<void>>();
   const selecting = new Set<Promise<void>>();
   let closed = false;
+  let abandoned = false;
+  let abandonedLate = 0;
   let closing: Promise<FlushResult> | undefined;
+  // Runs whose unknown ad hoc ids were already reported (once per run and id, not once per event).
+  const warnedUnknown = new Set<string>();
 
   const dispatch = async (event: RunEvent): Promise<void> => {
     const selection = await selectTargets(store, event);
     for (const problem of selection.problems) reportError(problem);
     for (const id of selection.unknownIds) {
+      const key = `${event.run.id}\u0000${id}`;
+      if (warnedUnknown.has(key)) continue;
+      warnedUnknown.add(key);
+      if (warnedUnknown.size > 10_000) warnedUnknown.clear();
       warn({
         code: "unknown_webhook",
         message: `Run ${event.run.id} names webhook ${id}, which does not exist; the other webhooks still fire`,
@@ -373,6 +400,10 @@ export function createNotifier(options: NotifierOptions = {}): Notifier {
       if (message instanceof FormatError) {
         counters.failed += 1;
         report(formatFailure(event, webhook, message));
+      } else if (abandoned) {
+        // close() already gave up: a lookup that finished afterwards must not start a delivery.
+        report(abandonedReport(buildDelivery(event, webhook, message, deadlines)));
+        abandonedLate += 1;
       } else queue.enqueue(buildDelivery(event, webhook, message, deadlines));
     }
   };
@@ -435,10 +466,19 @@ export function createNotifier(options: NotifierOptions = {}): Notifier {
         await transport.close();
         return result;
       }
+      abandoned = true;
       const left = queue.abandon();
       for (const delivery of left) report(abandonedReport(delivery));
       await (transport.destroy ?? transport.close)();
-      return { drained: false, pending: left.length };
+      // Lookups still running report their deliveries as abandoned when they finish; wait a little for
+      // them, but never hang on a store that does not answer.
+      const timer = new AbortController();
+      await Promise.race([
+        Promise.all(selecting),
+        delay(1000, undefined, { signal: timer.signal }).catch(() => undefined),
+      ]);
+      timer.abort();
+      return { drained: false, pending: left.length + abandonedLate + selecting.size };
     })();
     return closing;
   };

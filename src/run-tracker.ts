@@ -269,7 +269,13 @@ export function normaliseError(value: unknown): RunError | undefined {
   if (value === undefined || value === null) return undefined;
   if (typeof value === "string") return { message: clip(value) };
   if (typeof value === "object") {
-    const { message, name, code } = value as { message?: unknown; name?: unknown; code?: unknown };
+    let message: unknown, name: unknown, code: unknown;
+    try {
+      ({ message, name, code } = value as { message?: unknown; name?: unknown; code?: unknown });
+    } catch {
+      // A getter that throws: keep what can be said without it.
+      return { message: "Unknown error (its properties could not be read)" };
+    }
     const error: RunError = {
       message: typeof message === "string" ? clip(message) : clip(safeString(value)),
     };
@@ -339,7 +345,9 @@ function addCounts(
   b: Readonly<Record<string, number>>,
 ): Record<string, number> {
   const out: Record<string, number> = { ...a };
-  for (const key in b) out[key] = (out[key] ?? 0) + (b[key] ?? 0);
+  // Own properties only: an error kind named "constructor" must not pick up Object.prototype's.
+  for (const key of Object.keys(b))
+    out[key] = (Object.hasOwn(out, key) ? (out[key] ?? 0) : 0) + (b[key] ?? 0);
   return out;
 }
 
@@ -374,7 +382,7 @@ function stripUndefined<T extends object>(value: T): T {
 /** @internal What a run handle needs from the notifier. */
 export interface RunHandleDeps {
   state: RunStateStore;
-  publish(event: RunEvent): void;
+  publish(events: readonly RunEvent[]): void;
   ignored(call: IgnoredCall): void;
   apiFailureCooldownMs: number;
   now?: () => number;
@@ -389,7 +397,9 @@ export function createRunHandle(run: Run, deps: RunHandleDeps): RunHandle {
     const result = step(before, call, run, now(), deps.apiFailureCooldownMs);
     deps.state.set(run.id, result.snapshot);
     if (result.ignored !== undefined) deps.ignored({ runId: run.id, call: kind, reason: result.ignored });
-    for (const event of result.events) deps.publish(event);
+    // All of a call's events go out together: a listener reacting to the first cannot slip its own
+    // events in between them.
+    if (result.events.length > 0) deps.publish(result.events);
   };
   return {
     id: run.id,

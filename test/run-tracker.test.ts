@@ -21,7 +21,7 @@ function harness(info: Run = run, state = memoryRunState()) {
   const ignored: IgnoredCall[] = [];
   const handle = createRunHandle(info, {
     state,
-    publish: (event) => events.push(event),
+    publish: (batch) => events.push(...batch),
     ignored: (call) => ignored.push(call),
     apiFailureCooldownMs: COOLDOWN,
     now: () => now,
@@ -247,7 +247,7 @@ describe("api_failure throttle", () => {
     let n = 0;
     const handle = createRunHandle(run, {
       state: memoryRunState(),
-      publish: (e) => (n += e.event === "api_failure" ? 1 : 0),
+      publish: (batch) => (n += batch.filter((e) => e.event === "api_failure").length),
       ignored: () => undefined,
       apiFailureCooldownMs: 0,
     });

@@ -20,6 +20,8 @@ interface WebhookRow {
   global: number;
   enabled: number;
   secret: string | null;
+  previous_secret: string | null;
+  previous_secret_expires_at: string | null;
   headers: string | null;
   tenant: string | null;
   created_at: string;
@@ -35,6 +37,8 @@ const SCHEMA = `
     global     INTEGER NOT NULL,
     enabled    INTEGER NOT NULL,
     secret     TEXT,
+    previous_secret            TEXT,     -- during a secret rotation
+    previous_secret_expires_at TEXT,
     headers    TEXT,                     -- JSON object
     tenant     TEXT,
     created_at TEXT NOT NULL,
@@ -63,11 +67,14 @@ export function sqliteStore(filename: string): SqliteStore {
   db.exec(SCHEMA);
 
   const insertWebhook = db.prepare(`
-    INSERT INTO runhooks_webhooks (id, name, url, format, global, enabled, secret, headers, tenant, created_at, updated_at)
-    VALUES (@id, @name, @url, @format, @global, @enabled, @secret, @headers, @tenant, @created_at, @updated_at)`);
+    INSERT INTO runhooks_webhooks (id, name, url, format, global, enabled, secret, previous_secret,
+      previous_secret_expires_at, headers, tenant, created_at, updated_at)
+    VALUES (@id, @name, @url, @format, @global, @enabled, @secret, @previous_secret,
+      @previous_secret_expires_at, @headers, @tenant, @created_at, @updated_at)`);
   const updateWebhook = db.prepare(`
     UPDATE runhooks_webhooks SET name = @name, url = @url, format = @format, global = @global, enabled = @enabled,
-      secret = @secret, headers = @headers, tenant = @tenant, created_at = @created_at, updated_at = @updated_at
+      secret = @secret, previous_secret = @previous_secret, previous_secret_expires_at = @previous_secret_expires_at,
+      headers = @headers, tenant = @tenant, created_at = @created_at, updated_at = @updated_at
     WHERE id = @id`);
   const insertEvent = db.prepare(
     "INSERT INTO runhooks_webhook_events (webhook_id, event, position) VALUES (?, ?, ?)",
@@ -159,6 +166,8 @@ function toRow(record: WebhookRecord): WebhookRow {
     global: record.global ? 1 : 0,
     enabled: record.enabled ? 1 : 0,
     secret: record.secret ?? null,
+    previous_secret: record.previousSecret ?? null,
+    previous_secret_expires_at: record.previousSecretExpiresAt ?? null,
     headers: record.headers ? JSON.stringify(record.headers) : null,
     tenant: record.tenant ?? null,
     created_at: record.createdAt,
@@ -177,6 +186,10 @@ function fromRow(row: WebhookRow & { events: string }): WebhookRecord {
     global: row.global === 1,
     enabled: row.enabled === 1,
     ...(row.secret !== null && { secret: row.secret }),
+    ...(row.previous_secret !== null && { previousSecret: row.previous_secret }),
+    ...(row.previous_secret_expires_at !== null && {
+      previousSecretExpiresAt: row.previous_secret_expires_at,
+    }),
     ...(row.headers !== null && { headers: JSON.parse(row.headers) as Record<string, string> }),
     ...(row.tenant !== null && { tenant: row.tenant }),
     createdAt: row.created_at,

@@ -24,6 +24,8 @@ export interface DelivererDeps {
   report: (report: DeliveryReport) => void;
   /** A 410 Gone: the notifier disables the webhook. */
   gone: (delivery: Delivery) => void;
+  /** Whether the webhook went away (410) after this delivery was queued: then it is not sent. */
+  isGone: (delivery: Delivery) => boolean;
 }
 
 interface Attempt {
@@ -40,6 +42,13 @@ class RetryableAttempt extends Error {
     super("retryable attempt");
   }
 }
+/** The webhook answered 410 to an earlier delivery: this one is not sent. */
+class GoneWebhook extends Error {
+  constructor() {
+    super("webhook gone");
+  }
+}
+
 /** Ends the delivery: the attempt and why no further one follows. */
 class FinalAttempt extends Error {
   constructor(
@@ -63,6 +72,7 @@ export function createDeliverer(
 
   const sendOnce = async (delivery: Delivery, number: number, signal: AbortSignal): Promise<Attempt> => {
     await rateLimit(delivery, deps.limiter, signal);
+    if (deps.isGone(delivery)) throw new GoneWebhook();
     counters.attempts += 1;
     const started = performance.now();
     // Timestamp and signature are per attempt: a receiver's replay window counts from this send.
@@ -114,10 +124,27 @@ export function createDeliverer(
     });
   };
 
+  const dropGone = (delivery: Delivery): void => {
+    counters.dropped += 1;
+    deps.report({
+      ...base(delivery, { number: 0, verdict: { kind: "fail" }, durationMs: 0 }),
+      final: true,
+      ok: false,
+      outcome: "dropped",
+      reason: "gone",
+    });
+  };
+
   return async (delivery, { signal }) => {
     const firstAttemptAt = Date.now();
-    const first = await sendOnce(delivery, 1, signal).catch(() => undefined);
-    if (!first || signal.aborted) return;
+    let first: Attempt | undefined;
+    try {
+      first = await sendOnce(delivery, 1, signal);
+    } catch (error) {
+      if (error instanceof GoneWebhook) dropGone(delivery);
+      return;
+    }
+    if (isAborted(signal)) return;
     if (first.verdict.kind !== "retry") {
       finish(delivery, first);
       return;
@@ -153,19 +180,26 @@ export function createDeliverer(
               throw new FinalAttempt(attempt, "retry_after_too_long");
             }
             if (now + (retryAfterMs ?? 0) > delivery.deadlineAt) throw new FinalAttempt(attempt, "stale");
+            // A Retry-After shorter than the first backoff (0, or a date in the past) is no reason to
+            // hurry: the normal backoff applies, and the retry counts.
+            const honoured = retryAfterMs !== undefined && retryAfterMs >= retry.minDelayMs;
             counters.retried += 1;
             deps.report({
               ...base(delivery, attempt),
               final: false,
               ok: false,
               outcome: "retrying",
-              ...(retryAfterMs !== undefined && { nextAttemptInMs: retryAfterMs }),
+              ...(honoured && { nextAttemptInMs: retryAfterMs }),
             });
-            if (retryAfterMs !== undefined && retryAfterMs > 0) await sleep(retryAfterMs, signal);
+            if (honoured) await sleep(retryAfterMs, signal);
           },
           shouldConsumeRetry: ({ error }) => {
             const verdict = error instanceof RetryableAttempt ? error.attempt.verdict : undefined;
-            return verdict?.kind !== "retry" || verdict.retryAfterMs === undefined;
+            return (
+              verdict?.kind !== "retry" ||
+              verdict.retryAfterMs === undefined ||
+              verdict.retryAfterMs < retry.minDelayMs
+            );
           },
         },
       );
@@ -174,6 +208,9 @@ export function createDeliverer(
       if (isAborted(signal)) return;
       if (error instanceof FinalAttempt) finish(delivery, error.attempt, error.reason);
       else if (error instanceof RetryableAttempt) finish(delivery, error.attempt, "retries_exhausted");
+      else if (error instanceof GoneWebhook) dropGone(delivery);
+      // Anything else is a bug of ours; the delivery still gets its final report, never silence.
+      else finish(delivery, first, "internal_error");
     }
   };
 }

@@ -13,7 +13,10 @@ export interface DeliveryQueue {
   readonly size: number;
   /** Resolves when nothing is queued or in flight (including what is enqueued meanwhile). */
   drain(): Promise<void>;
-  /** Gives up on everything not yet done and returns it; their later outcomes are not reported. */
+  /**
+   * Gives up on everything not yet done and returns it; their later outcomes are not reported. Later
+   * enqueues are refused (reported as abandoned by the notifier).
+   */
   abandon(): Delivery[];
 }
 
@@ -62,6 +65,8 @@ export function memoryQueue(
   now: () => number = Date.now,
 ): DeliveryQueue {
   const maxQueued = options.maxQueued ?? 10_000;
+  if (!Number.isInteger(maxQueued) || maxQueued < 1)
+    throw new RangeError("maxQueued: must be a whole number, 1 or more");
   const lanes = new Map<string, Entry[]>();
   // Waiting entries in arrival order, split so the oldest non-terminal one is found at once. Entries
   // that left the waiting state are skipped lazily.
@@ -78,10 +83,19 @@ export function memoryQueue(
     waiters = [];
     for (const resolve of done) resolve();
   };
+  // The waiting lists skip departed entries lazily; compact them so they never hold more than about
+  // twice what waits (else every delivery ever queued, body and all, would stay reachable).
+  const compact = (): void => {
+    for (const name of ["other", "terminal"] as const) {
+      if (waiting[name].length > 2 * queued + 64)
+        waiting[name] = waiting[name].filter((e) => e.state === "queued");
+    }
+  };
   const drop = (entry: Entry, reason: DropReason): void => {
     entry.state = "done";
     queued -= 1;
     all.delete(entry);
+    compact();
     onDrop(entry.delivery, reason);
   };
   const oldestWaiting = (list: Entry[]): Entry | undefined => {
@@ -100,6 +114,7 @@ export function memoryQueue(
       entry.state = "running";
       queued -= 1;
       running += 1;
+      compact();
       try {
         await worker(entry.delivery, { signal });
       } finally {

@@ -100,7 +100,14 @@ export function resolveRetry(options: RetryOptions = {}): ResolvedRetry {
   for (const key of Object.keys(DEFAULT_RETRY) as Array<keyof ResolvedRetry>) {
     const value = options[key];
     if (value === undefined) continue;
-    if (typeof value !== "number" || !(value >= 0) || (key === "retries" && !Number.isInteger(value))) {
+    // Infinity is a fine cap (maxDelayMs, maxElapsedMs, maxRetryAfterMs), not a fine first delay or count.
+    const finite = key === "retries" || key === "minDelayMs";
+    if (
+      typeof value !== "number" ||
+      !(value >= 0) ||
+      (finite && !Number.isFinite(value)) ||
+      (key === "retries" && !Number.isInteger(value))
+    ) {
       throw new RangeError(
         `retry.${key}: must be ${key === "retries" ? "a whole number" : "a number of milliseconds"}, 0 or more`,
       );

@@ -52,6 +52,14 @@ export class WebhookVerificationError extends RunhooksError {
   }
 }
 
+/** True for a {@link WebhookVerificationError} (checks `name` too, for errors from another copy). */
+export function isVerificationError(error: unknown): error is WebhookVerificationError {
+  return (
+    error instanceof WebhookVerificationError ||
+    (error instanceof Error && error.name === "WebhookVerificationError")
+  );
+}
+
 /** Options of {@link verifyWebhook}. */
 export interface VerifyOptions {
   /**

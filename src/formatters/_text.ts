@@ -92,3 +92,13 @@ function safeTimeZone(timeZone: string): string {
     return "UTC";
   }
 }
+
+/**
+ * Escapes what markdown reads at the start of a line: headings (`#` to `######`, Discord's `-#`),
+ * quotes, list bullets, and numbered lists (`1.` becomes `1\.`: a digit cannot be escaped).
+ */
+export function escapeLineStarts(text: string): string {
+  return text
+    .replace(/^(\s*)(-#|#{1,6}|[>+-])(?=\s)/gm, (_m, space: string, mark: string) => `${space}\\${mark}`)
+    .replace(/^(\s*)(\d+)\.(?=\s)/gm, (_m, space: string, digits: string) => `${space}${digits}\\.`);
+}

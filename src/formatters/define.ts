@@ -78,6 +78,17 @@ export function defineFormatter(definition: FormatterDefinition): Formatter {
   if (typeof perWebhook !== "boolean" || typeof replace !== "boolean") {
     throw new ConfigError(`defineFormatter: perWebhook and replace of formatter "${name}" must be booleans`);
   }
+  // Already a defined formatter (e.g. from slackFormatter()): keep the very object.
+  if (
+    Object.isFrozen(definition) &&
+    definition.contentType === contentType &&
+    definition.perWebhook === perWebhook &&
+    definition.replace === replace &&
+    definition.limits === limits &&
+    Object.isFrozen(limits)
+  ) {
+    return definition as Formatter;
+  }
   return Object.freeze({
     name,
     contentType,

@@ -1,6 +1,6 @@
 import { defineFormatter } from "./define.js";
 import { summarize, type MessageSummary, type Tone } from "./_summary.js";
-import { truncate } from "./_text.js";
+import { escapeLineStarts, truncate } from "./_text.js";
 import type { Formatter } from "./types.js";
 
 /** Options of {@link discordFormatter}. */
@@ -47,9 +47,12 @@ export interface DiscordMessage {
 
 /** Escapes Discord markdown so user text shows as typed. */
 export function escapeDiscord(text: string): string {
-  return text
-    .replace(/[\\*_~`|<[\]]/g, (c) => `\\${c}`)
-    .replace(/^(\s*)([#>+-]|\d+\.)(?=\s)/gm, (_m, space: string, mark: string) => `${space}\\${mark}`);
+  return escapeLineStarts(text.replace(/[\\*_~`|<[\]]/g, (c) => `\\${c}`));
+}
+
+/** A URL that survives markdown link syntax: percent-encoded, with no bare parentheses. */
+function linkUrl(url: string): string {
+  return new URL(url).href.replace(/\(/g, "%28").replace(/\)/g, "%29");
 }
 
 /**
@@ -87,7 +90,7 @@ function buildDiscord(summary: MessageSummary, at: string, warnings: string[]): 
   if (summary.links.some((link) => link.title.length > 80))
     warnings.push("link titles truncated to 80 characters");
   const linkLines = summary.links.map(
-    (link) => `[${escapeDiscord(truncate(link.title, 80))}](${link.url.replace(/\)/g, "%29")})`,
+    (link) => `[${escapeDiscord(truncate(link.title, 80))}](${linkUrl(link.url)})`,
   );
   const links = linkLines.join("\n");
   // Links only if they fit one field whole; a cut URL is worse than none.
@@ -103,8 +106,9 @@ function buildDiscord(summary: MessageSummary, at: string, warnings: string[]): 
   let description: string | undefined;
   if (summary.detail) {
     // The reason or error goes first in the budget: it is the point of the message.
-    const max = Math.min(DISCORD_LIMITS.description, budget - 600);
-    description = `**${summary.detail.label}**\n${fit(summary.detail.text, Math.max(100, max), summary.detail.label.toLowerCase())}`;
+    const label = `**${summary.detail.label}**\n`;
+    const max = Math.min(DISCORD_LIMITS.description, budget - 600) - label.length;
+    description = `${label}${fit(summary.detail.text, Math.max(100, max), summary.detail.label.toLowerCase())}`;
     budget -= description.length;
   }
   for (const field of wanted) {

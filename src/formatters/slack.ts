@@ -129,7 +129,8 @@ function buildSlack(
       const title = link.title.replace(/\|/g, "/");
       if (title.length > 75) warnings.push("link title truncated to 75 characters");
       const label = escapeSlack(truncate(title, 75));
-      const item = `<${escapeSlack(link.url)}|${label}>`;
+      // Percent-encode, and encode "|": Slack splits a link at the first one.
+      const item = `<${escapeSlack(new URL(link.url).href.replace(/\|/g, "%7C"))}|${label}>`;
       if (length + item.length + 3 > SLACK_LIMITS.sectionText) {
         warnings.push(`${summary.links.length - links.length} links left out to fit Slack's section limit`);
         break;

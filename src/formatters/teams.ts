@@ -1,6 +1,6 @@
 import { defineFormatter } from "./define.js";
 import { summarize, type MessageSummary, type Tone } from "./_summary.js";
-import { truncate } from "./_text.js";
+import { escapeLineStarts, truncate } from "./_text.js";
 import type { Formatter } from "./types.js";
 
 /** Options of {@link teamsFormatter}. */
@@ -64,9 +64,7 @@ export interface TeamsMessage {
  * `- ` shows as typed.
  */
 export function escapeTeams(text: string): string {
-  return text
-    .replace(/[\\*_[\]~`]/g, (c) => `\\${c}`)
-    .replace(/^(\s*)([#>+-]|\d+\.)(?=\s)/gm, (_m, space: string, mark: string) => `${space}\\${mark}`);
+  return escapeLineStarts(text.replace(/[\\*_[\]~`]/g, (c) => `\\${c}`));
 }
 
 /** Per-field sizes at full scale; halved step by step until the card fits the byte limit. */

@@ -177,5 +177,14 @@ export function fixtureEvents(): FixtureEvent[] {
       },
     },
     { label: "aborted / no reason", event: { id: "evt_min_a", event: "aborted", ...base } },
+    {
+      label: "aborted / 10,000-character reason",
+      event: {
+        id: "evt_long_a",
+        event: "aborted",
+        ...base,
+        reason: `stopped: ${"why ".repeat(2497)}`.slice(0, 10_000),
+      },
+    },
   ];
 }

@@ -122,7 +122,14 @@ export function storeCases(
       const record = sampleRecord();
       await store.create(structuredClone(record));
       const back = await store.get(record.id);
-      for (const key of ["secret", "headers", "tenant"] as const) {
+      expect(back).toEqual(record);
+      for (const key of [
+        "secret",
+        "headers",
+        "tenant",
+        "previousSecret",
+        "previousSecretExpiresAt",
+      ] as const) {
         expect(back?.[key] ?? undefined, `${key} should be absent`).toBeUndefined();
         expect(back?.[key], `${key} should not be null`).not.toBeNull();
       }
@@ -132,6 +139,8 @@ export function storeCases(
       const record = sampleRecord({
         url: "https://hooks.slack.com/services/T000/B000/XXXXXXXXXXXXXXXXXXXXXXXX?x=1&sig=abc%2F",
         secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+        previousSecret: "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD",
+        previousSecretExpiresAt: "2026-01-02T00:00:00.000Z",
         headers: { Authorization: "Bearer s3cr3t", "X-Api-Key": "k" },
       });
       await store.create(structuredClone(record));

@@ -252,7 +252,8 @@ export const storedWebhookSchema = z.object({
   secret: fields.secret.optional(),
   previousSecret: fields.secret.optional(),
   previousSecretExpiresAt: z.string().optional(),
-  headers: z.record(z.string(), z.string()).optional(),
+  // The same rules as on create: a record edited in the database must not override content-type.
+  headers: fields.headers.optional(),
   tenant: z.string().optional(),
   createdAt: z.string(),
   updatedAt: z.string(),

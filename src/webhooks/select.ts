@@ -46,6 +46,11 @@ export async function selectTargets(store: SubscriptionStore, event: RunEvent): 
   const found = new Set<string>();
   for (const webhook of named ?? []) {
     found.add(webhook.id);
+    // A run names only webhooks of its own tenant (or of none): another tenant's counts as unknown.
+    if (!tenantFits(webhook, event)) {
+      found.delete(webhook.id);
+      continue;
+    }
     if (webhook.enabled && webhook.events.includes(event.event) && ids.includes(webhook.id)) {
       targets.set(webhook.id, webhook);
     }

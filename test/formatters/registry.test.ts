@@ -80,7 +80,8 @@ describe("the registry is per notifier", () => {
         .get("slack")
         ?.format(sampleEvents().started, {} as never).body,
     ).toBe("x");
-    expect(createRegistry([slackFormatter({ colors: { good: "#000000" } })]).get("slack")).toBeDefined();
+    const custom = slackFormatter({ colors: { good: "#000000" } });
+    expect(createRegistry([custom]).get("slack")).toBe(custom);
     expect(() => createRegistry([chat, chat])).toThrow(/two formatters are named "chat"/);
     expect(() => make({ formatters: [{ name: "", format: () => ({ body: 1 }) }] })).toThrow(
       /formatters\[0\]: defineFormatter: name/,

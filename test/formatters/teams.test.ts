@@ -114,6 +114,6 @@ describe("teams format", () => {
 
   it("escapes markdown in user text", () => {
     expect(escapeTeams("*prod* [x](y) _a_")).toBe("\\*prod\\* \\[x\\](y) \\_a\\_");
-    expect(escapeTeams("- item\n# head\n1. one")).toBe("\\- item\n\\# head\n\\1. one");
+    expect(escapeTeams("- item\n# head\n## big\n1. one")).toBe("\\- item\n\\# head\n\\## big\n1\\. one");
   });
 });
