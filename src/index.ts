@@ -11,6 +11,8 @@ export type {
   NotifierStats,
   NotifierWarning,
   Preview,
+  TestResult,
+  TestTarget,
 } from "./notifier.js";
 
 export { createEventBus } from "./bus.js";

@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto";
+import { createHash, randomUUID } from "node:crypto";
 import { setTimeout as delay } from "node:timers/promises";
 import { SafeEmitter, type Listener } from "./_emitter.js";
 import { USER_AGENT } from "./_version.js";
@@ -29,16 +29,16 @@ import { render, type Rendered } from "./formatters/render.js";
 import type { FormatContext, Formatter } from "./formatters/types.js";
 import { sampleEvents } from "./testing/fixtures.js";
 import { httpTransport } from "./delivery/http-transport.js";
-import { createDeliverer, type DeliveryCounters } from "./delivery/deliver.js";
+import { createDeliverer, errorSummary, type DeliveryCounters } from "./delivery/deliver.js";
 import { memoryQueue, type DeliveryQueue, type DropReason, type QueueFactory } from "./delivery/queue.js";
 import { DEFAULT_RATE_LIMITS, RateLimiter, type RateLimit } from "./delivery/rate-limit.js";
 import { addressPolicy, type AddressPolicy, type NetworkOptions } from "./delivery/address-guard.js";
-import { secretKey, type SigningKey } from "./delivery/signing.js";
+import { secretKey, signatureHeader, type SigningKey } from "./delivery/signing.js";
 import { DEFAULT_DEADLINES, resolveRetry, type ResolvedRetry, type RetryOptions } from "./delivery/retry.js";
 import type { Delivery, DeliveryReport, Transport } from "./delivery/types.js";
 import { createRunHandle, memoryRunState, type IgnoredCall, type RunHandle } from "./run-tracker.js";
 import { createWebhooksApi, type WebhooksApi } from "./webhooks/api.js";
-import type { WebhookRecord } from "./webhooks/model.js";
+import { webhookInputSchema, type WebhookRecord } from "./webhooks/model.js";
 import { selectTargets } from "./webhooks/select.js";
 import { memoryStore } from "./webhooks/store/memory.js";
 import type { SubscriptionStore } from "./webhooks/store/types.js";
@@ -145,6 +145,27 @@ export interface Preview {
   warnings: string[];
 }
 
+/** Where `notifier.test()` sends. */
+export interface TestTarget {
+  url: string;
+  format: string;
+  /** Extra headers, as a webhook would have. */
+  headers?: Record<string, string> | undefined;
+  /** A `whsec_` secret to sign the test message with. */
+  secret?: string | undefined;
+}
+
+/** What `notifier.test()` found. */
+export interface TestResult {
+  /** A 2xx answer. */
+  ok: boolean;
+  /** The HTTP status, or `null` when no response came. */
+  status: number | null;
+  durationMs: number;
+  /** Why it failed, without the URL's path or the response body. */
+  error?: string | undefined;
+}
+
 /** What `notifier.stats()` returns. */
 export interface NotifierStats {
   /** Requests sent (every attempt). */
@@ -229,6 +250,12 @@ export interface Notifier {
    * @throws {FormatError} when the formatter throws.
    */
   preview(event: RunEvent | EventName, format: string): Preview;
+  /**
+   * Sends one test message to a URL in a format, now, without saving anything: Predator's "test
+   * webhook". One attempt, no retries; the address guard applies; the response body is never returned.
+   * @throws {ValidationError} for an invalid URL or an unknown format.
+   */
+  test(target: TestTarget): Promise<TestResult>;
   /** Counters since the notifier was created, and what is queued now. */
   stats(): NotifierStats;
   /** Listens to deliveries, warnings or errors; returns a function that stops listening. */
@@ -538,6 +565,66 @@ export function createNotifier(options: NotifierOptions = {}): Notifier {
         headers: { ...rendered.headers, "content-type": rendered.contentType, "user-agent": USER_AGENT },
         warnings: rendered.warnings,
       };
+    },
+    async test(target) {
+      const parsed = webhookInputSchema
+        .pick({ url: true, format: true, headers: true, secret: true })
+        .safeParse(target);
+      if (!parsed.success) throw toValidationError("test target", "target", parsed.error);
+      const { url, format, headers, secret } = parsed.data;
+      // The same checks as a webhook gets on create: a registered format, an allowed address.
+      const probe = createWebhooksApi(memoryStore(), registry, reportError, policy);
+      await probe.create({ name: "test", url, format, events: ["started"], ...(headers && { headers }) });
+      const event: RunEvent = {
+        ...sampleEvents().started,
+        id: `evt_test_${randomUUID()}`,
+        at: new Date().toISOString(),
+        run: { id: "runhooks-test", testId: "test", name: `Test message from ${display.productName}` },
+      };
+      const formatter = registry.get(format);
+      if (!formatter) throw new ConfigError(`format "${format}" disappeared from the registry`);
+      const rendered = render(formatter, event, { ...display, links: [] });
+      const started = performance.now();
+      const id = `msg_test_${randomUUID()}`;
+      const timestamp = Math.floor(Date.now() / 1000);
+      const requestHeaders: Record<string, string> = {
+        ...headers,
+        ...rendered.headers,
+        "content-type": rendered.contentType,
+        "user-agent": USER_AGENT,
+        "webhook-id": id,
+        "webhook-timestamp": String(timestamp),
+      };
+      if (secret !== undefined) {
+        requestHeaders["webhook-signature"] = signatureHeader(
+          [{ key: secretKey(secret) }],
+          id,
+          timestamp,
+          rendered.body,
+          Date.now(),
+        );
+      }
+      try {
+        const response = await transport.send({
+          url: new URL(url),
+          headers: requestHeaders,
+          body: rendered.body,
+        });
+        const ok = response.status >= 200 && response.status < 300;
+        return {
+          ok,
+          status: response.status,
+          durationMs: performance.now() - started,
+          ...(!ok && { error: `answered ${response.status}` }),
+        };
+      } catch (error) {
+        return {
+          ok: false,
+          status: null,
+          durationMs: performance.now() - started,
+          error: errorSummary(error, redactUrl(url)).message,
+        };
+      }
     },
     stats: () => ({
       sent: counters.attempts,
