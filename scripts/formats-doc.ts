@@ -11,6 +11,20 @@ import type { SlackMessage } from "../src/formatters/slack.js";
 import type { TeamsMessage } from "../src/formatters/teams.js";
 import { sampleEvents } from "../src/testing/fixtures.js";
 
+/**
+ * A Block Kit Builder link that opens with `message` loaded: the fragment is the URI-encoded JSON of
+ * the message's `blocks` and `attachments` (kept, so the colour bar shows). Parentheses are encoded
+ * too, so the URL cannot end a markdown link early.
+ */
+function blockKitBuilderUrl(message: SlackMessage): string {
+  const payload = { blocks: message.blocks, attachments: message.attachments };
+  const fragment = encodeURIComponent(JSON.stringify(payload)).replace(
+    /[()]/g,
+    (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`,
+  );
+  return `https://app.slack.com/block-kit-builder#${fragment}`;
+}
+
 export function formatsDoc(): string {
   const notifier = createNotifier();
   const events = sampleEvents();
@@ -30,7 +44,9 @@ export function formatsDoc(): string {
     "| `json` | Standard Webhooks envelope `{ type, timestamp, data }`, `data` being the event | — |",
     "",
     "Text that had to be cut ends with `…`, and `notifier.preview(event, format).warnings` says what was cut.",
-    "Slack payloads can be pasted into [Block Kit Builder](https://app.slack.com/block-kit-builder) to see them.",
+    "Each event's **Open in Block Kit Builder** link opens its Slack message in [Block Kit Builder](https://app.slack.com/block-kit-builder).",
+    "The Teams pictures are the cards as Microsoft's Adaptive Cards renderer draws them with a light,",
+    "Teams-like host config; `node --import tsx scripts/render-teams-cards.ts` redraws them (the test does not check them).",
     "",
   ];
   for (const name of EVENT_NAMES) {
@@ -42,12 +58,14 @@ export function formatsDoc(): string {
     const facts = card?.body.find((e) => e.type === "FactSet");
     out.push(`## \`${name}\``, "");
     out.push(`**Slack notification text:** ${slack.text}`, "");
+    out.push(`[Open in Block Kit Builder](${blockKitBuilderUrl(slack)})`, "");
     out.push(`**Card title:** ${card?.body[0]?.type === "TextBlock" ? card.body[0].text : ""}`, "");
     if (facts?.type === "FactSet") {
       out.push("| fact | value |", "| --- | --- |");
       for (const fact of facts.facts) out.push(`| ${fact.title} | ${fact.value.replace(/\|/g, "\\|")} |`);
       out.push("");
     }
+    out.push(`![Teams card for ${name}](images/teams-${name}.png)`, "");
     for (const [label, body] of [
       ["Slack", slack],
       ["Teams", teams],

@@ -230,11 +230,14 @@ export type RunEvent = EventMap[EventName];
  * What `bus.emit(name, payload)` takes: the event without its name, with `id` and `at` optional
  * (a random id and the current time are filled in).
  */
-export type EventInput<E extends EventName> = Flatten<
-  Omit<EventMap[E], "event" | "id" | "at"> & { id?: string | undefined; at?: string | undefined }
->;
-
-type Flatten<T> = { [K in keyof T]: T[K] } & {};
+export type EventInput<E extends EventName> = {
+  [
+    K in keyof (Omit<EventMap[E], "event" | "id" | "at"> & {
+      id?: string | undefined;
+      at?: string | undefined;
+    })
+  ]: (Omit<EventMap[E], "event" | "id" | "at"> & { id?: string | undefined; at?: string | undefined })[K];
+};
 
 // ---------------------------------------------------------------------------------------------
 // Schemas

@@ -61,9 +61,19 @@ export { BUILT_IN_FORMATS } from "./formatters/registry.js";
 export { jsonFormatter } from "./formatters/json.js";
 export type { JsonEnvelope, JsonFormatterOptions, PredatorJsonBody } from "./formatters/json.js";
 export { SLACK_LIMITS, escapeSlack, slackFormatter } from "./formatters/slack.js";
-export type { SlackBlock, SlackFormatterOptions, SlackMessage } from "./formatters/slack.js";
+export type {
+  SlackBlock,
+  SlackFormatterOptions,
+  SlackMessage,
+  TextObject as SlackTextObject,
+} from "./formatters/slack.js";
+export type { Tone } from "./formatters/_summary.js";
 export { TEAMS_MAX_BYTES, escapeTeams, teamsFormatter } from "./formatters/teams.js";
-export type { TeamsFormatterOptions, TeamsMessage } from "./formatters/teams.js";
+export type {
+  CardElement as TeamsCardElement,
+  TeamsFormatterOptions,
+  TeamsMessage,
+} from "./formatters/teams.js";
 export { DISCORD_LIMITS, discordFormatter, escapeDiscord } from "./formatters/discord.js";
 export type { DiscordFormatterOptions, DiscordMessage } from "./formatters/discord.js";
 export type { FormatContext, FormattedMessage, Formatter, FormatterLimits } from "./formatters/types.js";

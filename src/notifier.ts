@@ -104,9 +104,13 @@ export interface NotifierOptions {
 
 /** Where the notifier logs. Any of the methods may be left out. Messages and data never hold a secret. */
 export interface Logger {
+  /** Every delivery report. */
   debug?: ((message: string, data?: Record<string, unknown>) => void) | undefined;
+  /** Not used yet; accepted so that common loggers fit. */
   info?: ((message: string, data?: Record<string, unknown>) => void) | undefined;
+  /** Warnings: ignored runner calls, unknown webhook ids, disabled webhooks. */
   warn?: ((message: string, data?: Record<string, unknown>) => void) | undefined;
+  /** Errors: a store or a listener that failed. */
   error?: ((message: string, data?: Record<string, unknown>) => void) | undefined;
 }
 

@@ -21,6 +21,7 @@ export interface TransportResponse {
  * status code, 2xx or not, resolves. `httpTransport()` is the default.
  */
 export interface Transport {
+  /** Sends one request; resolves with any response, rejects only when none arrived. */
   send(request: TransportRequest): Promise<TransportResponse>;
   /** Releases sockets after in-flight requests complete. */
   close(): Promise<void>;

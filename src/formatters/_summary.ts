@@ -2,7 +2,7 @@ import type { RunEvent, RunLink, Stats } from "../events.js";
 import { formatDuration, formatLatency, formatNumber, formatTime } from "./_text.js";
 import type { FormatContext } from "./types.js";
 
-/** @internal How an event feels: drives colours in every chat format. */
+/** How an event feels — good, info, warning or bad: it picks the colour in every chat format. */
 export type Tone = "good" | "info" | "warning" | "bad";
 
 /** @internal One labelled value of a message, e.g. `p95 latency: 212 ms`. */

@@ -30,7 +30,8 @@ export const SLACK_LIMITS = {
 
 const COLORS: Record<Tone, string> = { good: "#2eb67d", info: "#1d9bd1", warning: "#ecb22e", bad: "#e01e5a" };
 
-interface TextObject {
+/** A Block Kit text object. */
+export interface TextObject {
   type: "plain_text" | "mrkdwn";
   text: string;
   emoji?: boolean;

@@ -28,7 +28,8 @@ const COLOR: Record<Tone, "Good" | "Accent" | "Warning" | "Attention"> = {
   bad: "Attention",
 };
 
-type CardElement =
+/** The Adaptive Card elements runhooks emits: text blocks and fact sets. */
+export type CardElement =
   | {
       type: "TextBlock";
       text: string;
