@@ -29,7 +29,13 @@ import { render, type Rendered } from "./formatters/render.js";
 import type { FormatContext, Formatter } from "./formatters/types.js";
 import { sampleEvents } from "./testing/fixtures.js";
 import { httpTransport } from "./delivery/http-transport.js";
-import { createDeliverer, errorSummary, type DeliveryCounters } from "./delivery/deliver.js";
+import {
+  createDeliverer,
+  droppedReport,
+  errorSummary,
+  reportIdentity,
+  type DeliveryCounters,
+} from "./delivery/deliver.js";
 import { memoryQueue, type DeliveryQueue, type DropReason, type QueueFactory } from "./delivery/queue.js";
 import { DEFAULT_RATE_LIMITS, RateLimiter, type RateLimit } from "./delivery/rate-limit.js";
 import { addressPolicy, type AddressPolicy, type NetworkOptions } from "./delivery/address-guard.js";
@@ -761,38 +767,9 @@ function safeLog(
   }
 }
 
-function droppedReport(delivery: Delivery, reason: string): DeliveryReport {
-  return {
-    ...reportBase(delivery),
-    attempt: 0,
-    final: true,
-    ok: false,
-    outcome: "dropped",
-    reason,
-    durationMs: 0,
-  };
-}
-
 /** The `webhook-id` of one event's delivery to one webhook: stable across attempts and processes. */
 function deliveryId(eventId: string, webhookId: string): string {
   return `msg_${createHash("sha256").update(`${eventId}\u0000${webhookId}`).digest("base64url").slice(0, 26)}`;
-}
-
-function reportBase(
-  delivery: Delivery,
-): Pick<
-  DeliveryReport,
-  "deliveryId" | "webhookId" | "webhookName" | "target" | "event" | "eventId" | "runId"
-> {
-  return {
-    deliveryId: delivery.id,
-    webhookId: delivery.webhookId,
-    webhookName: delivery.webhookName,
-    target: delivery.target,
-    event: delivery.event,
-    eventId: delivery.eventId,
-    runId: delivery.runId,
-  };
 }
 
 function formatFailure(event: RunEvent, webhook: WebhookRecord, error: FormatError): DeliveryReport {
@@ -815,7 +792,7 @@ function formatFailure(event: RunEvent, webhook: WebhookRecord, error: FormatErr
 
 function abandonedReport(delivery: Delivery): DeliveryReport {
   return {
-    ...reportBase(delivery),
+    ...reportIdentity(delivery),
     attempt: 0,
     final: true,
     ok: false,

@@ -126,13 +126,7 @@ export function createDeliverer(
 
   const dropGone = (delivery: Delivery): void => {
     counters.dropped += 1;
-    deps.report({
-      ...base(delivery, { number: 0, verdict: { kind: "fail" }, durationMs: 0 }),
-      final: true,
-      ok: false,
-      outcome: "dropped",
-      reason: "gone",
-    });
+    deps.report(droppedReport(delivery, "gone"));
   };
 
   return async (delivery, { signal }) => {
@@ -215,7 +209,13 @@ export function createDeliverer(
   };
 }
 
-function base(delivery: Delivery, attempt: Attempt): Omit<DeliveryReport, "final" | "ok" | "outcome"> {
+/** @internal The fields of a report that say which delivery it is about. */
+export function reportIdentity(
+  delivery: Delivery,
+): Pick<
+  DeliveryReport,
+  "deliveryId" | "webhookId" | "webhookName" | "target" | "event" | "eventId" | "runId"
+> {
   return {
     deliveryId: delivery.id,
     webhookId: delivery.webhookId,
@@ -224,6 +224,25 @@ function base(delivery: Delivery, attempt: Attempt): Omit<DeliveryReport, "final
     event: delivery.event,
     eventId: delivery.eventId,
     runId: delivery.runId,
+  };
+}
+
+/** @internal The final report of a delivery that was never sent (or not sent again). */
+export function droppedReport(delivery: Delivery, reason: string): DeliveryReport {
+  return {
+    ...reportIdentity(delivery),
+    attempt: 0,
+    final: true,
+    ok: false,
+    outcome: "dropped",
+    reason,
+    durationMs: 0,
+  };
+}
+
+function base(delivery: Delivery, attempt: Attempt): Omit<DeliveryReport, "final" | "ok" | "outcome"> {
+  return {
+    ...reportIdentity(delivery),
     attempt: attempt.number,
     ...(attempt.status !== undefined && { status: attempt.status }),
     durationMs: attempt.durationMs,
