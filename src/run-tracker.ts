@@ -4,6 +4,7 @@ import { toValidationError } from "./errors.js";
 import {
   emptyStats,
   statsBatchSchema,
+  type Latency,
   type EventName,
   type RunError,
   type RunEvent,
@@ -314,13 +315,16 @@ function makeEvent<E extends EventName>(
   seq: number,
   fields: EventFields<E>,
 ): RunEvent {
-  return {
+  const event = {
     id: eventId(run.id, name, seq),
     event: name,
     at: new Date(now).toISOString(),
     run,
     ...fields,
   } as RunEvent;
+  // An event gets its own copy of the statistics: the run's running totals keep changing in place.
+  if ("stats" in event && event.stats !== undefined) event.stats = copyStats(event.stats);
+  return event;
 }
 
 function addBatch(stats: Stats, batch: StatsBatch): Stats {
@@ -392,6 +396,15 @@ export interface RunHandleDeps {
 export function createRunHandle(run: Run, deps: RunHandleDeps): RunHandle {
   const now = deps.now ?? Date.now;
   const apply = (kind: RunCall["kind"], arg?: unknown): void => {
+    // Most calls are a statistics batch that changes counters and emits nothing: keep those cheap
+    // (no schema parse, no copies); everything else takes the general path.
+    if (kind === "stats") {
+      const snapshot = deps.state.get(run.id);
+      if (snapshot && quietBatch(snapshot, arg, now())) {
+        deps.state.set(run.id, snapshot);
+        return;
+      }
+    }
     const call = parseCall(kind, arg);
     const before = deps.state.get(run.id) ?? initialSnapshot();
     const result = step(before, call, run, now(), deps.apiFailureCooldownMs);
@@ -422,4 +435,87 @@ export function createRunHandle(run: Run, deps: RunHandleDeps): RunHandle {
       apply("finished", result);
     },
   };
+}
+
+const BATCH_KEYS = new Set(["requests", "codes", "errors", "latency", "rps"]);
+const LATENCY_KEYS = ["min", "max", "mean", "median", "p90", "p95", "p99"] as const;
+const LATENCY_KEY_SET = new Set<string>(LATENCY_KEYS);
+const STATUS = /^[1-5]\d\d$/;
+
+const isCount = (value: unknown): value is number =>
+  typeof value === "number" && Number.isInteger(value) && value >= 0;
+const isMeasure = (value: unknown): value is number =>
+  typeof value === "number" && Number.isFinite(value) && value >= 0;
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (typeof value !== "object" || value === null) return false;
+  const proto = Object.getPrototypeOf(value) as unknown;
+  return proto === Object.prototype || proto === null;
+}
+
+function isCounts(
+  value: unknown,
+  key: (name: string) => boolean,
+  max: number,
+): value is Record<string, number> {
+  if (!isPlainObject(value)) return false;
+  let n = 0;
+  for (const name in value) {
+    if (!Object.hasOwn(value, name) || !key(name) || !isCount(value[name]) || ++n > max) return false;
+  }
+  return true;
+}
+
+/**
+ * @internal Applies a batch in place when it is plainly valid (the shapes the schema accepts, checked
+ * by hand) and emits nothing: the run is running, `in_progress` has fired and the batch has no 5xx.
+ * Returns false, changing nothing, in every other case: the caller then takes the general path, whose
+ * schema gives the precise validation error.
+ */
+export function quietBatch(snapshot: RunSnapshot, value: unknown, now: number): boolean {
+  if (snapshot.phase !== "running" || !snapshot.fired.includes("in_progress") || !isPlainObject(value))
+    return false;
+  for (const key in value) if (!BATCH_KEYS.has(key)) return false;
+  const { requests, codes, errors, latency, rps } = value;
+  if (requests !== undefined && !isCount(requests)) return false;
+  if (rps !== undefined && !isMeasure(rps)) return false;
+  if (codes !== undefined && !isCounts(codes, (name) => STATUS.test(name), 500)) return false;
+  if (errors !== undefined && !isCounts(errors, (name) => name.length > 0 && name.length <= 200, 1000))
+    return false;
+  if (latency !== undefined) {
+    if (!isPlainObject(latency)) return false;
+    for (const key in latency)
+      if (!LATENCY_KEY_SET.has(key) || (latency[key] !== undefined && !isMeasure(latency[key]))) return false;
+  }
+  if (codes !== undefined)
+    for (const code in codes) if (code.charCodeAt(0) === 53 /* "5" */ && (codes[code] ?? 0) > 0) return false;
+
+  // Events carry copies (see makeEvent), so the run's totals are its own to change in place.
+  const stats = snapshot.stats;
+  if (requests !== undefined) stats.requests += requests;
+  if (codes !== undefined)
+    for (const code in codes)
+      stats.codes[code] =
+        (Object.hasOwn(stats.codes, code) ? (stats.codes[code] ?? 0) : 0) + (codes[code] ?? 0);
+  if (errors !== undefined)
+    for (const kind in errors)
+      stats.errors[kind] =
+        (Object.hasOwn(stats.errors, kind) ? (stats.errors[kind] ?? 0) : 0) + (errors[kind] ?? 0);
+  if (latency !== undefined) {
+    // A copy: the runner may reuse its batch object for the next second.
+    const own: Latency = {};
+    for (const key of LATENCY_KEYS) if (latency[key] !== undefined) own[key] = latency[key] as number;
+    stats.latency = own;
+  }
+  if (rps !== undefined) stats.rps = rps;
+  if (snapshot.startedAt !== undefined) stats.elapsedMs = Math.max(0, now - snapshot.startedAt);
+  return true;
+}
+
+function copyStats(stats: Stats): Stats {
+  const copy: Stats = { requests: stats.requests, codes: { ...stats.codes }, errors: { ...stats.errors } };
+  if (stats.latency !== undefined) copy.latency = { ...stats.latency };
+  if (stats.rps !== undefined) copy.rps = stats.rps;
+  if (stats.elapsedMs !== undefined) copy.elapsedMs = stats.elapsedMs;
+  return copy;
 }

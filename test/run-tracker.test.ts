@@ -7,6 +7,8 @@ import {
   eventId,
   initialSnapshot,
   memoryRunState,
+  parseCall,
+  step,
   type IgnoredCall,
   type RunSnapshot,
 } from "../src/run-tracker.js";
@@ -457,3 +459,54 @@ describe("memoryRunState", () => {
     expect(state.get("c")).toBeDefined();
   });
 });
+
+describe("the quick path for quiet batches", () => {
+  it("gives the same totals as the general path, and rejects what the schema rejects", () => {
+    fc.assert(
+      fc.property(fc.array(batchArb, { minLength: 1, maxLength: 20 }), (batches) => {
+        const quick = harness();
+        quick.handle.stats({ requests: 0 });
+        // The reference: the schema and step() for every batch, never the quick path.
+        let snapshot = step(
+          initialSnapshot(),
+          parseCall("stats", { requests: 0 }),
+          run,
+          0,
+          COOLDOWN,
+        ).snapshot;
+        for (const batch of batches) {
+          quick.handle.stats(batch);
+          snapshot = step(snapshot, parseCall("stats", batch), run, 0, COOLDOWN).snapshot;
+        }
+        const { elapsedMs: _a, ...quickStats } = quickSnapshot(quick);
+        const { elapsedMs: _b, ...reference } = snapshot.stats;
+        expect(quickStats).toEqual(reference);
+      }),
+      { numRuns: 200 },
+    );
+    const h = harness();
+    h.handle.stats({ requests: 1 });
+    expect(() => h.handle.stats({ requests: -1 })).toThrow(/stats\.requests/);
+    expect(() => h.handle.stats({ codes: { "200": 1.5 } })).toThrow(/stats\.codes\.200/);
+    expect(() => h.handle.stats({ latency: { p95: -1 } })).toThrow(/stats\.latency\.p95/);
+    expect(() => h.handle.stats({ extra: 1 } as StatsBatch)).toThrow(/unknown field "extra"/);
+  });
+
+  it("copies the latency object: a runner reusing its batch object cannot change past totals", () => {
+    const h = harness();
+    h.handle.stats({ requests: 1 });
+    const batch = { latency: { p95: 10 } };
+    h.handle.stats(batch);
+    batch.latency.p95 = 999;
+    h.handle.finished();
+    const finished = h.events.at(-1);
+    expect(finished?.event === "finished" && finished.stats.latency).toEqual({ p95: 10 });
+  });
+});
+
+function quickSnapshot(h: ReturnType<typeof harness>): RunSnapshot["stats"] {
+  h.handle.finished();
+  const finished = h.events.at(-1);
+  if (finished?.event !== "finished") throw new Error("no finished event");
+  return finished.stats;
+}
