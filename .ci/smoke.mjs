@@ -2,6 +2,7 @@
 import { createServer } from "node:http";
 import { createNotifier, isValidationError } from "runhooks";
 import { startReceiver, sampleEvents, testStore } from "runhooks/testing";
+import { createAdmin } from "runhooks/admin";
 
 const receiver = await startReceiver();
 const notifier = createNotifier({ network: { allowPrivate: true } });
@@ -30,5 +31,16 @@ try {
 if (Object.keys(sampleEvents()).length !== 8 || typeof testStore !== "function") {
   throw new Error("testing entry point is incomplete");
 }
+// The admin subpath: its API answers through the fetch handler.
+const adminNotifier = createNotifier();
+const admin = createAdmin(adminNotifier, {
+  authorize: (request) => request.headers.get("authorization") === "Bearer t",
+});
+const listed = await admin.fetch(
+  new Request("http://admin.local/v1/webhooks", { headers: { authorization: "Bearer t" } }),
+);
+if (listed.status !== 200) throw new Error(`admin answered ${listed.status}`);
+admin.close();
+await adminNotifier.close();
 void createServer;
 console.log(`smoke (ESM, Node ${process.version}): delivered ${types}`);
