@@ -4,7 +4,11 @@ import { defineConfig } from "tsup";
 const { version } = JSON.parse(readFileSync("./package.json", "utf8")) as { version: string };
 
 export default defineConfig({
-  entry: { index: "src/index.ts", "testing/index": "src/testing/index.ts", "admin/index": "src/admin/index.ts" },
+  entry: {
+    index: "src/index.ts",
+    "testing/index": "src/testing/index.ts",
+    "admin/index": "src/admin/index.ts",
+  },
   format: ["esm"],
   target: "node20",
   platform: "node",
