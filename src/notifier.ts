@@ -365,6 +365,7 @@ export function createNotifier(options: NotifierOptions = {}): Notifier {
     limiter: new RateLimiter(rateLimits),
     counters,
     report,
+    reporting: () => channels.listenerCount("delivery") > 0 || typeof options.logger?.debug === "function",
     gone: (delivery) => {
       if (goneAt.has(delivery.webhookId)) return;
       goneAt.set(delivery.webhookId, Date.now());
@@ -432,6 +433,7 @@ export function createNotifier(options: NotifierOptions = {}): Notifier {
     }
     const rendered = new Map<string, Rendered | FormatError>();
     const context = { ...display, links: event.run.links ?? [] };
+    const deadlineAt = (Date.parse(event.at) || Date.now()) + deadlines[event.event];
     for (const webhook of selection.targets) {
       const message = renderFor(event, webhook, registry, context, rendered);
       if (message instanceof FormatError) {
@@ -439,9 +441,9 @@ export function createNotifier(options: NotifierOptions = {}): Notifier {
         report(formatFailure(event, webhook, message));
       } else if (abandoned) {
         // close() already gave up: a lookup that finished afterwards must not start a delivery.
-        report(abandonedReport(buildDelivery(event, webhook, message, deadlines)));
+        report(abandonedReport(buildDelivery(event, webhook, message, deadlineAt)));
         abandonedLate += 1;
-      } else queue.enqueue(buildDelivery(event, webhook, message, deadlines));
+      } else queue.enqueue(buildDelivery(event, webhook, message, deadlineAt));
     }
   };
 
@@ -455,10 +457,14 @@ export function createNotifier(options: NotifierOptions = {}): Notifier {
       return;
     }
     const runId = event.run.id;
-    const next = (chains.get(runId) ?? Promise.resolve()).then(
-      () => dispatch(event),
-      () => dispatch(event),
-    );
+    const previous = chains.get(runId);
+    // Without an earlier event of the run still being dispatched, start at once.
+    const next = previous
+      ? previous.then(
+          () => dispatch(event),
+          () => dispatch(event),
+        )
+      : dispatch(event);
     const tracked = next.then(undefined, (error: unknown) => {
       reportError(
         isRunhooksError(error) ? error : new StoreError("select", describe(error), { cause: error }),
@@ -701,17 +707,19 @@ function buildDelivery(
   event: RunEvent,
   webhook: WebhookRecord,
   rendered: Rendered,
-  deadlines: Readonly<Record<EventName, number>>,
+  deadlineAt: number,
 ): Delivery {
-  const url = new URL(webhook.url);
+  const derived = derive(webhook);
   const id = deliveryId(event.id, webhook.id);
-  const headers: Record<string, string> = {
-    ...webhook.headers,
-    ...rendered.headers,
-    "content-type": rendered.contentType,
-    "user-agent": USER_AGENT,
-    "webhook-id": id,
-  };
+  let headers: Record<string, string>;
+  if (webhook.headers === undefined && Object.keys(rendered.headers).length === 0) {
+    headers = { "content-type": rendered.contentType, "user-agent": USER_AGENT, "webhook-id": id };
+  } else {
+    headers = { ...webhook.headers, ...rendered.headers };
+    headers["content-type"] = rendered.contentType;
+    headers["user-agent"] = USER_AGENT;
+    headers["webhook-id"] = id;
+  }
   return {
     id,
     event: event.event,
@@ -719,16 +727,36 @@ function buildDelivery(
     runId: event.run.id,
     webhookId: webhook.id,
     webhookName: webhook.name,
-    target: redactUrl(url),
-    url,
+    target: derived.target,
+    url: derived.url,
     headers,
     body: rendered.body,
     format: webhook.format,
-    ...(webhook.secret !== undefined && { signing: signingKeysOf(webhook) }),
     queuedAt: Date.now(),
-    deadlineAt: (Date.parse(event.at) || Date.now()) + deadlines[event.event],
+    deadlineAt,
     terminal: TERMINAL.has(event.event),
+    signing: derived.signing,
   };
+}
+
+interface Derived {
+  url: URL;
+  target: string;
+  signing?: SigningKey[] | undefined;
+}
+
+// What each webhook needs for every delivery, worked out once per record. Only frozen records (the
+// memory store's) are cached: they stay the same object while unchanged, and cannot change under us.
+const derivedCache = new WeakMap<WebhookRecord, Derived>();
+
+function derive(webhook: WebhookRecord): Derived {
+  const cached = derivedCache.get(webhook);
+  if (cached) return cached;
+  const url = new URL(webhook.url);
+  const derived: Derived = { url, target: redactUrl(url) };
+  if (webhook.secret !== undefined) derived.signing = signingKeysOf(webhook);
+  if (Object.isFrozen(webhook)) derivedCache.set(webhook, derived);
+  return derived;
 }
 
 // A terminal delivery supersedes a queued in_progress; benchmark verdicts end the run as well.

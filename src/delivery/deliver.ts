@@ -22,6 +22,8 @@ export interface DelivererDeps {
   limiter: RateLimiter;
   counters: DeliveryCounters;
   report: (report: DeliveryReport) => void;
+  /** Whether anyone takes reports: building them costs, and most attempts succeed unobserved. */
+  reporting: () => boolean;
   /** A 410 Gone: the notifier disables the webhook. */
   gone: (delivery: Delivery) => void;
   /** Whether the webhook went away (410) after this delivery was queued: then it is not sent. */
@@ -78,7 +80,9 @@ export function createDeliverer(
     // Timestamp and signature are per attempt: a receiver's replay window counts from this send.
     const now = Date.now();
     const timestamp = Math.floor(now / 1000);
-    const headers: Record<string, string> = { ...delivery.headers, "webhook-timestamp": String(timestamp) };
+    const headers: Record<string, string> = {};
+    for (const name in delivery.headers) headers[name] = delivery.headers[name] as string;
+    headers["webhook-timestamp"] = String(timestamp);
     if (delivery.signing && delivery.signing.length > 0) {
       headers["webhook-signature"] = signatureHeader(
         delivery.signing,
@@ -114,6 +118,7 @@ export function createDeliverer(
     else counters.failed += 1;
     const gone = attempt.verdict.kind === "disable";
     if (gone) deps.gone(delivery);
+    if (!deps.reporting()) return;
     deps.report({
       ...base(delivery, attempt),
       final: true,
@@ -178,13 +183,14 @@ export function createDeliverer(
             // hurry: the normal backoff applies, and the retry counts.
             const honoured = retryAfterMs !== undefined && retryAfterMs >= retry.minDelayMs;
             counters.retried += 1;
-            deps.report({
-              ...base(delivery, attempt),
-              final: false,
-              ok: false,
-              outcome: "retrying",
-              ...(honoured && { nextAttemptInMs: retryAfterMs }),
-            });
+            if (deps.reporting())
+              deps.report({
+                ...base(delivery, attempt),
+                final: false,
+                ok: false,
+                outcome: "retrying",
+                ...(honoured && { nextAttemptInMs: retryAfterMs }),
+              });
             if (honoured) await sleep(retryAfterMs, signal);
           },
           shouldConsumeRetry: ({ error }) => {

@@ -98,6 +98,13 @@ export function httpTransport(options: HttpTransportOptions = {}): Transport {
       } catch (error) {
         throw transportError(request.url, error);
       }
+      // The common case, a 2xx with a small declared body (Slack's "ok", an empty 202/204): discard it
+      // without buffering or timers. Anything else is read capped and within the timeout.
+      const length = Number(response.headers["content-length"]);
+      if (response.statusCode >= 200 && response.statusCode < 300 && length <= cap) {
+        await response.body.dump().catch(() => undefined);
+        return { status: response.statusCode, headers: response.headers, body: "" };
+      }
       const body = await readCapped(response.body, cap, timeoutMs);
       return { status: response.statusCode, headers: response.headers, body };
     },

@@ -1,6 +1,7 @@
 import { StoreError, describe } from "../errors.js";
 import type { RunEvent } from "../events.js";
 import type { WebhookRecord } from "./model.js";
+import { listFrozen, type FrozenListing } from "./store/memory.js";
 import { validateRecords } from "./store/validate.js";
 import type { SubscriptionStore, WebhookFilter } from "./store/types.js";
 
@@ -72,7 +73,10 @@ async function query(
 ): Promise<WebhookRecord[] | undefined> {
   let rows: unknown;
   try {
-    rows = await store.list(filter);
+    rows =
+      listFrozen in store
+        ? await (store as SubscriptionStore & FrozenListing)[listFrozen](filter)
+        : await store.list(filter);
   } catch (error) {
     problems.push(new StoreError("list", describe(error), { cause: error }));
     return undefined;

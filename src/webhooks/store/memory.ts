@@ -2,6 +2,24 @@ import type { WebhookRecord } from "../model.js";
 import type { SubscriptionStore, WebhookFilter } from "./types.js";
 
 /**
+ * @internal A store may offer this: `list` without copies, returning frozen records that stay the
+ * same objects while unchanged. Selection uses it on every event, so memory stores cost no clones.
+ */
+export const listFrozen: unique symbol = Symbol("runhooks.listFrozen");
+
+/** @internal */
+export interface FrozenListing {
+  [listFrozen](filter?: WebhookFilter): Promise<readonly WebhookRecord[]>;
+}
+
+function freeze(record: WebhookRecord): WebhookRecord {
+  const copy = structuredClone(record);
+  Object.freeze(copy.events);
+  if (copy.headers) Object.freeze(copy.headers);
+  return Object.freeze(copy);
+}
+
+/**
  * A {@link SubscriptionStore} in process memory: the default. Nothing survives a restart.
  *
  * It hands out copies, so changing a returned webhook never changes the store.
@@ -10,10 +28,27 @@ import type { SubscriptionStore, WebhookFilter } from "./types.js";
  * const notifier = createNotifier({ store: memoryStore() });
  */
 export function memoryStore(): SubscriptionStore {
+  // Records are kept frozen: the public methods hand out copies, the internal listing the records.
   const webhooks = new Map<string, WebhookRecord>();
-  return {
+  const select = (filter: WebhookFilter | undefined): WebhookRecord[] => {
+    const ids = filter?.ids ? new Set(filter.ids) : undefined;
+    const out: WebhookRecord[] = [];
+    if (ids && ids.size < webhooks.size) {
+      for (const id of ids) {
+        const webhook = webhooks.get(id);
+        if (webhook && matches(webhook, filter)) out.push(webhook);
+      }
+    } else {
+      for (const webhook of webhooks.values()) {
+        if (ids && !ids.has(webhook.id)) continue;
+        if (matches(webhook, filter)) out.push(webhook);
+      }
+    }
+    return out.sort((a, b) => (a.updatedAt < b.updatedAt ? 1 : a.updatedAt > b.updatedAt ? -1 : 0));
+  };
+  const store: SubscriptionStore = {
     create(webhook) {
-      webhooks.set(webhook.id, structuredClone(webhook));
+      webhooks.set(webhook.id, freeze(webhook));
       return Promise.resolve();
     },
     get(id) {
@@ -21,24 +56,23 @@ export function memoryStore(): SubscriptionStore {
       return Promise.resolve(found ? structuredClone(found) : undefined);
     },
     list(filter) {
-      const ids = filter?.ids ? new Set(filter.ids) : undefined;
-      const out: WebhookRecord[] = [];
-      for (const webhook of webhooks.values()) {
-        if (ids && !ids.has(webhook.id)) continue;
-        if (matches(webhook, filter)) out.push(structuredClone(webhook));
-      }
-      out.sort((a, b) => (a.updatedAt < b.updatedAt ? 1 : a.updatedAt > b.updatedAt ? -1 : 0));
-      return Promise.resolve(out);
+      return Promise.resolve(select(filter).map((webhook) => structuredClone(webhook)));
     },
     update(webhook) {
       if (!webhooks.has(webhook.id)) return Promise.resolve(false);
-      webhooks.set(webhook.id, structuredClone(webhook));
+      webhooks.set(webhook.id, freeze(webhook));
       return Promise.resolve(true);
     },
     remove(id) {
       return Promise.resolve(webhooks.delete(id));
     },
   };
+  // Not enumerable: a store built by spreading this one (`{ ...memoryStore(), list }`) must not
+  // inherit a listing that bypasses its own `list`.
+  Object.defineProperty(store, listFrozen, {
+    value: (filter?: WebhookFilter) => Promise.resolve(select(filter)),
+  });
+  return store;
 }
 
 /** @internal The filter semantics of {@link WebhookFilter}, for stores that filter in memory. */
