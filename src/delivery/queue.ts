@@ -51,6 +51,8 @@ export interface MemoryQueueOptions {
 interface Entry {
   delivery: Delivery;
   state: "queued" | "running" | "done";
+  /** While running: aborts this delivery's work (its retries), on abandon() or overflow. */
+  controller?: AbortController;
 }
 
 /**
@@ -73,7 +75,9 @@ export function memoryQueue(
   const waiting = { other: [] as Entry[], terminal: [] as Entry[] };
   let queued = 0;
   let running = 0;
-  let controller = new AbortController();
+  // Running entries in the order they started; abandon() bumps the generation so lanes stop.
+  const active = new Set<Entry>();
+  let abandons = 0;
   let waiters: Array<() => void> = [];
   const all = new Set<Entry>();
 
@@ -98,13 +102,25 @@ export function memoryQueue(
     compact();
     onDrop(entry.delivery, reason);
   };
+  const oldestRunning = (terminal: boolean): Entry | undefined => {
+    for (const entry of active) if (entry.delivery.terminal === terminal) return entry;
+    return undefined;
+  };
+  const cancel = (entry: Entry): void => {
+    entry.controller?.abort(new Error("dropped: the queue is over its cap"));
+    active.delete(entry);
+    entry.state = "done";
+    running -= 1;
+    all.delete(entry);
+    onDrop(entry.delivery, "overflow");
+  };
   const oldestWaiting = (list: Entry[]): Entry | undefined => {
     while (list.length > 0 && list[0]?.state !== "queued") list.shift();
     return list[0];
   };
 
   const runLane = async (key: string, lane: Entry[]): Promise<void> => {
-    const signal = controller.signal;
+    const generation = abandons;
     for (let entry = lane.shift(); entry !== undefined; entry = lane.shift()) {
       if (entry.state !== "queued") continue;
       if (now() > entry.delivery.deadlineAt) {
@@ -112,12 +128,15 @@ export function memoryQueue(
         continue;
       }
       entry.state = "running";
+      entry.controller = new AbortController();
       queued -= 1;
       running += 1;
+      active.add(entry);
       compact();
       try {
-        await worker(entry.delivery, { signal });
+        await worker(entry.delivery, { signal: entry.controller.signal });
       } finally {
+        active.delete(entry);
         // After abandon() the counters were reset and the entry already counts as done.
         if (isRunning(entry)) {
           entry.state = "done";
@@ -125,7 +144,7 @@ export function memoryQueue(
           all.delete(entry);
         }
       }
-      if (signal.aborted) return;
+      if (abandons !== generation) return;
     }
     lanes.delete(key);
     wake();
@@ -149,10 +168,17 @@ export function memoryQueue(
       all.add(entry);
       queued += 1;
       (delivery.terminal ? waiting.terminal : waiting.other).push(entry);
-      while (queued > maxQueued) {
+      // The cap counts deliveries being retried too: with endpoints down and runs coming and going,
+      // those are what would otherwise pile up.
+      while (queued + running > maxQueued) {
         const victim = oldestWaiting(waiting.other) ?? oldestWaiting(waiting.terminal);
-        if (!victim) break;
-        drop(victim, "overflow");
+        if (victim) {
+          drop(victim, "overflow");
+          continue;
+        }
+        const retrying = oldestRunning(false) ?? oldestRunning(true);
+        if (!retrying) break;
+        cancel(retrying);
       }
       if (idle) void runLane(key, lane);
     },
@@ -168,9 +194,12 @@ export function memoryQueue(
     },
     abandon() {
       const left = [...all].map((entry) => entry.delivery);
-      controller.abort(new Error("abandoned"));
-      controller = new AbortController();
-      for (const entry of all) entry.state = "done";
+      abandons += 1;
+      for (const entry of all) {
+        entry.controller?.abort(new Error("abandoned"));
+        entry.state = "done";
+      }
+      active.clear();
       all.clear();
       lanes.clear();
       waiting.other = [];
