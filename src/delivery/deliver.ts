@@ -73,7 +73,12 @@ export function createDeliverer(
   const { retry, counters } = deps;
 
   const sendOnce = async (delivery: Delivery, number: number, signal: AbortSignal): Promise<Attempt> => {
-    await rateLimit(delivery, deps.limiter, signal);
+    // Most formats are unlimited or under their limit: only wait (asynchronously) when told to.
+    const wait = deps.limiter.take(delivery.webhookId, delivery.format, Date.now());
+    if (wait > 0) {
+      await sleep(wait, signal);
+      await rateLimit(delivery, deps.limiter, signal);
+    }
     if (deps.isGone(delivery)) throw new GoneWebhook();
     counters.attempts += 1;
     const started = performance.now();

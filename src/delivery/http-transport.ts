@@ -88,9 +88,10 @@ export function httpTransport(options: HttpTransportOptions = {}): Transport {
       }
       let response: Dispatcher.ResponseData;
       try {
+        const target = targetOf(request.url);
         response = await dispatcher.request({
-          origin: request.url.origin,
-          path: `${request.url.pathname}${request.url.search}`,
+          origin: target.origin,
+          path: target.path,
           method: "POST",
           headers: request.headers,
           body: request.body,
@@ -156,4 +157,16 @@ function transportError(url: URL, error: unknown): TransportError {
   // undici messages name the socket address at most; the URL's path never appears in them, but the
   // message is still built from the code and class only, so nothing of the URL can leak.
   return new TransportError(redactUrl(url), `${name} (${code})`, code, { cause: error });
+}
+
+// The notifier hands the same URL object for every delivery to a webhook: split it once.
+const targets = new WeakMap<URL, { origin: string; path: string }>();
+
+function targetOf(url: URL): { origin: string; path: string } {
+  let target = targets.get(url);
+  if (!target) {
+    target = { origin: url.origin, path: `${url.pathname}${url.search}` };
+    targets.set(url, target);
+  }
+  return target;
 }
