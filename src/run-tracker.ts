@@ -72,7 +72,7 @@ export interface IgnoredCall {
  */
 export interface RunSnapshot {
   readonly phase: "idle" | "running" | "ended";
-  /** Events fired so far, in order (`api_failure` once per firing). */
+  /** The names of the events fired so far, each once, in the order they first fired. */
   readonly fired: readonly EventName[];
   readonly startedAt?: number | undefined;
   readonly stats: Stats;
@@ -151,7 +151,8 @@ export function step(
   let next = snapshot;
   const fire = (event: RunEvent): void => {
     events.push(event);
-    next = { ...next, fired: [...next.fired, event.event] };
+    // Each name once (api_failure counts in apiFailure.seq): the list stays short however long the run.
+    if (!next.fired.includes(event.event)) next = { ...next, fired: [...next.fired, event.event] };
   };
   const start = (): void => {
     next = { ...next, phase: "running", startedAt: now };

@@ -290,3 +290,37 @@ describe("selection and stores", () => {
     expect(warnings.map((w) => w.webhookId).sort()).toEqual([acme.id, "missing"].sort());
   });
 });
+
+describe("queue memory with a stuck lane", () => {
+  it("does not keep dropped deliveries queued behind a delivery that never ends", async () => {
+    setFlagsFromString("--expose-gc");
+    const gc = runInNewContext("gc") as () => void;
+    const refs: Array<WeakRef<Delivery>> = [];
+    let release: () => void = () => undefined;
+    // The worker never finishes the head of the lane: a dead endpoint in backoff.
+    const stuck = new Promise<void>((resolve) => (release = resolve));
+    const queue = memoryQueue(
+      () => stuck,
+      () => undefined,
+      { maxQueued: 100 },
+    );
+    for (let i = 0; i < 5000; i++) {
+      const delivery = {
+        id: `d${i}`,
+        webhookId: "w",
+        runId: "r",
+        event: "in_progress",
+        terminal: false,
+        deadlineAt: Number.MAX_SAFE_INTEGER,
+        body: "x".repeat(1000),
+      } as unknown as Delivery;
+      refs.push(new WeakRef(delivery));
+      queue.enqueue(delivery);
+    }
+    await new Promise((r) => setImmediate(r));
+    gc();
+    expect(refs.filter((r) => r.deref() !== undefined).length).toBeLessThan(400);
+    release();
+    queue.abandon();
+  });
+});

@@ -53,6 +53,8 @@ interface Entry {
   state: "queued" | "running" | "done";
   /** While running: aborts this delivery's work (its retries), on abandon() or overflow. */
   controller?: AbortController;
+  /** The lane array holding it while it waits. */
+  lane?: Entry[] | undefined;
 }
 
 /**
@@ -100,6 +102,19 @@ export function memoryQueue(
     queued -= 1;
     all.delete(entry);
     compact();
+    // A lane whose head is stuck retrying would otherwise keep every dropped entry behind it (body and
+    // all) until the head is done: take dropped entries out once they are half the lane.
+    const lane = entry.lane;
+    entry.lane = undefined;
+    if (lane && lane.length > 16) {
+      let done = 0;
+      for (const other of lane) if (other.state === "done") done += 1;
+      if (done * 2 > lane.length) {
+        let keep = 0;
+        for (const other of lane) if (other.state !== "done") lane[keep++] = other;
+        lane.length = keep;
+      }
+    }
     onDrop(entry.delivery, reason);
   };
   const oldestRunning = (terminal: boolean): Entry | undefined => {
@@ -128,6 +143,7 @@ export function memoryQueue(
         continue;
       }
       entry.state = "running";
+      entry.lane = undefined;
       entry.controller = new AbortController();
       queued -= 1;
       running += 1;
@@ -165,6 +181,7 @@ export function memoryQueue(
       lane ??= [];
       lanes.set(key, lane);
       lane.push(entry);
+      entry.lane = lane;
       all.add(entry);
       queued += 1;
       (delivery.terminal ? waiting.terminal : waiting.other).push(entry);
