@@ -1,0 +1,109 @@
+/**
+ * Benchmark sizes. The defaults give a 2–4 minute run on a 2-core machine; `BENCH_QUICK=1` shrinks
+ * everything for a ~30 s smoke run. Every size can be overridden one by one.
+ */
+export interface BenchConfig {
+  quick: boolean;
+  /** Repetitions per path; medians and min–max come from these. */
+  reps: number;
+  /** Requests in flight (ceiling workers) and connections per origin, for every path alike. */
+  concurrency: number;
+  /** Distinct run ids the runhooks and naive paths spread events over in scenarios (a) and (c). */
+  runs: number;
+  /**
+   * Scenarios (a) and (c), naive and runhooks: deliveries outstanding at most; the simulated runner
+   * emits its next event each time one ends. 0 emits each repetition in one synchronous burst.
+   */
+  window: number;
+  /** Deliveries per measured repetition in scenario (a). */
+  deliveries: number;
+  /** Deliveries per path before the first repetition, to get past JIT tiering and connection setup. */
+  warmup: number;
+  /** Webhooks one event fans out to in scenario (b). */
+  fanoutWebhooks: number;
+  /** Events (fan-out rounds) per measured repetition in scenario (b). */
+  fanoutRounds: number;
+  /** Deliveries per measured repetition in scenario (c); each takes two requests. */
+  retryDeliveries: number;
+  /** Queue cap in scenario (d). */
+  deadQueueCap: number;
+  /** Seconds each scenario (d) repetition is measured for, after a warm-up second. */
+  deadSeconds: number;
+  /** Seconds of the scenario (d) soak run that decides whether RSS stays flat. */
+  deadSoakSeconds: number;
+  /** Webhooks matching the event in the runner-call benchmark. */
+  callWebhooks: number;
+  /** Time budget per tinybench task, in milliseconds. */
+  callTimeMs: number;
+  /** One-at-a-time samples per path for event-to-first-byte latency. */
+  latencySamples: number;
+  /** Scenarios to run: a, b, c, d, calls, latency. */
+  only: ReadonlySet<string>;
+  /** Paths to run in scenarios (a)–(c) (all by default); for profiling one path alone. */
+  paths: ReadonlySet<string>;
+  /** Where the JSON results go. */
+  out: string;
+  /** Upper bound for any single measured run, so that a stuck path cannot hang the benchmark. */
+  runTimeoutMs: number;
+}
+
+export const SCENARIOS = ["a", "b", "c", "d", "calls", "latency"] as const;
+export const PATHS = ["ceiling", "naive", "naive+hmac", "runhooks", "runhooks+hmac", "runhooks-run"] as const;
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): BenchConfig {
+  const quick = env.BENCH_QUICK === "1" || env.BENCH_QUICK === "true";
+  const int = (name: string, full: number, small: number, min = 1): number => {
+    const raw = env[name];
+    const value = raw === undefined || raw === "" ? (quick ? small : full) : Number(raw);
+    if (!Number.isInteger(value) || value < min) {
+      throw new RangeError(`${name}: must be a whole number, ${min} or more (got ${raw ?? ""})`);
+    }
+    return value;
+  };
+  const only = new Set(
+    (env.BENCH_ONLY ?? SCENARIOS.join(","))
+      .split(",")
+      .map((s) => s.trim())
+      .filter((s) => s !== ""),
+  );
+  for (const name of only) {
+    if (!(SCENARIOS as readonly string[]).includes(name)) {
+      throw new RangeError(`BENCH_ONLY: unknown scenario "${name}"; known: ${SCENARIOS.join(", ")}`);
+    }
+  }
+  const paths = new Set(
+    (env.BENCH_PATHS ?? PATHS.join(","))
+      .split(",")
+      .map((s) => s.trim())
+      .filter((s) => s !== ""),
+  );
+  for (const name of paths) {
+    if (!(PATHS as readonly string[]).includes(name)) {
+      throw new RangeError(`BENCH_PATHS: unknown path "${name}"; known: ${PATHS.join(", ")}`);
+    }
+  }
+  const fanoutWebhooks = int("BENCH_FANOUT_WEBHOOKS", 1000, 1000);
+  const config: BenchConfig = {
+    quick,
+    reps: int("BENCH_REPS", 3, 2),
+    concurrency: int("BENCH_CONCURRENCY", 64, 64),
+    runs: int("BENCH_RUNS", 64, 64),
+    window: int("BENCH_WINDOW", 1024, 1024, 0),
+    deliveries: int("BENCH_DELIVERIES", 20_000, 1_000),
+    warmup: int("BENCH_WARMUP", 3_000, 300, 0),
+    fanoutWebhooks,
+    fanoutRounds: int("BENCH_FANOUT_ROUNDS", 15, 2),
+    retryDeliveries: int("BENCH_RETRY_DELIVERIES", 6_000, 400),
+    deadQueueCap: int("BENCH_DEAD_QUEUE_CAP", 1000, 1000),
+    deadSeconds: int("BENCH_DEAD_SECONDS", 3, 1),
+    deadSoakSeconds: int("BENCH_DEAD_SOAK_SECONDS", 10, 2),
+    callWebhooks: int("BENCH_CALL_WEBHOOKS", 100, 100),
+    callTimeMs: int("BENCH_CALL_TIME_MS", 1500, 150),
+    latencySamples: int("BENCH_LATENCY_SAMPLES", 500, 60),
+    only,
+    paths,
+    out: env.BENCH_OUT ?? "bench/results/latest.json",
+    runTimeoutMs: int("BENCH_RUN_TIMEOUT_MS", 120_000, 60_000),
+  };
+  return config;
+}

@@ -1,0 +1,358 @@
+/**
+ * The three ways of getting a runner's event to webhooks that the benchmark compares:
+ *
+ * - ceiling: undici `Agent#request({ origin, path })` posting a pre-serialised body, C requests in
+ *   flight: what the network stack of one Node process can do at best.
+ * - naive: what a runner author writes by hand: an eventemitter3 bus, `JSON.stringify` per event and
+ *   p-retry around the top-level `undici.request(url, { dispatcher })` per target (with an HMAC
+ *   signature in the `+hmac` variant).
+ * - runhooks: the public API, `createNotifier()` with a JSON webhook (signed in the `+hmac` variant),
+ *   events emitted with `notifier.bus.emit()`; `runhooks-run` fires them through run handles instead
+ *   (`run.stats()` with 5xx codes and `apiFailureCooldownMs: 0`), the path a runner normally takes.
+ *
+ * All of them use one undici Agent with the same connection cap per origin.
+ */
+import { createHmac, randomBytes, randomUUID } from "node:crypto";
+import { EventEmitter } from "eventemitter3";
+import pRetry, { AbortError, type Options as RetryOptions } from "p-retry";
+import { Agent, request, type Dispatcher } from "undici";
+import {
+  createNotifier,
+  generateSecret,
+  httpTransport,
+  type EventInput,
+  type Notifier,
+  type NotifierStats,
+  type RunHandle,
+} from "../src/index.js";
+import type { PATHS } from "./config.js";
+import { Feeder, Pending, pump } from "./measure.js";
+import { FAILING_BATCH, QUIET_BATCH, apiFailurePayload, runInfo } from "./payload.js";
+
+export type PathName = (typeof PATHS)[number];
+
+/** What a scenario asks of every path. */
+export interface ScenarioSpec {
+  /** `many`: events spread over `runs` run ids, one target each. `fanout`: each event to every target. */
+  shape: "many" | "fanout";
+  /** `http://127.0.0.1:<port>` of the receiver. */
+  origin: string;
+  /** Request paths of the webhooks, e.g. `/hooks/a` (one for `many`, 1,000 for `fanout`). */
+  targets: readonly string[];
+  /** Distinct run ids for `many` (runhooks: one lane per run and webhook). */
+  runs: number;
+  /** The receiver answers 503 to each delivery's first attempt: every delivery is retried once. */
+  flaky: boolean;
+  /** Connections per origin, and the ceiling's requests in flight. */
+  concurrency: number;
+  /** Queue cap for runhooks: above any burst the scenario produces, so that nothing is dropped. */
+  maxQueued: number;
+  /** `many`: deliveries outstanding at most (the runner emits the next event as one ends); 0 = one burst. */
+  window: number;
+}
+
+export interface ThroughputPath {
+  readonly name: PathName;
+  /** Makes `deliveries` deliveries (for `fanout`, a multiple of the target count) and waits for all. */
+  run(deliveries: number): Promise<void>;
+  /** What went wrong in the last run, if anything (failed or dropped deliveries). */
+  problems(): string[];
+  close(): Promise<void>;
+}
+
+// The same retry policy everywhere: quick enough that scenario (c) measures sending, not sleeping.
+const RETRIES = 8;
+const MIN_DELAY_MS = 1;
+const MAX_DELAY_MS = 100;
+
+/** The serialised body runhooks sends for one `api_failure`: the ceiling posts exactly these bytes. */
+export function runhooksBody(): string {
+  const notifier = createNotifier();
+  const event = notifier.bus.emit("api_failure", apiFailurePayload("bench-run-000"));
+  const body = notifier.preview(event, "json").body;
+  void notifier.close();
+  return body;
+}
+
+function payloads(spec: ScenarioSpec, prefix: string): Array<EventInput<"api_failure">> {
+  const count = spec.shape === "many" ? spec.runs : 64;
+  return Array.from({ length: count }, (_, i) =>
+    apiFailurePayload(`${prefix}-${String(i).padStart(3, "0")}`),
+  );
+}
+
+function fanoutRounds(spec: ScenarioSpec, deliveries: number): number {
+  const rounds = deliveries / spec.targets.length;
+  if (!Number.isInteger(rounds)) {
+    throw new RangeError(`fan-out: ${deliveries} deliveries is not a multiple of ${spec.targets.length}`);
+  }
+  return rounds;
+}
+
+function agentFor(spec: ScenarioSpec): Agent {
+  // runhooks' own Agent keeps idle sockets for 4 s; the others get the same.
+  return new Agent({ connections: spec.concurrency, keepAliveTimeout: 4_000 });
+}
+
+// ---------------------------------------------------------------------------------------------
+// ceiling
+// ---------------------------------------------------------------------------------------------
+
+export function ceilingPath(spec: ScenarioSpec, body: string): ThroughputPath {
+  const agent = agentFor(spec);
+  const target = spec.targets[0] ?? "/";
+  const staticHeaders: Record<string, string> = {
+    "content-type": "application/json",
+    "user-agent": "bench-ceiling/1.0",
+    "webhook-id": "msg_ceiling",
+    "webhook-timestamp": String(Math.floor(Date.now() / 1000)),
+  };
+  let serial = 0;
+
+  const post = async (path: string): Promise<void> => {
+    // The flaky receiver keys on webhook-id, so every delivery needs its own; otherwise the headers
+    // are built once, as a hand-tuned sender would.
+    const headers = spec.flaky
+      ? {
+          "content-type": "application/json",
+          "user-agent": "bench-ceiling/1.0",
+          "webhook-id": `msg_ceiling_${serial++}`,
+          "webhook-timestamp": String(Math.floor(Date.now() / 1000)),
+        }
+      : staticHeaders;
+    for (let attempt = 1; ; attempt++) {
+      const response = await agent.request({ origin: spec.origin, path, method: "POST", headers, body });
+      await response.body.dump();
+      if (response.statusCode < 300) return;
+      if (attempt > RETRIES) throw new Error(`ceiling: answered ${response.statusCode}`);
+    }
+  };
+
+  /** `count` posts, `concurrency` at a time: each worker sends its next request as soon as one ends. */
+  const workers = async (count: number, pathOf: (i: number) => string): Promise<void> => {
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < count) {
+        const i = next++;
+        await post(pathOf(i));
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(spec.concurrency, count) }, worker));
+  };
+
+  return {
+    name: "ceiling",
+    async run(deliveries) {
+      if (spec.shape === "many") {
+        await workers(deliveries, () => target);
+        return;
+      }
+      for (let round = fanoutRounds(spec, deliveries); round > 0; round--) {
+        await workers(spec.targets.length, (i) => spec.targets[i] ?? target);
+      }
+    },
+    problems: () => [],
+    close: () => agent.close(),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// naive
+// ---------------------------------------------------------------------------------------------
+
+/** The event a runner author builds by hand. */
+interface NaiveEvent {
+  id: string;
+  event: "api_failure";
+  at: string;
+  run: EventInput<"api_failure">["run"];
+  stats: EventInput<"api_failure">["stats"];
+  failures: EventInput<"api_failure">["failures"];
+}
+
+class HttpStatusError extends Error {
+  constructor(readonly status: number) {
+    super(`answered ${status}`);
+  }
+}
+
+export function naivePath(spec: ScenarioSpec, signed: boolean): ThroughputPath {
+  const dispatcher: Dispatcher = agentFor(spec);
+  const urls = spec.targets.map((path) => `${spec.origin}${path}`);
+  const key = signed ? randomBytes(32) : undefined;
+  const events = new EventEmitter();
+  let pending = new Pending();
+  const retryOptions: RetryOptions = {
+    retries: RETRIES,
+    factor: 2,
+    minTimeout: MIN_DELAY_MS,
+    maxTimeout: MAX_DELAY_MS,
+    randomize: true,
+  };
+
+  // --- what the runner author writes ---------------------------------------------------------
+  const post = async (url: string, id: string, body: string): Promise<void> => {
+    const timestamp = String(Math.floor(Date.now() / 1000));
+    const headers: Record<string, string> = {
+      "content-type": "application/json",
+      "user-agent": "my-runner/1.0",
+      "webhook-id": id,
+      "webhook-timestamp": timestamp,
+    };
+    if (key) {
+      const signature = createHmac("sha256", key).update(`${id}.${timestamp}.${body}`).digest("base64");
+      headers["webhook-signature"] = `v1,${signature}`;
+    }
+    const response = await request(url, { method: "POST", headers, body, dispatcher });
+    await response.body.text();
+    const status = response.statusCode;
+    if (status >= 500 || status === 429 || status === 408) throw new HttpStatusError(status);
+    if (status >= 300) throw new AbortError(new HttpStatusError(status));
+  };
+  events.on("api_failure", (event: NaiveEvent) => {
+    const body = JSON.stringify({ type: event.event, timestamp: event.at, data: event });
+    for (let i = 0; i < urls.length; i++) {
+      const url = urls[i] ?? "";
+      const id = `${event.id}_${i}`;
+      pending.add(pRetry(() => post(url, id, body), retryOptions));
+    }
+  });
+  // ----------------------------------------------------------------------------------------------
+
+  const inputs = payloads(spec, signed ? "naive-hmac" : "naive");
+  const emit = (input: EventInput<"api_failure">): void => {
+    const event: NaiveEvent = {
+      id: `evt_${randomUUID()}`,
+      event: "api_failure",
+      at: new Date().toISOString(),
+      run: input.run,
+      stats: input.stats,
+      failures: input.failures,
+    };
+    events.emit("api_failure", event);
+  };
+  let lastFailures = 0;
+
+  return {
+    name: signed ? "naive+hmac" : "naive",
+    async run(deliveries) {
+      if (spec.shape === "many") {
+        const feeder = new Feeder(deliveries, spec.window, (i) => {
+          emit(inputs[i % inputs.length]!);
+        });
+        pending = new Pending(() => {
+          feeder.ended();
+        });
+        await feeder.run();
+        await pending.idle();
+      } else {
+        pending = new Pending();
+        for (let round = 0, rounds = fanoutRounds(spec, deliveries); round < rounds; round++) {
+          emit(inputs[round % inputs.length]!);
+          await pending.idle();
+        }
+      }
+      lastFailures = pending.failures;
+    },
+    problems: () => (lastFailures > 0 ? [`${lastFailures} deliveries failed`] : []),
+    close: () => dispatcher.close(),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// runhooks
+// ---------------------------------------------------------------------------------------------
+
+/** How runhooks events are produced: the raw bus, or run handles as a runner uses them. */
+export type RunhooksVia = "bus" | "run";
+
+// A run handle fires this many api_failure events before the simulated runner starts a new run: a
+// run's snapshot keeps every event it fired, and a real run fires one per cooldown, not thousands.
+const EVENTS_PER_RUN = 100;
+
+export async function runhooksPath(
+  spec: ScenarioSpec,
+  signed: boolean,
+  via: RunhooksVia = "bus",
+): Promise<ThroughputPath> {
+  const notifier: Notifier = createNotifier({
+    // The receiver is on loopback: opt in, for webhook creation and for the transport's connect guard.
+    network: { allowPrivate: true },
+    transport: httpTransport({ network: { allowPrivate: true }, connections: spec.concurrency }),
+    maxQueued: spec.maxQueued,
+    rateLimits: { json: null },
+    retry: { retries: RETRIES, minDelayMs: MIN_DELAY_MS, maxDelayMs: MAX_DELAY_MS },
+    // Every 5xx batch fires api_failure (by default only one per 5 minutes would).
+    apiFailureCooldownMs: 0,
+  });
+  for (const [i, path] of spec.targets.entries()) {
+    await notifier.webhooks.create({
+      name: `sink-${i}`,
+      url: `${spec.origin}${path}`,
+      format: "json",
+      events: ["api_failure"],
+      global: true,
+      ...(signed && { secret: generateSecret() }),
+    });
+  }
+  const name: PathName = via === "run" ? "runhooks-run" : signed ? "runhooks+hmac" : "runhooks";
+  const inputs = payloads(spec, name);
+  const lanes = spec.shape === "many" ? spec.runs : 64;
+  const handles: Array<{ run: RunHandle; fired: number }> = [];
+  let generation = 0;
+  /** The i-th event: through the bus, or as the i-th failing stats batch of one of the runs. */
+  const fire = (i: number): void => {
+    if (via === "bus") {
+      notifier.bus.emit("api_failure", inputs[i % inputs.length]!);
+      return;
+    }
+    const lane = i % lanes;
+    let handle = handles[lane];
+    if (handle === undefined || handle.fired >= EVENTS_PER_RUN) {
+      handle = { run: notifier.run(runInfo(`${name}-${lane}-${generation++}`)), fired: 0 };
+      handles[lane] = handle;
+      // The first batch of a run fires started and in_progress, which no webhook here listens to.
+      handle.run.stats(QUIET_BATCH);
+    }
+    handle.fired += 1;
+    handle.run.stats(FAILING_BATCH);
+  };
+  let before: NotifierStats = notifier.stats();
+  let expected = 0;
+  const ended = (): number => {
+    const now = notifier.stats();
+    return now.delivered + now.failed + now.dropped - (before.delivered + before.failed + before.dropped);
+  };
+
+  return {
+    name,
+    async run(deliveries) {
+      before = notifier.stats();
+      expected = deliveries;
+      if (spec.shape === "many") {
+        await pump(deliveries, spec.window, fire, ended);
+        await notifier.flush();
+      } else {
+        for (let round = 0, rounds = fanoutRounds(spec, deliveries); round < rounds; round++) {
+          fire(round);
+          await notifier.flush();
+        }
+      }
+    },
+    problems() {
+      const after = notifier.stats();
+      const out: string[] = [];
+      const delivered = after.delivered - before.delivered;
+      if (delivered !== expected) out.push(`${delivered} of ${expected} delivered`);
+      if (after.failed !== before.failed) out.push(`${after.failed - before.failed} failed`);
+      if (after.dropped !== before.dropped) out.push(`${after.dropped - before.dropped} dropped`);
+      if (spec.flaky && after.retried - before.retried !== expected) {
+        out.push(`${after.retried - before.retried} retries for ${expected} deliveries`);
+      }
+      return out;
+    },
+    async close() {
+      await notifier.close({ timeoutMs: 5_000 });
+    },
+  };
+}

@@ -1,0 +1,255 @@
+import type { BenchConfig } from "./config.js";
+import type { CallsResult } from "./calls.js";
+import { FLAT_TOLERANCE_MB, type DeadResult } from "./dead.js";
+import type { LatencyResult } from "./latency.js";
+import type { PathName } from "./paths.js";
+import type { PathResult, ThroughputResult } from "./throughput.js";
+
+export interface Target {
+  scenario: string;
+  goal: string;
+  measured: string;
+  pass: boolean;
+}
+
+export interface Environment {
+  node: string;
+  v8: string;
+  platform: string;
+  cpus: number;
+  cpuModel: string;
+  packages: Record<string, string>;
+  /** 1-minute load average when the run started and ended: other work on the machine skews everything. */
+  loadAverage: { start: number; end: number };
+  /** The commit measured; `dirty` lists source files with uncommitted changes at the time. */
+  git: { commit: string; dirty: string[] };
+}
+
+export interface Results {
+  date: string;
+  durationSeconds: number;
+  environment: Environment;
+  config: Omit<BenchConfig, "only" | "paths"> & { only: string[]; paths: string[] };
+  bodyBytes: number;
+  throughput: ThroughputResult[];
+  dead?: DeadResult | undefined;
+  calls?: CallsResult | undefined;
+  latency?: LatencyResult | undefined;
+  targets: Target[];
+  problems: string[];
+  /** Conditions that make the numbers less trustworthy (another workload on the machine). */
+  warnings: string[];
+}
+
+const fmt = (n: number, digits = 0): string =>
+  Number.isFinite(n)
+    ? n.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits })
+    : "–";
+const ratio = (n: number): string => (Number.isFinite(n) ? `${n.toFixed(2)}×` : "–");
+
+function find(result: ThroughputResult | undefined, path: PathName): PathResult | undefined {
+  return result?.paths.find((p) => p.path === path);
+}
+
+/** The naive path a runhooks path is compared with: signed with signed where the scenario has both. */
+function naiveFor(result: ThroughputResult, path: PathName): PathResult | undefined {
+  if (path === "runhooks+hmac") return find(result, "naive+hmac") ?? find(result, "naive");
+  return find(result, "naive");
+}
+
+/** Median ratio, plus the range of per-repetition ratios (repetition i of one path against i of the other). */
+function compare(a: PathResult, b: PathResult): { median: number; low: number; high: number } {
+  const per = a.reps.map((m, i) => m.perSecond / (b.reps[i]?.perSecond ?? Number.NaN));
+  return { median: a.perSecond.median / b.perSecond.median, low: Math.min(...per), high: Math.max(...per) };
+}
+
+function ratioText(c: { median: number; low: number; high: number }): string {
+  return `${c.median.toFixed(2)}× (per-rep ${c.low.toFixed(2)}–${c.high.toFixed(2)})`;
+}
+
+export function throughputTable(results: readonly ThroughputResult[]): string {
+  const lines = [
+    "| scenario | path | deliveries/s (median) | min–max | spread | ÷ ceiling | ÷ naive | client CPU µs/delivery | peak RSS MiB | requests/delivery |",
+    "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+  ];
+  for (const result of results) {
+    const ceiling = find(result, "ceiling");
+    for (const p of result.paths) {
+      const naive = p.path.startsWith("runhooks") ? naiveFor(result, p.path) : undefined;
+      lines.push(
+        `| ${result.id}: ${result.title} | ${p.path} | ${fmt(p.perSecond.median)} | ${fmt(p.perSecond.min)}–${fmt(p.perSecond.max)} | ${fmt(p.perSecond.spread * 100)} % | ${ceiling && p !== ceiling ? ratio(p.perSecond.median / ceiling.perSecond.median) : ""} | ${naive ? ratio(p.perSecond.median / naive.perSecond.median) : ""} | ${fmt(p.cpuUsPerDelivery, 1)} | ${fmt(p.peakRssMb)} | ${fmt(p.attemptsPerDelivery, 2)} |`,
+      );
+    }
+  }
+  return lines.join("\n");
+}
+
+export function deadTable(dead: DeadResult): string {
+  const withReps = dead.reps.filter((r) => r.withDead);
+  const withoutReps = dead.reps.filter((r) => !r.withDead);
+  const median = (values: number[]): number =>
+    [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? Number.NaN;
+  const lines = [
+    "| d: dead endpoint + live one | live deliveries/s (median) | min–max | client CPU µs/live delivery | peak RSS MiB | dropped (overflow) per run | dead attempts per run |",
+    "|---|---:|---:|---:|---:|---:|---:|",
+    `| live only | ${fmt(dead.without.median)} | ${fmt(dead.without.min)}–${fmt(dead.without.max)} | ${fmt(median(withoutReps.map((r) => r.cpuUsPerLiveDelivery)), 1)} | ${fmt(Math.max(...withoutReps.map((r) => r.peakRssMb)))} | 0 | 0 |`,
+    `| live + dead, maxQueued ${dead.cap} | ${fmt(dead.with.median)} | ${fmt(dead.with.min)}–${fmt(dead.with.max)} | ${fmt(median(withReps.map((r) => r.cpuUsPerLiveDelivery)), 1)} | ${fmt(Math.max(...withReps.map((r) => r.peakRssMb)))} | ${fmt(median(withReps.map((r) => r.dropped)))} | ${fmt(median(withReps.map((r) => r.deadAttempts)))} |`,
+    "",
+    `soak (${fmt(dead.soak.seconds)} s with the dead endpoint, full GC every 500 ms): ${rssTrail(dead)}; after-GC growth from the first to the last third: RSS ${fmt(dead.soak.rssGrowthMb, 1)} MiB, heap ${fmt(dead.soak.heapGrowthMb, 1)} MiB`,
+  ];
+  return lines.join("\n");
+}
+
+/** After-GC RSS of the soak at about one point a second, e.g. "RSS 150 → 152 → 151 MiB". */
+function rssTrail(dead: DeadResult): string {
+  const points = dead.soak.samples.filter((s) => s.afterGc);
+  const step = Math.max(1, Math.round(points.length / 8));
+  const picked = points.filter((_, i) => i % step === 0 || i === points.length - 1);
+  return `after-GC RSS ${picked.map((p) => fmt(p.rssMb)).join(" → ")} MiB (queued ${fmt(points[points.length - 1]?.queued ?? Number.NaN)})`;
+}
+
+export function callsTable(calls: CallsResult): string {
+  const lines = [
+    "| runner call (stub transport) | per | median µs | p99 µs | samples |",
+    "|---|---|---:|---:|---:|",
+  ];
+  for (const c of calls.costs) {
+    lines.push(`| ${c.name} | ${c.unit} | ${fmt(c.medianUs, 2)} | ${fmt(c.p99Us, 2)} | ${c.samples} |`);
+  }
+  return lines.join("\n");
+}
+
+export function latencyTable(latency: LatencyResult): string {
+  const lines = [
+    "| event → first byte at the receiver, one at a time | p50 µs | p99 µs | max µs | samples |",
+    "|---|---:|---:|---:|---:|",
+  ];
+  for (const p of latency.paths) {
+    lines.push(`| ${p.path} | ${fmt(p.p50Us)} | ${fmt(p.p99Us)} | ${fmt(p.maxUs)} | ${p.samples} |`);
+  }
+  return lines.join("\n");
+}
+
+export function evaluateTargets(
+  throughput: readonly ThroughputResult[],
+  dead: DeadResult | undefined,
+  calls: CallsResult | undefined,
+  latency: LatencyResult | undefined,
+): Target[] {
+  const targets: Target[] = [];
+  const byId = (id: string): ThroughputResult | undefined => throughput.find((t) => t.id === id);
+  const versus = (scenario: string, path: PathName, other: "ceiling" | "naive", goal: number): void => {
+    const result = byId(scenario);
+    if (!result) return;
+    const p = find(result, path);
+    const o = other === "ceiling" ? find(result, "ceiling") : naiveFor(result, path);
+    if (!p || !o) return;
+    const c = compare(p, o);
+    // The client is the bottleneck (the receiver has the other core), so the inverse ratio of CPU per
+    // delivery predicts the throughput ratio; unlike wall-clock throughput it hardly moves when another
+    // workload takes CPU time from the run. Shown for context; the target is judged on throughput.
+    const cpu = o.cpuUsPerDelivery / p.cpuUsPerDelivery;
+    targets.push({
+      scenario,
+      goal: `${path} ≥ ${goal}× ${o.path}`,
+      measured: `${ratioText(c)}; by client CPU per delivery ${cpu.toFixed(2)}×`,
+      pass: c.median >= goal,
+    });
+  };
+
+  for (const path of ["runhooks", "runhooks+hmac", "runhooks-run"] as const) {
+    versus("a", path, "ceiling", 0.75);
+    versus("a", path, "naive", 1.3);
+  }
+  for (const path of ["runhooks", "runhooks+hmac"] as const) versus("b", path, "ceiling", 0.85);
+  const c = byId("c");
+  if (c) {
+    for (const path of ["runhooks", "runhooks+hmac"] as const) {
+      const p = find(c, path);
+      if (!p) continue;
+      const histogram = p.attemptsHistogram ?? {};
+      const keys = Object.keys(histogram);
+      const exact =
+        keys.length === 1 && keys[0] === "2" && histogram["2"] === c.deliveriesPerRep * p.reps.length;
+      targets.push({
+        scenario: "c",
+        goal: `${path}: every delivery attempted exactly 2 times (at the receiver)`,
+        measured: `${p.attemptsPerDelivery.toFixed(3)} requests/delivery; deliveries by attempts ${JSON.stringify(histogram)}`,
+        pass: exact,
+      });
+    }
+    for (const path of ["runhooks", "runhooks+hmac"] as const) versus("c", path, "naive", 1.3);
+  }
+  if (dead) {
+    targets.push({
+      scenario: "d",
+      goal: "live throughput with the dead endpoint ≥ 0.9× without",
+      measured: `${dead.ratio.toFixed(2)}× (${fmt(dead.with.median)} vs ${fmt(dead.without.median)} deliveries/s)`,
+      pass: dead.ratio >= 0.9,
+    });
+    targets.push({
+      scenario: "d",
+      goal: `RSS flat once the queue cap is reached (soak: after-GC RSS and heap grow ≤ ${FLAT_TOLERANCE_MB} MiB from the first to the last third)`,
+      measured: `RSS ${dead.soak.rssGrowthMb >= 0 ? "+" : ""}${dead.soak.rssGrowthMb.toFixed(1)} MiB, heap ${dead.soak.heapGrowthMb >= 0 ? "+" : ""}${dead.soak.heapGrowthMb.toFixed(1)} MiB over ${dead.soak.seconds.toFixed(0)} s`,
+      pass: dead.rssFlat,
+    });
+  }
+  const quiet = calls?.costs[0];
+  if (quiet) {
+    targets.push({
+      scenario: "calls",
+      goal: "run.stats() that fires no event: median ≤ 2 µs",
+      measured: `${quiet.medianUs.toFixed(2)} µs`,
+      pass: quiet.medianUs <= 2,
+    });
+  }
+  for (const p of latency?.paths ?? []) {
+    if (!p.path.startsWith("runhooks")) continue;
+    targets.push({
+      scenario: "latency",
+      goal: `${p.path}: event → first byte p50 ≤ 1 ms`,
+      measured: `p50 ${fmt(p.p50Us)} µs, p99 ${fmt(p.p99Us)} µs`,
+      pass: p.p50Us <= 1000,
+    });
+  }
+  return targets;
+}
+
+export function targetsTable(targets: readonly Target[]): string {
+  const lines = ["| scenario | target | measured | |", "|---|---|---|---|"];
+  for (const t of targets)
+    lines.push(`| ${t.scenario} | ${t.goal} | ${t.measured} | ${t.pass ? "PASS" : "**MISS**"} |`);
+  return lines.join("\n");
+}
+
+export function renderReport(results: Results): string {
+  const parts = [
+    `runhooks benchmark — ${results.date}, commit ${results.environment.git.commit}${results.environment.git.dirty.length > 0 ? ` + uncommitted changes to ${results.environment.git.dirty.join(", ")}` : ""}, Node ${results.environment.node} (V8 ${results.environment.v8}), ${results.environment.cpus} × ${results.environment.cpuModel}`,
+    `load average ${results.environment.loadAverage.start.toFixed(2)} at start, ${results.environment.loadAverage.end.toFixed(2)} at end; body ${results.bodyBytes} bytes (JSON), ${results.config.concurrency} connections per origin for every path, ${results.config.reps} repetitions, medians; ${results.durationSeconds.toFixed(0)} s in all`,
+    "",
+  ];
+  if (results.throughput.length > 0) {
+    parts.push(throughputTable(results.throughput), "");
+    for (const t of results.throughput) parts.push(`- ${t.id}: ${t.method}`);
+    parts.push("");
+  }
+  if (results.dead) parts.push(deadTable(results.dead), "", `- d: ${results.dead.method}`, "");
+  if (results.calls) parts.push(callsTable(results.calls), "");
+  if (results.latency) {
+    parts.push(
+      latencyTable(results.latency),
+      "",
+      `- clocks: process.hrtime (CLOCK_MONOTONIC) in both processes; largest disagreement found ${results.latency.clockSkewUs.toFixed(1)} µs, IPC round trip ${results.latency.ipcRoundTripUs.toFixed(0)} µs`,
+      "",
+    );
+  }
+  parts.push(targetsTable(results.targets));
+  if (results.warnings.length > 0) parts.push("", ...results.warnings.map((w) => `WARNING: ${w}`));
+  if (results.problems.length > 0)
+    parts.push(
+      "",
+      "PROBLEMS (the numbers above are not trustworthy where these apply):",
+      ...results.problems.map((p) => `- ${p}`),
+    );
+  return parts.join("\n");
+}

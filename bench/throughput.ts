@@ -1,0 +1,214 @@
+import type { BenchConfig } from "./config.js";
+import { measure, summarise, type Measurement, type Summary } from "./measure.js";
+import {
+  ceilingPath,
+  naivePath,
+  runhooksPath,
+  type PathName,
+  type ScenarioSpec,
+  type ThroughputPath,
+} from "./paths.js";
+import type { Receiver } from "./receiver-client.js";
+
+export interface PathResult {
+  path: PathName;
+  reps: Measurement[];
+  perSecond: Summary;
+  /** Median over repetitions. */
+  cpuUsPerDelivery: number;
+  /** Highest over repetitions. */
+  peakRssMb: number;
+  /** Requests the receiver got per delivery, over all repetitions. */
+  attemptsPerDelivery: number;
+  /** Flaky receiver: how many deliveries took 1, 2, 3… requests, over all repetitions. */
+  attemptsHistogram?: Record<string, number>;
+  problems: string[];
+}
+
+export interface ThroughputResult {
+  id: "a" | "b" | "c";
+  title: string;
+  deliveriesPerRep: number;
+  /** How the work was driven, for the report. */
+  method: string;
+  paths: PathResult[];
+}
+
+interface Definition {
+  id: "a" | "b" | "c";
+  title: string;
+  method: string;
+  spec: ScenarioSpec;
+  deliveries: number;
+  warmup: number;
+  paths: readonly PathName[];
+}
+
+export function throughputScenarios(config: BenchConfig, origin: string): Definition[] {
+  const base = {
+    origin,
+    runs: config.runs,
+    concurrency: config.concurrency,
+    flaky: false,
+    window: config.window,
+  };
+  const feed =
+    config.window === 0
+      ? "emitted in one synchronous burst"
+      : `emitted by a simulated runner that keeps ${config.window} deliveries outstanding (the next event as soon as one ends)`;
+  const fanoutTargets = Array.from({ length: config.fanoutWebhooks }, (_, i) => `/fanout/${i}`);
+  const fanoutDeliveries = config.fanoutRounds * config.fanoutWebhooks;
+  const roundUp = (n: number): number =>
+    Math.max(1, Math.round(n / config.fanoutWebhooks)) * config.fanoutWebhooks;
+  const all: Definition[] = [
+    {
+      id: "a",
+      title: "many events to one webhook",
+      method: `${config.deliveries} api_failure events per repetition, ${feed}, round-robin over ${config.runs} run ids (runhooks: ${config.runs} (webhook, run) lanes, each with one delivery in flight); runhooks and runhooks+hmac emit with notifier.bus.emit(), runhooks-run calls run.stats() with 5xx codes on ${config.runs} run handles (apiFailureCooldownMs 0, a new run every 100 events); the ceiling keeps ${config.concurrency} requests in flight`,
+      spec: { ...base, shape: "many", targets: ["/hooks/a"], maxQueued: config.deliveries * 2 },
+      deliveries: config.deliveries,
+      warmup: config.warmup,
+      paths: ["ceiling", "naive", "naive+hmac", "runhooks", "runhooks+hmac", "runhooks-run"],
+    },
+    {
+      id: "b",
+      title: `one event fanned out to ${config.fanoutWebhooks} webhooks`,
+      method: `${config.fanoutRounds} rounds per repetition; each round is one event to ${config.fanoutWebhooks} global webhooks (distinct paths on the receiver) and waits until all are delivered; the ceiling posts ${config.fanoutWebhooks} pre-serialised bodies per round, ${config.concurrency} in flight`,
+      spec: { ...base, shape: "fanout", targets: fanoutTargets, maxQueued: config.fanoutWebhooks * 2 },
+      deliveries: fanoutDeliveries,
+      warmup: roundUp(config.warmup),
+      paths: ["ceiling", "naive", "naive+hmac", "runhooks", "runhooks+hmac"],
+    },
+    {
+      id: "c",
+      title: "503 then 200: every delivery retried once",
+      method: `${config.retryDeliveries} events per repetition, fed as in (a), to a receiver that answers 503 to the first request of each webhook-id; retries after 1–2 ms (runhooks retry.minDelayMs 1, p-retry minTimeout 1); the ceiling resends at once`,
+      spec: {
+        ...base,
+        shape: "many",
+        targets: ["/hooks/c"],
+        flaky: true,
+        maxQueued: config.retryDeliveries * 2,
+      },
+      deliveries: config.retryDeliveries,
+      warmup: Math.min(config.warmup, config.retryDeliveries),
+      paths: ["ceiling", "naive", "runhooks", "runhooks+hmac"],
+    },
+  ];
+  return all
+    .filter((d) => config.only.has(d.id))
+    .map((d) => ({ ...d, paths: d.paths.filter((p) => config.paths.has(p)) }))
+    .filter((d) => d.paths.length > 0);
+}
+
+async function makePath(name: PathName, spec: ScenarioSpec, body: string): Promise<ThroughputPath> {
+  switch (name) {
+    case "ceiling":
+      return ceilingPath(spec, body);
+    case "naive":
+      return naivePath(spec, false);
+    case "naive+hmac":
+      return naivePath(spec, true);
+    case "runhooks":
+      return runhooksPath(spec, false);
+    case "runhooks+hmac":
+      return runhooksPath(spec, true);
+    case "runhooks-run":
+      return runhooksPath(spec, false, "run");
+  }
+}
+
+/**
+ * Runs one scenario: every path warmed up, then `reps` rounds in which each path is measured once,
+ * in an order that rotates from round to round (so that no path always runs first after a GC or
+ * always follows the most expensive one).
+ */
+export async function runThroughput(
+  definition: Definition,
+  config: BenchConfig,
+  receiver: Receiver,
+  body: string,
+  log: (line: string) => void,
+): Promise<ThroughputResult> {
+  const { spec } = definition;
+  const mode = spec.flaky ? "flaky" : "ok";
+  const paths: ThroughputPath[] = [];
+  for (const name of definition.paths) paths.push(await makePath(name, spec, body));
+  const results = new Map<PathName, PathResult>(
+    paths.map((p) => [
+      p.name,
+      {
+        path: p.name,
+        reps: [],
+        perSecond: summarise([]),
+        cpuUsPerDelivery: Number.NaN,
+        peakRssMb: 0,
+        attemptsPerDelivery: 0,
+        problems: [],
+      },
+    ]),
+  );
+  const requests = new Map<PathName, number>();
+  const histograms = new Map<PathName, Record<string, number>>();
+
+  try {
+    for (const path of paths) {
+      await receiver.reset(mode);
+      await path.run(definition.warmup);
+      const problems = path.problems();
+      if (problems.length > 0)
+        throw new Error(`${definition.id}/${path.name} warm-up: ${problems.join("; ")}`);
+    }
+    for (let rep = 0; rep < config.reps; rep++) {
+      const order = paths.map((_, i) => paths[(i + rep) % paths.length]!);
+      for (const path of order) {
+        await receiver.reset(mode);
+        const m = await measure(
+          definition.deliveries,
+          config.runTimeoutMs,
+          () => path.run(definition.deliveries),
+          receiver.pid,
+        );
+        const counts = await receiver.counts();
+        const result = results.get(path.name)!;
+        result.reps.push(m);
+        result.problems.push(...path.problems().map((p) => `rep ${rep + 1}: ${p}`));
+        const expected = definition.deliveries * (spec.flaky ? 2 : 1);
+        if (counts.requests !== expected) {
+          result.problems.push(
+            `rep ${rep + 1}: the receiver got ${counts.requests} requests, expected ${expected}`,
+          );
+        }
+        requests.set(path.name, (requests.get(path.name) ?? 0) + counts.requests);
+        if (spec.flaky) {
+          const histogram = histograms.get(path.name) ?? {};
+          for (const [n, count] of Object.entries(counts.attemptsHistogram)) {
+            histogram[n] = (histogram[n] ?? 0) + count;
+          }
+          histograms.set(path.name, histogram);
+        }
+        log(
+          `  ${definition.id} rep ${rep + 1} ${path.name.padEnd(14)} ${Math.round(m.perSecond).toString().padStart(7)} deliveries/s  ${m.cpuUsPerDelivery.toFixed(1).padStart(6)} µs CPU/delivery  ${m.peakRssMb.toFixed(0)} MiB  other load ${m.foreignCores.toFixed(2)} cores`,
+        );
+      }
+    }
+  } finally {
+    for (const path of paths) await path.close();
+  }
+
+  for (const result of results.values()) {
+    result.perSecond = summarise(result.reps.map((m) => m.perSecond));
+    result.cpuUsPerDelivery = summarise(result.reps.map((m) => m.cpuUsPerDelivery)).median;
+    result.peakRssMb = Math.max(...result.reps.map((m) => m.peakRssMb));
+    result.attemptsPerDelivery = (requests.get(result.path) ?? 0) / (definition.deliveries * config.reps);
+    const histogram = histograms.get(result.path);
+    if (histogram) result.attemptsHistogram = histogram;
+  }
+  return {
+    id: definition.id,
+    title: definition.title,
+    deliveriesPerRep: definition.deliveries,
+    method: definition.method,
+    paths: [...results.values()],
+  };
+}
