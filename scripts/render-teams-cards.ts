@@ -21,8 +21,8 @@ import { chromium } from "playwright-core";
 import { EVENT_NAMES, createNotifier } from "../src/index.js";
 import type { TeamsMessage } from "../src/index.js";
 import { sampleEvents } from "../src/testing/fixtures.js";
+import { CHROMIUM, CHROMIUM_ARGS } from "./chromium.js";
 
-const CHROMIUM = process.env["CHROMIUM_PATH"] ?? "/usr/bin/chromium";
 const OUT_DIR = fileURLToPath(new URL("../docs/images/", import.meta.url));
 /** CSS width of the picture; the card fills it minus the chat-bubble margin. */
 const WIDTH = 600;
@@ -160,18 +160,7 @@ async function main(): Promise<void> {
   const context = await chromium.launchPersistentContext(userDataDir, {
     executablePath: CHROMIUM,
     headless: true,
-    args: [
-      "--headless",
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-quic",
-      "--no-first-run",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-      // Belt and braces: no host name resolves, so nothing can leave the machine.
-      "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
-    ],
+    args: [...CHROMIUM_ARGS],
     viewport: { width: WIDTH, height: 800 },
     deviceScaleFactor: 1,
     colorScheme: "light",

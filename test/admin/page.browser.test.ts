@@ -18,8 +18,8 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { createAdmin, type Admin } from "../../src/admin/index.js";
 import { EVENT_NAMES, createNotifier, type Notifier, type WebhookInput } from "../../src/index.js";
 import { startReceiver, type TestReceiver } from "../../src/testing/index.js";
+import { CHROMIUM, CHROMIUM_ARGS } from "../../scripts/chromium.js";
 
-const CHROMIUM = process.env["CHROMIUM_PATH"] ?? "/usr/bin/chromium";
 const TOKEN = "page-test-token";
 const BASE_PATH = "/admin/hooks/";
 const SCREENSHOT = fileURLToPath(new URL("../../docs/images/admin-page.png", import.meta.url));
@@ -97,18 +97,7 @@ describe("admin page in Chromium", { timeout: 60_000 }, () => {
     context = await chromium.launchPersistentContext(userDataDir, {
       executablePath: CHROMIUM,
       headless: true,
-      args: [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        // No host name resolves: nothing can leave the machine.
-        "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
-      ],
+      args: [...CHROMIUM_ARGS],
       viewport: { width: 1024, height: 900 },
       deviceScaleFactor: 1,
       colorScheme: "light",
