@@ -30,12 +30,12 @@ const stubTransport: Transport = {
   close: () => Promise.resolve(),
 };
 
-// Calls timed together per sample: one call is well under a microsecond of timer resolution noise.
-const QUIET_CALLS_PER_SAMPLE = 100;
-const EVENT_CALLS_PER_SAMPLE = 10;
-
-export async function runCalls(config: BenchConfig): Promise<CallsResult> {
-  const notifier: Notifier = createNotifier({
+/**
+ * A notifier whose transport answers 200 at once, with `webhooks` global JSON webhooks on api_failure:
+ * only the runner-thread and dispatch costs are left to measure.
+ */
+export async function stubNotifier(webhooks: number): Promise<Notifier> {
+  const notifier = createNotifier({
     // Loopback URLs that nothing is sent to (the transport is a stub); allowPrivate lets them be created.
     network: { allowPrivate: true },
     transport: stubTransport,
@@ -44,7 +44,7 @@ export async function runCalls(config: BenchConfig): Promise<CallsResult> {
     // Every 5xx batch fires api_failure (by default only one per 5 minutes would).
     apiFailureCooldownMs: 0,
   });
-  for (let i = 0; i < config.callWebhooks; i++) {
+  for (let i = 0; i < webhooks; i++) {
     await notifier.webhooks.create({
       name: `stub-${i}`,
       url: `http://127.0.0.1:9/stub/${i}`,
@@ -53,6 +53,15 @@ export async function runCalls(config: BenchConfig): Promise<CallsResult> {
       global: true,
     });
   }
+  return notifier;
+}
+
+// Calls timed together per sample: one call is well under a microsecond of timer resolution noise.
+const QUIET_CALLS_PER_SAMPLE = 100;
+const EVENT_CALLS_PER_SAMPLE = 10;
+
+export async function runCalls(config: BenchConfig): Promise<CallsResult> {
+  const notifier = await stubNotifier(config.callWebhooks);
 
   let serial = 0;
   /** A run past its first batch (started and in_progress already fired), flushed. */

@@ -8,7 +8,7 @@
  * `quiet`: `run.stats()` that fires no event. `event`: `run.stats()` with 5xx, firing `api_failure` to
  * 100 webhooks, awaited until delivered through the stub (a fresh run every 10 calls).
  */
-import { createNotifier, type Transport } from "../src/index.js";
+import { stubNotifier } from "./calls.js";
 import { FAILING_BATCH, QUIET_BATCH, runInfo } from "./payload.js";
 
 const mode = process.argv[2] ?? "quiet";
@@ -18,26 +18,7 @@ if (mode !== "quiet" && mode !== "event") {
   process.exit(2);
 }
 
-const stub: Transport = {
-  send: () => Promise.resolve({ status: 200, headers: {}, body: "" }),
-  close: () => Promise.resolve(),
-};
-const notifier = createNotifier({
-  network: { allowPrivate: true },
-  transport: stub,
-  maxQueued: 1_000_000,
-  rateLimits: { json: null },
-  apiFailureCooldownMs: 0,
-});
-for (let i = 0; i < 100; i++) {
-  await notifier.webhooks.create({
-    name: `stub-${i}`,
-    url: `http://127.0.0.1:9/stub/${i}`,
-    format: "json",
-    events: ["api_failure"],
-    global: true,
-  });
-}
+const notifier = await stubNotifier(100);
 
 let serial = 0;
 let run = notifier.run(runInfo(`profile-${serial++}`));

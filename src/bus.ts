@@ -10,6 +10,7 @@ import {
   type EventName,
   type RunEvent,
 } from "./events.js";
+import { deepFreeze } from "./_freeze.js";
 
 /** What can be listened to on a bus: the eight lifecycle events, plus `error` for failing listeners. */
 export interface BusChannels extends EventMap {
@@ -112,12 +113,4 @@ export function createInternalBus(): InternalBus {
     },
   };
   return { bus, publish };
-}
-
-function deepFreeze<T>(value: T): T {
-  if (typeof value === "object" && value !== null && !Object.isFrozen(value)) {
-    Object.freeze(value);
-    for (const key of Object.keys(value)) deepFreeze((value as Record<string, unknown>)[key]);
-  }
-  return value;
 }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { FormatContext, FormattedMessage, Formatter } from "../formatters/types.js";
 import { fixtureEvents, type FixtureEvent } from "./fixtures.js";
+import { deepFreeze } from "../_freeze.js";
 
 /** Options of {@link testFormatter}. */
 export interface TestFormatterOptions {
@@ -17,14 +18,6 @@ export interface TestFormatterOptions {
 /** The context `testFormatter` passes (what a notifier passes with default display options). */
 export function testContext(overrides: Partial<FormatContext> = {}): FormatContext {
   return { productName: "runhooks", locale: "en-US", timeZone: "UTC", links: [], ...overrides };
-}
-
-function deepFreeze<T>(value: T): T {
-  if (typeof value === "object" && value !== null && !Object.isFrozen(value)) {
-    Object.freeze(value);
-    for (const key of Object.keys(value)) deepFreeze((value as Record<string, unknown>)[key]);
-  }
-  return value;
 }
 
 /**
