@@ -251,7 +251,12 @@ const text = z.string().max(MAX_TEXT, `must be at most ${MAX_TEXT} characters`);
 const nonEmptyText = text.trim().min(1, "must not be empty");
 const count = z.number().int("must be a whole number").nonnegative("must not be negative");
 const measure = z.number().nonnegative("must not be negative");
-const httpUrl = z.url({ protocol: /^https?$/, error: "must be an http: or https: URL" }).max(2048);
+/** @internal An http: or https: URL of a link. */
+export const httpUrlSchema = z
+  .url({ protocol: /^https?$/, error: "must be an http: or https: URL" })
+  .max(2048);
+/** @internal When an event happened: ISO 8601 with an offset. */
+export const eventTimeSchema = z.iso.datetime({ offset: true });
 
 const loadProfileSchema = z.strictObject({
   duration: measure.optional(),
@@ -262,7 +267,7 @@ const loadProfileSchema = z.strictObject({
   maxVirtualUsers: count.optional(),
 });
 
-const linkSchema = z.strictObject({ title: nonEmptyText.max(200), url: httpUrl });
+const linkSchema = z.strictObject({ title: nonEmptyText.max(200), url: httpUrlSchema });
 
 const benchmarkConfigSchema = z.strictObject({
   threshold: z.number(),
@@ -336,7 +341,7 @@ const benchmarkResultSchema = z.strictObject({
 
 const apiFailuresSchema = z.strictObject({ codes: codesSchema, count, total: count });
 
-const base = { id: id.optional(), at: z.iso.datetime({ offset: true }).optional(), run: runInfoSchema };
+const base = { id: id.optional(), at: eventTimeSchema.optional(), run: runInfoSchema };
 
 /** @internal Schemas of what `bus.emit(name, payload)` accepts, per event. */
 export const eventInputSchemas = {
@@ -354,7 +359,7 @@ export const eventInputSchemas = {
 export const runEventSchema = z.discriminatedUnion(
   "event",
   EVENT_NAMES.map((name) =>
-    eventInputSchemas[name].extend({ event: z.literal(name), id, at: z.iso.datetime({ offset: true }) }),
+    eventInputSchemas[name].extend({ event: z.literal(name), id, at: eventTimeSchema }),
   ) as unknown as [z.ZodObject, ...z.ZodObject[]],
 );
 

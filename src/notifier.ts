@@ -1,4 +1,4 @@
-import { createHash, randomUUID } from "node:crypto";
+import { hash, randomUUID } from "node:crypto";
 import { setTimeout as delay } from "node:timers/promises";
 import { SafeEmitter, type Listener } from "./_emitter.js";
 import { USER_AGENT } from "./_version.js";
@@ -797,7 +797,7 @@ function safeLog(
 
 /** The `webhook-id` of one event's delivery to one webhook: stable across attempts and processes. */
 function deliveryId(eventId: string, webhookId: string): string {
-  return `msg_${createHash("sha256").update(`${eventId}\u0000${webhookId}`).digest("base64url").slice(0, 26)}`;
+  return `msg_${hash("sha256", `${eventId}\u0000${webhookId}`, "base64url").slice(0, 26)}`;
 }
 
 function formatFailure(event: RunEvent, webhook: WebhookRecord, error: FormatError): DeliveryReport {

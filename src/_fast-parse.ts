@@ -1,0 +1,202 @@
+import { type EventName, type StatsBatch, eventTimeSchema, httpUrlSchema } from "./events.js";
+
+// Hand-written counterparts of the zod schemas in events.ts for the hot paths (`bus.emit`, run
+// statistics). zod costs ~30 µs and ~80 KiB of garbage for a typical event, more than the rest of a
+// delivery. Each check here accepts a value only when the schema would accept it *unchanged* (strings
+// already trimmed, no `undefined` values, plain objects) and returns a frozen copy; in every other
+// case it returns FAIL and the caller asks zod, which either gives the canonical value (trimmed
+// strings) or the precise error. A property test (test/fast-parse.test.ts) holds the two to that.
+
+/** @internal Returned by a check when it cannot vouch for the value. */
+export const FAIL: unique symbol = Symbol("runhooks.fail");
+type Check = (value: unknown) => unknown;
+type Obj = Record<string, unknown>;
+
+/** @internal An object literal (or `Object.create(null)`): what the schemas' records accept by sure. */
+export function isPlainObject(value: unknown): value is Obj {
+  if (typeof value !== "object" || value === null) return false;
+  const proto = Object.getPrototypeOf(value) as unknown;
+  return proto === Object.prototype || proto === null;
+}
+
+/** @internal A whole number the `count` schema accepts: zod's `int()` means a safe integer. */
+export const isCount = (value: unknown): value is number =>
+  typeof value === "number" && Number.isSafeInteger(value) && value >= 0;
+/** @internal A finite number, 0 or more. */
+export const isMeasure = (value: unknown): value is number =>
+  typeof value === "number" && Number.isFinite(value) && value >= 0;
+
+const STATUS = /^[1-5]\d\d$/;
+/** @internal A status-code key of the `codes` records. */
+export const isStatusCode = (key: string): boolean => key.length === 3 && STATUS.test(key);
+/** @internal An error-kind key of the `errors` records. */
+export const isErrorKind = (key: string): boolean => key.length > 0 && key.length <= 200;
+
+const pass =
+  (test: (value: unknown) => boolean): Check =>
+  (value) =>
+    test(value) ? value : FAIL;
+const count = pass(isCount);
+const measure = pass(isMeasure);
+const finite = pass((value) => typeof value === "number" && Number.isFinite(value));
+const text = (max: number): Check => pass((value) => typeof value === "string" && value.length <= max);
+// Schemas that trim: only strings that are already trimmed are taken as they are.
+const trimmed = (min: number, max: number): Check =>
+  pass(
+    (value) =>
+      typeof value === "string" && value.length >= min && value.length <= max && value.trim() === value,
+  );
+const id = trimmed(1, 256);
+
+/** A check that asks the schema itself, for strings whose rules are not worth redoing by hand. */
+const viaSchema =
+  (schema: { safeParse(value: unknown): { success: boolean; data?: unknown } }, cache?: Set<string>): Check =>
+  (value) => {
+    if (typeof value !== "string") return FAIL;
+    if (cache?.has(value)) return value;
+    const parsed = schema.safeParse(value);
+    if (!parsed.success || parsed.data !== value) return FAIL;
+    if (cache) {
+      // Runs repeat their links in every event: remember the URLs that passed, within bounds.
+      if (cache.size >= 1024) cache.clear();
+      cache.add(value);
+    }
+    return value;
+  };
+
+/** A strict object: known keys only, `required` all present, none `undefined`. */
+function strict(fields: Readonly<Record<string, Check>>, required: readonly string[] = []): Check {
+  return (value) => {
+    if (!isPlainObject(value)) return FAIL;
+    const out: Obj = {};
+    let present = 0;
+    for (const key in value) {
+      const check = Object.hasOwn(fields, key) ? fields[key] : undefined;
+      const field = value[key];
+      if (check === undefined || field === undefined) return FAIL;
+      const copy = check(field);
+      if (copy === FAIL) return FAIL;
+      out[key] = copy;
+      if (required.includes(key)) present += 1;
+    }
+    return present === required.length ? Object.freeze(out) : FAIL;
+  };
+}
+
+/** A record: every key passes `key`, at most `max` keys, no symbol keys (which zod rejects). */
+function record(key: (name: string) => boolean, item: Check, max = Infinity): Check {
+  return (value) => {
+    if (!isPlainObject(value) || Object.getOwnPropertySymbols(value).length > 0) return FAIL;
+    const out: Obj = {};
+    let n = 0;
+    for (const name in value) {
+      if (name === "__proto__" || !key(name) || ++n > max) return FAIL;
+      const copy = item(value[name]);
+      if (copy === FAIL) return FAIL;
+      out[name] = copy;
+    }
+    return Object.freeze(out);
+  };
+}
+
+function array(item: Check, max: number): Check {
+  return (value) => {
+    if (!Array.isArray(value) || value.length > max) return FAIL;
+    const out: unknown[] = [];
+    for (let i = 0; i < value.length; i++) {
+      const copy = item(value[i]);
+      if (copy === FAIL) return FAIL;
+      out.push(copy);
+    }
+    return Object.freeze(out);
+  };
+}
+
+const latency = strict({
+  min: measure,
+  max: measure,
+  mean: measure,
+  median: measure,
+  p90: measure,
+  p95: measure,
+  p99: measure,
+});
+const codes = record(isStatusCode, count);
+const errors = record(isErrorKind, count, 1000);
+
+const run = strict(
+  {
+    id,
+    testId: id,
+    name: trimmed(1, 10_000),
+    jobId: id,
+    environment: trimmed(1, 200),
+    tenant: id,
+    load: strict({
+      duration: measure,
+      arrivalRate: measure,
+      arrivalCount: count,
+      rampTo: measure,
+      runners: pass((value) => isCount(value) && value >= 1),
+      maxVirtualUsers: count,
+    }),
+    links: array(
+      strict({ title: trimmed(1, 200), url: viaSchema(httpUrlSchema, new Set()) }, ["title", "url"]),
+      20,
+    ),
+    labels: record((name) => name.length > 0 && name.length <= 100, text(1000), 50),
+    webhooks: array(id, 100),
+    benchmark: strict({ threshold: finite, lastScores: array(finite, 20) }, ["threshold"]),
+  },
+  ["id", "testId", "name"],
+);
+
+const statsFields = { requests: count, codes, errors, latency, rps: measure };
+const stats = strict({ ...statsFields, elapsedMs: measure }, ["requests", "codes", "errors"]);
+const statsBatch = strict(statsFields);
+const benchmark = strict({ score: finite, threshold: finite, lastScores: array(finite, 20) }, [
+  "score",
+  "threshold",
+  "lastScores",
+]);
+
+const base = { id, at: viaSchema(eventTimeSchema), run };
+const inputs: Record<EventName, Check> = {
+  started: strict(base, ["run"]),
+  in_progress: strict({ ...base, stats }, ["run", "stats"]),
+  api_failure: strict(
+    {
+      ...base,
+      stats,
+      failures: strict({ codes, count, total: count }, ["codes", "count", "total"]),
+    },
+    ["run", "stats", "failures"],
+  ),
+  aborted: strict({ ...base, reason: text(10_000), stats }, ["run"]),
+  failed: strict(
+    {
+      ...base,
+      error: strict({ message: text(10_000), name: text(200), code: text(200) }, ["message"]),
+      stats,
+    },
+    ["run"],
+  ),
+  finished: strict({ ...base, stats, score: finite }, ["run", "stats"]),
+  benchmark_passed: strict({ ...base, stats, benchmark }, ["run", "stats", "benchmark"]),
+  benchmark_failed: strict({ ...base, stats, benchmark }, ["run", "stats", "benchmark"]),
+};
+
+/**
+ * @internal The payload of `bus.emit(name, payload)` as a frozen copy, when it is certainly valid and
+ * zod would return it unchanged; `undefined` when zod has to decide.
+ */
+export function fastEventInput(name: EventName, payload: unknown): Readonly<Obj> | undefined {
+  const copy = inputs[name](payload);
+  return copy === FAIL ? undefined : (copy as Readonly<Obj>);
+}
+
+/** @internal A statistics batch as a frozen copy, or `undefined` when zod has to decide. */
+export function fastStatsBatch(batch: unknown): StatsBatch | undefined {
+  const copy = statsBatch(batch);
+  return copy === FAIL ? undefined : (copy as StatsBatch);
+}

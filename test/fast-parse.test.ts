@@ -1,0 +1,212 @@
+import { isDeepStrictEqual } from "node:util";
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { fastEventInput, fastStatsBatch } from "../src/_fast-parse.js";
+import { eventInputSchemas, statsBatchSchema, type EventName } from "../src/events.js";
+import { fixtureEvents } from "../src/testing/fixtures.js";
+
+// The hand-written checks replace zod on the hot paths. What makes that safe: whatever they accept,
+// zod accepts too and returns the same value. These tests hold them to it on valid payloads and on
+// every kind of damage a runner could do to one.
+
+type Obj = Record<string, unknown>;
+
+/** The fixture events as `bus.emit` payloads: name, and the event without its `event` field. */
+const payloads: Array<{ name: EventName; payload: Obj }> = fixtureEvents().map(({ event }) => {
+  const { event: name, ...payload } = structuredClone(event) as unknown as Obj & { event: EventName };
+  return { name, payload };
+});
+
+const symbolKeyed = { ok: 1, [Symbol("s")]: 2 };
+const protoKey = JSON.parse('{"__proto__": 1}') as Obj;
+const nullProto = Object.assign(Object.create(null) as Obj, { "200": 1 });
+// Values that sit on either side of some rule of the schemas.
+const oddValues: unknown[] = [
+  "",
+  " ",
+  " padded",
+  "padded ",
+  "\tx",
+  "x".repeat(100),
+  "x".repeat(101),
+  "x".repeat(200),
+  "x".repeat(201),
+  "x".repeat(256),
+  "x".repeat(257),
+  "x".repeat(1000),
+  "x".repeat(1001),
+  "x".repeat(10_001),
+  "200",
+  "599",
+  "600",
+  "099",
+  "5xx",
+  "https://example.com/a",
+  "http://example.com",
+  "https://example.com/ a",
+  " https://example.com/a",
+  "https://exa\tmple.com/a",
+  "ftp://example.com/a",
+  "javascript:alert(1)",
+  `https://example.com/${"x".repeat(2048)}`,
+  "2026-01-01T00:00:00Z",
+  "2026-01-01T00:00:00.000+02:00",
+  "2026-01-01",
+  "yesterday",
+  0,
+  -0,
+  1,
+  -1,
+  1.5,
+  2 ** 53,
+  Number.MAX_SAFE_INTEGER,
+  Number.NaN,
+  Number.POSITIVE_INFINITY,
+  null,
+  undefined,
+  true,
+  [],
+  [1, 2],
+  [" a"],
+  ["a", "a"],
+  new Array(3),
+  Array.from({ length: 21 }, () => 1),
+  {},
+  { a: 1 },
+  { "500": 3 },
+  { threshold: 1 },
+  { title: "t", url: "https://example.com" },
+  symbolKeyed,
+  protoKey,
+  nullProto,
+  new Date(0),
+  new Map(),
+  Object.create({ inherited: 1 }) as object,
+];
+
+/** Every path into a value, objects and arrays included. */
+function paths(value: unknown, prefix: string[] = []): string[][] {
+  if (typeof value !== "object" || value === null) return [prefix];
+  const out: string[][] = [prefix];
+  // The huge fixtures have a thousand keys per record: a sample of them is enough.
+  for (const key of Object.keys(value).slice(0, 12))
+    out.push(...paths((value as Obj)[key], [...prefix, key]));
+  return out;
+}
+
+type Damage = { kind: "set"; value: unknown } | { kind: "delete" } | { kind: "add"; key: string; value: unknown };
+
+function damaged(payload: Obj, path: string[], damage: Damage): unknown {
+  const copy = structuredClone(payload);
+  if (path.length === 0) return damage.kind === "set" ? damage.value : copy;
+  let parent: Obj = copy;
+  for (const key of path.slice(0, -1)) parent = parent[key] as Obj;
+  const last = path[path.length - 1] as string;
+  if (damage.kind === "set") parent[last] = damage.value;
+  else if (damage.kind === "delete") delete parent[last];
+  else if (typeof parent[last] === "object" && parent[last] !== null)
+    (parent[last] as Obj)[damage.key] = damage.value;
+  return copy;
+}
+
+function isDeepFrozen(value: unknown): boolean {
+  if (typeof value !== "object" || value === null) return true;
+  return Object.isFrozen(value) && Object.values(value).every(isDeepFrozen);
+}
+
+describe("the hand-written checks of bus.emit payloads", () => {
+  it("take every fixture event that zod leaves unchanged, as a deeply frozen copy", () => {
+    let taken = 0;
+    for (const { name, payload } of payloads) {
+      const parsed = eventInputSchemas[name].safeParse(payload);
+      expect(parsed.success).toBe(true);
+      const fast = fastEventInput(name, payload);
+      // The fixture with 20 links has titles ending in a space, which zod trims: that one is zod's.
+      if (!isDeepStrictEqual(parsed.data, payload)) {
+        expect(fast).toBeUndefined();
+        continue;
+      }
+      expect(fast, `${name}: ${JSON.stringify(payload).slice(0, 80)}`).toBeDefined();
+      expect(fast).toEqual(parsed.data);
+      expect(fast).not.toBe(payload);
+      expect(isDeepFrozen(fast)).toBe(true);
+      taken += 1;
+    }
+    expect(taken).toBeGreaterThan(payloads.length - 10);
+  });
+
+  it("never accept a damaged payload that zod rejects or would change", () => {
+    const cases = payloads.flatMap(({ name, payload }) =>
+      paths(payload).map((path) => ({ name, payload, path })),
+    );
+    const damage: fc.Arbitrary<Damage> = fc.oneof(
+      fc.record({ kind: fc.constant("set" as const), value: fc.constantFrom(...oddValues) }),
+      fc.constant({ kind: "delete" as const }),
+      fc.record({
+        kind: fc.constant("add" as const),
+        key: fc.constantFrom("extra", "200", "500", "min", "title", "url", "id", "run"),
+        value: fc.constantFrom(...oddValues),
+      }),
+    );
+    const seen = { fastAccepted: 0, zodOnly: 0, bothRejected: 0 };
+    fc.assert(
+      fc.property(fc.constantFrom(...cases), damage, ({ name, payload, path }, how) => {
+        const input = damaged(payload, path, how);
+        const fast = fastEventInput(name, input);
+        const parsed = eventInputSchemas[name].safeParse(input);
+        if (fast !== undefined) {
+          seen.fastAccepted += 1;
+          expect(parsed.success).toBe(true);
+          expect(fast).toEqual(parsed.data);
+          expect(isDeepFrozen(fast)).toBe(true);
+        } else if (parsed.success) seen.zodOnly += 1;
+        else seen.bothRejected += 1;
+      }),
+      { numRuns: 3000 },
+    );
+    // The damage must hit all three outcomes, or the property above proves less than it says.
+    expect(seen.fastAccepted).toBeGreaterThan(100);
+    expect(seen.zodOnly).toBeGreaterThan(100);
+    expect(seen.bothRejected).toBeGreaterThan(100);
+  });
+
+  it("leave a trimmed id and an untrimmed one to zod, which trims it", () => {
+    const { name, payload } = payloads[0] as { name: EventName; payload: Obj };
+    const padded = { ...payload, run: { ...(payload.run as Obj), id: " run-1 " } };
+    expect(fastEventInput(name, padded)).toBeUndefined();
+    const parsed = eventInputSchemas[name].safeParse(padded);
+    expect(parsed.success && parsed.data.run.id).toBe("run-1");
+  });
+});
+
+describe("the hand-written check of a statistics batch", () => {
+  const batch = {
+    requests: 1200,
+    codes: { "200": 1180, "503": 20 },
+    errors: { ETIMEDOUT: 3 },
+    latency: { min: 1, median: 20, p99: 410.5 },
+    rps: 20,
+  };
+
+  it("takes a plain batch as a frozen copy", () => {
+    const fast = fastStatsBatch(batch);
+    expect(fast).toEqual(batch);
+    expect(fast).not.toBe(batch);
+    expect(isDeepFrozen(fast)).toBe(true);
+  });
+
+  it("never accepts a damaged batch that zod rejects or would change", () => {
+    const cases = paths(batch);
+    fc.assert(
+      fc.property(fc.constantFrom(...cases), fc.constantFrom(...oddValues), (path, value) => {
+        const input = damaged(batch, path, { kind: "set", value });
+        const fast = fastStatsBatch(input);
+        if (fast === undefined) return;
+        const parsed = statsBatchSchema.safeParse(input);
+        expect(parsed.success).toBe(true);
+        expect(fast).toEqual(parsed.data);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+});
