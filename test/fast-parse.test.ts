@@ -103,7 +103,7 @@ function damaged(payload: Obj, path: string[], damage: Damage): unknown {
   for (const key of path.slice(0, -1)) parent = parent[key] as Obj;
   const last = path[path.length - 1] as string;
   if (damage.kind === "set") parent[last] = damage.value;
-  else if (damage.kind === "delete") delete parent[last];
+  else if (damage.kind === "delete") Reflect.deleteProperty(parent, last);
   else if (typeof parent[last] === "object" && parent[last] !== null)
     (parent[last] as Obj)[damage.key] = damage.value;
   return copy;
