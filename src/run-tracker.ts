@@ -1,7 +1,14 @@
 import { hash } from "node:crypto";
 import { z } from "zod";
 import { toValidationError } from "./errors.js";
-import { fastStatsBatch, isCount, isErrorKind, isMeasure, isPlainObject, isStatusCode } from "./_fast-parse.js";
+import {
+  fastStatsBatch,
+  isCount,
+  isErrorKind,
+  isMeasure,
+  isPlainObject,
+  isStatusCode,
+} from "./_fast-parse.js";
 import {
   emptyStats,
   statsBatchSchema,

@@ -94,7 +94,8 @@ function paths(value: unknown, prefix: string[] = []): string[][] {
   return out;
 }
 
-type Damage = { kind: "set"; value: unknown } | { kind: "delete" } | { kind: "add"; key: string; value: unknown };
+type Damage =
+  { kind: "set"; value: unknown } | { kind: "delete" } | { kind: "add"; key: string; value: unknown };
 
 function damaged(payload: Obj, path: string[], damage: Damage): unknown {
   const copy = structuredClone(payload);
