@@ -83,20 +83,34 @@ function strict(fields: Readonly<Record<string, Check>>, required: readonly stri
   };
 }
 
-/** A record: every key passes `key`, at most `max` keys, no symbol keys (which zod rejects). */
-function record(key: (name: string) => boolean, item: Check, max = Infinity): Check {
+/**
+ * A record: every key passes `key`, at most `max` keys, no symbol keys (which zod rejects). `indexKeys`
+ * for records keyed by numbers, such as status codes (see {@link defineFrozen}).
+ */
+function record(key: (name: string) => boolean, item: Check, max: number, indexKeys = false): Check {
   return (value) => {
     if (!isPlainObject(value) || Object.getOwnPropertySymbols(value).length > 0) return FAIL;
+    const names = Object.keys(value);
+    if (names.length > max) return FAIL;
     const out: Obj = {};
-    let n = 0;
-    for (const name in value) {
-      if (name === "__proto__" || !key(name) || ++n > max) return FAIL;
+    for (const name of names) {
+      if (name === "__proto__" || !key(name)) return FAIL;
       const copy = item(value[name]);
       if (copy === FAIL) return FAIL;
-      out[name] = copy;
+      if (indexKeys) defineFrozen(out, name, copy);
+      else out[name] = copy;
     }
     return Object.freeze(out);
   };
+}
+
+/**
+ * @internal Adds a read-only property. For status-code maps this matters: V8 stores keys such as "503"
+ * as array elements, and a plain `out["503"] = n` gives a 6-element map a ~770-slot backing store (6 KB
+ * per map, and slow to walk); read-only properties go to a compact dictionary instead.
+ */
+export function defineFrozen(target: object, key: string, value: unknown): void {
+  Object.defineProperty(target, key, { value, enumerable: true });
 }
 
 function array(item: Check, max: number): Check {
@@ -121,7 +135,7 @@ const latency = strict({
   p95: measure,
   p99: measure,
 });
-const codes = record(isStatusCode, count);
+const codes = record(isStatusCode, count, Infinity, true);
 const errors = record(isErrorKind, count, 1000);
 
 const run = strict(

@@ -3,6 +3,7 @@ import { runInNewContext } from "node:vm";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { createEventBus } from "../src/bus.js";
 import { memoryQueue } from "../src/delivery/queue.js";
+import type { WorkerContext } from "../src/delivery/queue.js";
 import type { Delivery, DeliveryReport } from "../src/delivery/types.js";
 import { discordFormatter, escapeDiscord, type DiscordMessage } from "../src/formatters/discord.js";
 import { slackFormatter, type SlackMessage } from "../src/formatters/slack.js";
@@ -322,5 +323,43 @@ describe("queue memory with a stuck lane", () => {
     expect(refs.filter((r) => r.deref() !== undefined).length).toBeLessThan(400);
     release();
     queue.abandon();
+  });
+});
+
+describe("the abort signal a queue hands its worker, made only when read", () => {
+  const delivery = (id: string): Delivery =>
+    ({
+      id,
+      webhookId: "w",
+      runId: id,
+      event: "in_progress",
+      terminal: false,
+      deadlineAt: Number.MAX_SAFE_INTEGER,
+      body: "{}",
+    }) as unknown as Delivery;
+
+  it("tells a worker that never read it that its delivery was abandoned, and aborts one that did", async () => {
+    const contexts: WorkerContext[] = [];
+    const queue = memoryQueue(
+      (_delivery, context) => {
+        contexts.push(context);
+        return new Promise<void>(() => undefined);
+      },
+      () => undefined,
+    );
+    queue.enqueue(delivery("a"));
+    queue.enqueue(delivery("b"));
+    await new Promise((r) => setImmediate(r));
+    expect(contexts.map((c) => c.aborted)).toEqual([false, false]);
+    const signal = contexts[1]?.signal;
+    expect(signal?.aborted).toBe(false);
+    queue.abandon();
+    // "a" never read its signal: it is made aborted when read.
+    expect(contexts[0]?.aborted).toBe(true);
+    expect(contexts[0]?.signal.aborted).toBe(true);
+    expect(String((contexts[0]?.signal.reason as Error).message)).toBe("abandoned");
+    // "b" read it before: that same signal is aborted.
+    expect(signal?.aborted).toBe(true);
+    expect(contexts[1]?.aborted).toBe(true);
   });
 });

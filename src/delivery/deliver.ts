@@ -72,12 +72,12 @@ export function createDeliverer(
 ): (delivery: Delivery, context: WorkerContext) => Promise<void> {
   const { retry, counters } = deps;
 
-  const sendOnce = async (delivery: Delivery, number: number, signal: AbortSignal): Promise<Attempt> => {
+  const sendOnce = async (delivery: Delivery, number: number, context: WorkerContext): Promise<Attempt> => {
     // Most formats are unlimited or under their limit: only wait (asynchronously) when told to.
     const wait = deps.limiter.take(delivery.webhookId, delivery.format, Date.now());
     if (wait > 0) {
-      await sleep(wait, signal);
-      await rateLimit(delivery, deps.limiter, signal);
+      await sleep(wait, context.signal);
+      await rateLimit(delivery, deps.limiter, context.signal);
     }
     if (deps.isGone(delivery)) throw new GoneWebhook();
     counters.attempts += 1;
@@ -139,16 +139,16 @@ export function createDeliverer(
     deps.report(droppedReport(delivery, "gone"));
   };
 
-  return async (delivery, { signal }) => {
+  return async (delivery, context) => {
     const firstAttemptAt = Date.now();
     let first: Attempt | undefined;
     try {
-      first = await sendOnce(delivery, 1, signal);
+      first = await sendOnce(delivery, 1, context);
     } catch (error) {
       if (error instanceof GoneWebhook) dropGone(delivery);
       return;
     }
-    if (isAborted(signal)) return;
+    if (isAborted(context)) return;
     if (first.verdict.kind !== "retry") {
       finish(delivery, first);
       return;
@@ -160,7 +160,7 @@ export function createDeliverer(
           if (number === 1) throw new RetryableAttempt(first);
           // The backoff may have outlived the event's usefulness.
           if (Date.now() > delivery.deadlineAt) throw new AbortError(new FinalAttempt(last, "stale"));
-          last = await sendOnce(delivery, number, signal);
+          last = await sendOnce(delivery, number, context);
           if (last.verdict.kind === "delivered") return;
           if (last.verdict.kind === "retry") throw new RetryableAttempt(last);
           throw new AbortError(new FinalAttempt(last, undefined));
@@ -171,7 +171,7 @@ export function createDeliverer(
           minTimeout: retry.minDelayMs,
           maxTimeout: retry.maxDelayMs,
           randomize: true,
-          signal,
+          signal: context.signal,
           onFailedAttempt: async ({ error, retriesLeft }) => {
             if (!(error instanceof RetryableAttempt)) throw error;
             const attempt = error.attempt;
@@ -196,7 +196,7 @@ export function createDeliverer(
                 outcome: "retrying",
                 ...(honoured && { nextAttemptInMs: retryAfterMs }),
               });
-            if (honoured) await sleep(retryAfterMs, signal);
+            if (honoured) await sleep(retryAfterMs, context.signal);
           },
           shouldConsumeRetry: ({ error }) => {
             const verdict = error instanceof RetryableAttempt ? error.attempt.verdict : undefined;
@@ -208,9 +208,9 @@ export function createDeliverer(
           },
         },
       );
-      if (!isAborted(signal)) finish(delivery, last);
+      if (!isAborted(context)) finish(delivery, last);
     } catch (error) {
-      if (isAborted(signal)) return;
+      if (isAborted(context)) return;
       if (error instanceof FinalAttempt) finish(delivery, error.attempt, error.reason);
       else if (error instanceof RetryableAttempt) finish(delivery, error.attempt, "retries_exhausted");
       else if (error instanceof GoneWebhook) dropGone(delivery);
@@ -286,9 +286,12 @@ async function rateLimit(delivery: Delivery, limiter: RateLimiter, signal: Abort
   }
 }
 
-/** A function, not a property read, so that TypeScript does not carry an old narrowing across awaits. */
-function isAborted(signal: AbortSignal): boolean {
-  return signal.aborted;
+/**
+ * A function, not a property read, so that TypeScript does not carry an old narrowing across awaits.
+ * `aborted` first: reading `signal` may create it.
+ */
+function isAborted(context: WorkerContext): boolean {
+  return context.aborted ?? context.signal.aborted;
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {

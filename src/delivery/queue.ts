@@ -25,8 +25,13 @@ export type DropReason = "superseded" | "stale" | "overflow";
 
 /** What a worker gets besides the delivery. */
 export interface WorkerContext {
-  /** Aborted when the queue abandons its work (on `close()` after the timeout). */
-  signal: AbortSignal;
+  /** Aborted when the queue abandons its work (on `close()` after the timeout) or drops it (overflow). */
+  readonly signal: AbortSignal;
+  /**
+   * The same as `signal.aborted`. Optional: a queue may provide it so that a delivery that never waits
+   * (the common case) costs no `AbortSignal`, which the in-memory queue creates only when read.
+   */
+  readonly aborted?: boolean | undefined;
 }
 
 /** Does the work of one delivery: every attempt, and its reports. Never rejects. */
@@ -48,13 +53,27 @@ export interface MemoryQueueOptions {
   maxQueued?: number | undefined;
 }
 
-interface Entry {
-  delivery: Delivery;
-  state: "queued" | "running" | "done";
-  /** While running: aborts this delivery's work (its retries), on abandon() or overflow. */
-  controller?: AbortController;
+/** A queued delivery; while running, also its worker's context. */
+class Entry implements WorkerContext {
+  state: "queued" | "running" | "done" = "queued";
   /** The lane array holding it while it waits. */
-  lane?: Entry[] | undefined;
+  lane: Entry[] | undefined = undefined;
+  /** Aborts this delivery's work (its retries), on abandon() or overflow; made when first needed. */
+  private controller: AbortController | undefined = undefined;
+
+  constructor(readonly delivery: Delivery) {}
+
+  get signal(): AbortSignal {
+    return (this.controller ??= new AbortController()).signal;
+  }
+
+  get aborted(): boolean {
+    return this.controller?.signal.aborted === true;
+  }
+
+  abort(reason: Error): void {
+    (this.controller ??= new AbortController()).abort(reason);
+  }
 }
 
 /**
@@ -122,7 +141,7 @@ export function memoryQueue(
     return undefined;
   };
   const cancel = (entry: Entry): void => {
-    entry.controller?.abort(new Error("dropped: the queue is over its cap"));
+    entry.abort(new Error("dropped: the queue is over its cap"));
     active.delete(entry);
     entry.state = "done";
     running -= 1;
@@ -144,13 +163,12 @@ export function memoryQueue(
       }
       entry.state = "running";
       entry.lane = undefined;
-      entry.controller = new AbortController();
       queued -= 1;
       running += 1;
       active.add(entry);
       compact();
       try {
-        await worker(entry.delivery, { signal: entry.controller.signal });
+        await worker(entry.delivery, entry);
       } finally {
         active.delete(entry);
         // After abandon() the counters were reset and the entry already counts as done.
@@ -169,7 +187,7 @@ export function memoryQueue(
   return {
     enqueue(delivery) {
       const key = `${delivery.webhookId}\u0000${delivery.runId}`;
-      const entry: Entry = { delivery, state: "queued" };
+      const entry = new Entry(delivery);
       let lane = lanes.get(key);
       const idle = lane === undefined;
       if (delivery.terminal && lane) {
@@ -213,7 +231,7 @@ export function memoryQueue(
       const left = [...all].map((entry) => entry.delivery);
       abandons += 1;
       for (const entry of all) {
-        entry.controller?.abort(new Error("abandoned"));
+        if (entry.state === "running") entry.abort(new Error("abandoned"));
         entry.state = "done";
       }
       active.clear();

@@ -45,10 +45,23 @@ export function render(formatter: Formatter, event: RunEvent, context: FormatCon
   } catch (error) {
     throw new FormatError(formatter.name, describe(error), { cause: error });
   }
-  const size = Buffer.byteLength(body);
   const max = formatter.limits.maxBytes;
-  const rendered: Rendered = { body, size, contentType: formatter.contentType, headers, warnings };
-  if (max !== undefined && size > max) {
+  const contentType = formatter.contentType;
+  // Counting the bytes costs a pass over the body: do it for formats with a limit, else on demand.
+  if (max === undefined) {
+    return {
+      body,
+      get size() {
+        return Buffer.byteLength(body);
+      },
+      contentType,
+      headers,
+      warnings,
+    };
+  }
+  const size = Buffer.byteLength(body);
+  const rendered: Rendered = { body, size, contentType, headers, warnings };
+  if (size > max) {
     rendered.overLimit = max;
     warnings.push(`body is ${size} bytes, over the ${max}-byte limit of the "${formatter.name}" format`);
   }
