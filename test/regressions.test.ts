@@ -357,7 +357,7 @@ describe("the abort signal a queue hands its worker, made only when read", () =>
     // "a" never read its signal: it is made aborted when read.
     expect(contexts[0]?.aborted).toBe(true);
     expect(contexts[0]?.signal.aborted).toBe(true);
-    expect(String((contexts[0]?.signal.reason as Error).message)).toBe("abandoned");
+    expect((contexts[0]?.signal.reason as Error).message).toBe("abandoned");
     // "b" read it before: that same signal is aborted.
     expect(signal?.aborted).toBe(true);
     expect(contexts[1]?.aborted).toBe(true);
