@@ -45,7 +45,7 @@ import type { Delivery, DeliveryReport, Transport } from "./delivery/types.js";
 import { createRunHandle, memoryRunState, type IgnoredCall, type RunHandle } from "./run-tracker.js";
 import { createWebhooksApi, type WebhooksApi } from "./webhooks/api.js";
 import { webhookInputSchema, type WebhookRecord } from "./webhooks/model.js";
-import { selectTargets } from "./webhooks/select.js";
+import { selectTargets, selectTargetsNow, type Selection } from "./webhooks/select.js";
 import { memoryStore } from "./webhooks/store/memory.js";
 import type { SubscriptionStore } from "./webhooks/store/types.js";
 
@@ -417,7 +417,10 @@ export function createNotifier(options: NotifierOptions = {}): Notifier {
   const warnedUnknown = new Set<string>();
 
   const dispatch = async (event: RunEvent): Promise<void> => {
-    const selection = await selectTargets(store, event);
+    deliverTo(event, await selectTargets(store, event));
+  };
+
+  const deliverTo = (event: RunEvent, selection: Selection): void => {
     for (const problem of selection.problems) reportError(problem);
     for (const id of selection.unknownIds) {
       const key = `${event.run.id}\u0000${id}`;
@@ -458,6 +461,20 @@ export function createNotifier(options: NotifierOptions = {}): Notifier {
     }
     const runId = event.run.id;
     const previous = chains.get(runId);
+    if (previous === undefined) {
+      // The in-memory store answers at once: select, format and queue now, with no promise in between.
+      let selection: Selection | undefined;
+      try {
+        selection = selectTargetsNow(store, event);
+        if (selection) deliverTo(event, selection);
+      } catch (error) {
+        reportError(
+          isRunhooksError(error) ? error : new StoreError("select", describe(error), { cause: error }),
+        );
+        return;
+      }
+      if (selection) return;
+    }
     // Without an earlier event of the run still being dispatched, start at once.
     const next = previous
       ? previous.then(

@@ -215,7 +215,9 @@ export function memoryQueue(
         if (!retrying) break;
         cancel(retrying);
       }
-      if (idle) void runLane(key, lane);
+      // Sending starts once the caller is done (events are enqueued synchronously from `emit`): a
+      // runner's call then costs formatting and queueing only, never the HTTP client's work.
+      if (idle) queueMicrotask(() => void runLane(key, lane));
     },
     get queued() {
       return queued;

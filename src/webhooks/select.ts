@@ -23,14 +23,37 @@ export async function selectTargets(store: SubscriptionStore, event: RunEvent): 
   const ids = event.run.webhooks ?? [];
   const problems: StoreError[] = [];
   const [globals, named] = await Promise.all([
-    query(
-      store,
-      { global: true, enabled: true, event: event.event, forTenant: event.run.tenant ?? null },
-      problems,
-    ),
+    query(store, globalFilter(event), problems),
     ids.length > 0 ? query(store, { ids }, problems) : Promise.resolve(undefined),
   ]);
+  return combine(event, ids, globals, named, problems);
+}
 
+/**
+ * @internal {@link selectTargets} without waiting, for the in-memory store, whose listing is synchronous:
+ * most events then go from `emit` to the queue in one step. `undefined` for any other store.
+ */
+export function selectTargetsNow(store: SubscriptionStore, event: RunEvent): Selection | undefined {
+  if (!(listFrozen in store)) return undefined;
+  const listing = store as SubscriptionStore & FrozenListing;
+  const ids = event.run.webhooks ?? [];
+  const problems: StoreError[] = [];
+  const globals = checkRows(listing[listFrozen](globalFilter(event)), problems);
+  const named = ids.length > 0 ? checkRows(listing[listFrozen]({ ids }), problems) : undefined;
+  return combine(event, ids, globals, named, problems);
+}
+
+function globalFilter(event: RunEvent): WebhookFilter {
+  return { global: true, enabled: true, event: event.event, forTenant: event.run.tenant ?? null };
+}
+
+function combine(
+  event: RunEvent,
+  ids: readonly string[],
+  globals: readonly WebhookRecord[] | undefined,
+  named: readonly WebhookRecord[] | undefined,
+  problems: StoreError[],
+): Selection {
   const targets = new Map<string, WebhookRecord>();
   for (const webhook of globals ?? []) {
     // Re-check what the store was asked for: a store that ignores part of the filter must not make a
@@ -75,12 +98,17 @@ async function query(
   try {
     rows =
       listFrozen in store
-        ? await (store as SubscriptionStore & FrozenListing)[listFrozen](filter)
+        ? (store as SubscriptionStore & FrozenListing)[listFrozen](filter)
         : await store.list(filter);
   } catch (error) {
     problems.push(new StoreError("list", describe(error), { cause: error }));
     return undefined;
   }
+  return checkRows(rows, problems);
+}
+
+/** The valid rows of a listing; `undefined` (the problem recorded) when it is not a list at all. */
+function checkRows(rows: unknown, problems: StoreError[]): WebhookRecord[] | undefined {
   if (!Array.isArray(rows)) {
     problems.push(new StoreError("list", "did not return an array"));
     return undefined;

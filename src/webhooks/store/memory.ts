@@ -2,14 +2,15 @@ import type { WebhookRecord } from "../model.js";
 import type { SubscriptionStore, WebhookFilter } from "./types.js";
 
 /**
- * @internal A store may offer this: `list` without copies, returning frozen records that stay the
- * same objects while unchanged. Selection uses it on every event, so memory stores cost no clones.
+ * @internal A store may offer this: `list` without copies and without waiting, returning frozen records
+ * that stay the same objects while unchanged. Selection uses it on every event, so memory stores cost
+ * no clones and no round trip through the microtask queue.
  */
 export const listFrozen: unique symbol = Symbol("runhooks.listFrozen");
 
 /** @internal */
 export interface FrozenListing {
-  [listFrozen](filter?: WebhookFilter): Promise<readonly WebhookRecord[]>;
+  [listFrozen](filter?: WebhookFilter): readonly WebhookRecord[];
 }
 
 function freeze(record: WebhookRecord): WebhookRecord {
@@ -70,7 +71,7 @@ export function memoryStore(): SubscriptionStore {
   // Not enumerable: a store built by spreading this one (`{ ...memoryStore(), list }`) must not
   // inherit a listing that bypasses its own `list`.
   Object.defineProperty(store, listFrozen, {
-    value: (filter?: WebhookFilter) => Promise.resolve(select(filter)),
+    value: select,
   });
   return store;
 }
