@@ -99,10 +99,12 @@ export function httpTransport(options: HttpTransportOptions = {}): Transport {
       } catch (error) {
         throw transportError(request.url, error);
       }
-      // The common case, a 2xx with a small declared body (Slack's "ok", an empty 202/204): discard it
-      // without buffering or timers. Anything else is read capped and within the timeout.
+      // The common cases: a 2xx with a small declared body (Slack's "ok", an empty 202/204) is discarded
+      // without buffering or timers; an empty error (a bare 503) has nothing to read. Anything else is
+      // read capped and within the timeout.
       const length = Number(response.headers["content-length"]);
-      if (response.statusCode >= 200 && response.statusCode < 300 && length <= cap) {
+      const ok = response.statusCode >= 200 && response.statusCode < 300;
+      if (length === 0 || (ok && length <= cap)) {
         await response.body.dump().catch(() => undefined);
         return { status: response.statusCode, headers: response.headers, body: "" };
       }
