@@ -1,4 +1,3 @@
-import pRetry, { AbortError } from "p-retry";
 import { isRunhooksError } from "../errors.js";
 import type { RateLimiter } from "./rate-limit.js";
 import { signatureHeader } from "./signing.js";
@@ -38,20 +37,6 @@ interface Attempt {
   error?: DeliveryReport["error"];
 }
 
-/**
- * Carries a retryable attempt through p-retry, which takes only `Error`s. Nobody reads its stack, and
- * capturing one costs more than the rest of a retry's bookkeeping: it is made without.
- */
-class RetryableAttempt extends Error {
-  readonly attempt: Attempt;
-  constructor(attempt: Attempt) {
-    const limit = Error.stackTraceLimit;
-    Error.stackTraceLimit = 0;
-    super("retryable attempt");
-    Error.stackTraceLimit = limit;
-    this.attempt = attempt;
-  }
-}
 /** The webhook answered 410 to an earlier delivery: this one is not sent. */
 class GoneWebhook extends Error {
   constructor() {
@@ -59,21 +44,10 @@ class GoneWebhook extends Error {
   }
 }
 
-/** Ends the delivery: the attempt and why no further one follows. */
-class FinalAttempt extends Error {
-  constructor(
-    readonly attempt: Attempt,
-    readonly reason: string | undefined,
-  ) {
-    super("final attempt");
-  }
-}
-
 /**
- * @internal Delivers one delivery: the first attempt directly (the common case costs no retry
- * machinery), then p-retry with exponential backoff and jitter for retryable failures. `Retry-After`
- * (429/503) is waited out without using up a retry; time limits and the event's deadline bound it all.
- * Reports every attempt. Never rejects.
+ * @internal Delivers one delivery: attempts with exponential backoff and jitter for retryable failures.
+ * `Retry-After` (429/503) is waited out without using up a retry; time limits and the event's deadline
+ * bound it all. Reports every attempt. Never rejects.
  */
 export function createDeliverer(
   deps: DelivererDeps,
@@ -147,85 +121,78 @@ export function createDeliverer(
     deps.report(droppedReport(delivery, "gone"));
   };
 
+  /** Why no further attempt follows this retryable failure, or `undefined` to go on. */
+  const stopReason = (
+    delivery: Delivery,
+    attempt: Attempt,
+    retriesLeft: number,
+    firstAt: number,
+  ): string | undefined => {
+    const retryAfterMs = attempt.verdict.kind === "retry" ? attempt.verdict.retryAfterMs : undefined;
+    const now = Date.now();
+    if (retriesLeft <= 0) return "retries_exhausted";
+    if (now - firstAt >= retry.maxElapsedMs) return "time_exhausted";
+    if (retryAfterMs !== undefined && retryAfterMs > retry.maxRetryAfterMs) return "retry_after_too_long";
+    if (now + (retryAfterMs ?? 0) > delivery.deadlineAt) return "stale";
+    return undefined;
+  };
+
+  // A plain loop rather than a retry library: most deliveries never retry, and for those that do the
+  // loop costs a timer, where p-retry cost ~15 µs of CPU per retried delivery (docs/performance.md).
   return async (delivery, context) => {
-    const firstAttemptAt = Date.now();
-    let first: Attempt | undefined;
+    const firstAt = Date.now();
+    let attempt: Attempt | undefined;
+    let consumed = 0;
     try {
-      first = await sendOnce(delivery, 1, context);
+      for (let number = 1; ; number++) {
+        attempt = await sendOnce(delivery, number, context);
+        if (isAborted(context)) return;
+        if (attempt.verdict.kind !== "retry") {
+          finish(delivery, attempt);
+          return;
+        }
+        const reason = stopReason(delivery, attempt, retry.retries - consumed, firstAt);
+        if (reason !== undefined) {
+          finish(delivery, attempt, reason);
+          return;
+        }
+        const retryAfterMs = attempt.verdict.retryAfterMs;
+        // A Retry-After shorter than the first backoff (0, or a date in the past) is no reason to hurry:
+        // the normal backoff applies, and the retry counts.
+        const honoured = retryAfterMs !== undefined && retryAfterMs >= retry.minDelayMs;
+        counters.retried += 1;
+        if (deps.reporting())
+          deps.report({
+            ...base(delivery, attempt),
+            final: false,
+            ok: false,
+            outcome: "retrying",
+            ...(honoured && { nextAttemptInMs: retryAfterMs }),
+          });
+        if (honoured) await sleep(retryAfterMs, context.signal);
+        else await sleep(backoff(retry, consumed++), context.signal);
+        // The backoff may have outlived the event's usefulness.
+        if (Date.now() > delivery.deadlineAt) {
+          finish(delivery, attempt, "stale");
+          return;
+        }
+      }
     } catch (error) {
-      if (error instanceof GoneWebhook) dropGone(delivery);
-      return;
-    }
-    if (isAborted(context)) return;
-    if (first.verdict.kind !== "retry") {
-      finish(delivery, first);
-      return;
-    }
-    try {
-      let last = first;
-      await pRetry(
-        async (number) => {
-          if (number === 1) throw new RetryableAttempt(first);
-          // The backoff may have outlived the event's usefulness.
-          if (Date.now() > delivery.deadlineAt) throw new AbortError(new FinalAttempt(last, "stale"));
-          last = await sendOnce(delivery, number, context);
-          if (last.verdict.kind === "delivered") return;
-          if (last.verdict.kind === "retry") throw new RetryableAttempt(last);
-          throw new AbortError(new FinalAttempt(last, undefined));
-        },
-        {
-          retries: retry.retries,
-          factor: 2,
-          minTimeout: retry.minDelayMs,
-          maxTimeout: retry.maxDelayMs,
-          randomize: true,
-          signal: context.signal,
-          onFailedAttempt: async ({ error, retriesLeft }) => {
-            if (!(error instanceof RetryableAttempt)) throw error;
-            const attempt = error.attempt;
-            const verdict = attempt.verdict;
-            const retryAfterMs = verdict.kind === "retry" ? verdict.retryAfterMs : undefined;
-            const now = Date.now();
-            if (retriesLeft <= 0) throw new FinalAttempt(attempt, "retries_exhausted");
-            if (now - firstAttemptAt >= retry.maxElapsedMs) throw new FinalAttempt(attempt, "time_exhausted");
-            if (retryAfterMs !== undefined && retryAfterMs > retry.maxRetryAfterMs) {
-              throw new FinalAttempt(attempt, "retry_after_too_long");
-            }
-            if (now + (retryAfterMs ?? 0) > delivery.deadlineAt) throw new FinalAttempt(attempt, "stale");
-            // A Retry-After shorter than the first backoff (0, or a date in the past) is no reason to
-            // hurry: the normal backoff applies, and the retry counts.
-            const honoured = retryAfterMs !== undefined && retryAfterMs >= retry.minDelayMs;
-            counters.retried += 1;
-            if (deps.reporting())
-              deps.report({
-                ...base(delivery, attempt),
-                final: false,
-                ok: false,
-                outcome: "retrying",
-                ...(honoured && { nextAttemptInMs: retryAfterMs }),
-              });
-            if (honoured) await sleep(retryAfterMs, context.signal);
-          },
-          shouldConsumeRetry: ({ error }) => {
-            const verdict = error instanceof RetryableAttempt ? error.attempt.verdict : undefined;
-            return (
-              verdict?.kind !== "retry" ||
-              verdict.retryAfterMs === undefined ||
-              verdict.retryAfterMs < retry.minDelayMs
-            );
-          },
-        },
-      );
-      if (!isAborted(context)) finish(delivery, last);
-    } catch (error) {
+      // Aborted (dropped or abandoned by the queue, which reported it): nothing more to say.
       if (isAborted(context)) return;
-      if (error instanceof FinalAttempt) finish(delivery, error.attempt, error.reason);
-      else if (error instanceof RetryableAttempt) finish(delivery, error.attempt, "retries_exhausted");
-      else if (error instanceof GoneWebhook) dropGone(delivery);
+      if (error instanceof GoneWebhook) dropGone(delivery);
       // Anything else is a bug of ours; the delivery still gets its final report, never silence.
-      else finish(delivery, first, "internal_error");
+      else if (attempt) finish(delivery, attempt, "internal_error");
     }
   };
+}
+
+/**
+ * @internal The wait before retry number `consumed + 1`: the first backoff doubled per retry already used, times
+ * a random jitter from 1 to 2, at most `maxDelayMs`.
+ */
+export function backoff(retry: ResolvedRetry, consumed: number): number {
+  return Math.min(Math.round((Math.random() + 1) * retry.minDelayMs * 2 ** consumed), retry.maxDelayMs);
 }
 
 /** @internal The fields of a report that say which delivery it is about. */

@@ -3,7 +3,8 @@ import type { AddressInfo } from "node:net";
 import { MockAgent } from "undici";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { httpTransport } from "../../src/delivery/http-transport.js";
-import { classifyStatus, parseRetryAfter } from "../../src/delivery/retry.js";
+import { backoff } from "../../src/delivery/deliver.js";
+import { DEFAULT_RETRY, classifyStatus, parseRetryAfter } from "../../src/delivery/retry.js";
 import type { DeliveryReport } from "../../src/delivery/types.js";
 import { EVENT_NAMES, type EventName } from "../../src/events.js";
 import {
@@ -81,6 +82,18 @@ describe("retry policy", () => {
     expect(parseRetryAfter("soon", now)).toBeUndefined();
     expect(classifyStatus(429, { "retry-after": "3" }, now)).toEqual({ kind: "retry", retryAfterMs: 3000 });
     expect(classifyStatus(500, { "retry-after": "3" }, now)).toEqual({ kind: "retry" });
+  });
+
+  it("backs off exponentially from minDelayMs, with jitter from ×1 to ×2, capped at maxDelayMs", () => {
+    const policy = { ...DEFAULT_RETRY, minDelayMs: 100, maxDelayMs: 1500 };
+    for (let consumed = 0; consumed < 6; consumed++) {
+      const floor = Math.min(100 * 2 ** consumed, 1500);
+      const waits = Array.from({ length: 200 }, () => backoff(policy, consumed));
+      expect(Math.min(...waits)).toBeGreaterThanOrEqual(floor);
+      expect(Math.max(...waits)).toBeLessThanOrEqual(Math.min(2 * floor, 1500));
+      // Jitter: the waits spread out (until the cap flattens them).
+      if (2 * floor <= 1500) expect(new Set(waits).size).toBeGreaterThan(10);
+    }
   });
 
   it("rejects bad retry options when the notifier is created", () => {
