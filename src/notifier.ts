@@ -748,6 +748,7 @@ function buildDelivery(
     url: derived.url,
     headers,
     body: rendered.body,
+    bytes: (rendered.bytes ??= Buffer.from(rendered.body)),
     format: webhook.format,
     queuedAt: Date.now(),
     deadlineAt,

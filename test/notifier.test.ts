@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { createNotifier, type Notifier, type NotifierWarning } from "../src/notifier.js";
-import type { DeliveryReport } from "../src/delivery/types.js";
+import type { DeliveryReport, TransportRequest } from "../src/delivery/types.js";
 import { isStoreError, isValidationError, type RunhooksError } from "../src/errors.js";
 import type { EventName } from "../src/events.js";
 import { memoryStore } from "../src/webhooks/store/memory.js";
@@ -95,6 +95,38 @@ describe("one delivery path, end to end", () => {
       stats: { requests: 100, codes: { "200": 98, "503": 2 }, latency: { p95: 120 } },
       score: 91.5,
     });
+  });
+
+  it("hands a transport the body encoded once, the same bytes for every webhook of the format", async () => {
+    const requests: TransportRequest[] = [];
+    const notifier = createNotifier({
+      network: LOOPBACK,
+      transport: {
+        send: (request) => {
+          requests.push(request);
+          return Promise.resolve({ status: 200, headers: {}, body: "" });
+        },
+        close: () => Promise.resolve(),
+      },
+    });
+    cleanup.push(() => notifier.close());
+    for (const name of ["a", "b"]) {
+      await notifier.webhooks.create({
+        name,
+        url: `http://127.0.0.1:9/${name}`,
+        format: "json",
+        events: ["started"],
+        global: true,
+      });
+    }
+    // A name outside Latin-1 makes the body a two-byte string: the bytes must still be its UTF-8.
+    notifier.run({ id: "r", testId: "t", name: "Checkout — peak 🚀" }).started();
+    await notifier.flush();
+    expect(requests).toHaveLength(2);
+    const [first, second] = requests as [TransportRequest, TransportRequest];
+    expect(first.bytes).toBeDefined();
+    expect(Buffer.from(first.bytes ?? []).toString("utf8")).toBe(first.body);
+    expect(second.bytes).toBe(first.bytes);
   });
 
   it("sends one request per event per webhook", async () => {

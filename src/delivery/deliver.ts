@@ -75,12 +75,17 @@ export function createDeliverer(
         delivery.signing,
         delivery.id,
         timestamp,
-        delivery.body,
+        delivery.bytes ?? delivery.body,
         now,
       );
     }
     try {
-      const response = await deps.transport.send({ url: delivery.url, headers, body: delivery.body });
+      const response = await deps.transport.send({
+        url: delivery.url,
+        headers,
+        body: delivery.body,
+        bytes: delivery.bytes,
+      });
       const verdict = classifyStatus(response.status, response.headers, Date.now());
       return {
         number,

@@ -47,7 +47,7 @@ export function fetchTransport(options: FetchTransportOptions = {}): Transport {
           response = await fetchFn(request.url, {
             method: "POST",
             headers: request.headers,
-            body: request.body,
+            body: request.bytes ?? request.body,
             redirect: "manual",
             signal: controller.signal,
           });

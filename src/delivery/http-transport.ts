@@ -94,7 +94,7 @@ export function httpTransport(options: HttpTransportOptions = {}): Transport {
           path: target.path,
           method: "POST",
           headers: request.headers,
-          body: request.body,
+          body: request.bytes ?? request.body,
         });
       } catch (error) {
         throw transportError(request.url, error);

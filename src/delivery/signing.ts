@@ -32,14 +32,14 @@ export function signatureHeader(
   keys: readonly SigningKey[],
   id: string,
   timestamp: number,
-  body: string,
+  body: string | Uint8Array,
   now: number,
 ): string {
-  const content = `${id}.${timestamp}.${body}`;
+  const prefix = `${id}.${timestamp}.`;
   const parts: string[] = [];
   for (const { key, until } of keys) {
     if (until !== undefined && now > until) continue;
-    parts.push(`v1,${createHmac("sha256", key).update(content).digest("base64")}`);
+    parts.push(`v1,${createHmac("sha256", key).update(prefix).update(body).digest("base64")}`);
   }
   return parts.join(" ");
 }

@@ -6,6 +6,11 @@ export interface TransportRequest {
   url: URL;
   headers: Record<string, string>;
   body: string;
+  /**
+   * `body` as UTF-8, when the notifier has it encoded already (once per event and format, shared by
+   * every webhook and every retry): send these bytes rather than encoding `body` again.
+   */
+  bytes?: Uint8Array | undefined;
 }
 
 /** What came back. The body is read only up to the transport's cap and is never echoed in reports. */
@@ -43,6 +48,8 @@ export interface Delivery {
   readonly url: URL;
   readonly headers: Readonly<Record<string, string>>;
   readonly body: string;
+  /** `body` as UTF-8, shared by every delivery of the same event and format. */
+  readonly bytes?: Uint8Array | undefined;
   /** The format (for per-format rate limits). */
   readonly format: string;
   /** `Date.now()` when it was queued. */
