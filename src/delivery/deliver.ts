@@ -1,7 +1,7 @@
 import { isRunhooksError } from "../errors.js";
 import type { RateLimiter } from "./rate-limit.js";
 import { signatureHeader } from "./signing.js";
-import { classifyStatus, type ResolvedRetry, type Verdict } from "./retry.js";
+import { DELIVERED, FAIL, RETRY, classifyStatus, type ResolvedRetry, type Verdict } from "./retry.js";
 import type { WorkerContext } from "./queue.js";
 import type { Delivery, DeliveryReport, Transport } from "./types.js";
 
@@ -87,19 +87,19 @@ export function createDeliverer(
         bytes: delivery.bytes,
       });
       const verdict = classifyStatus(response.status, response.headers, Date.now());
-      return {
+      const attempt: Attempt = {
         number,
         verdict,
         status: response.status,
         durationMs: performance.now() - started,
-        ...(verdict.kind !== "delivered" && {
-          error: { name: "HttpError", message: `${delivery.target} answered ${response.status}` },
-        }),
       };
+      if (verdict !== DELIVERED)
+        attempt.error = { name: "HttpError", message: `${delivery.target} answered ${response.status}` };
+      return attempt;
     } catch (error) {
       const summary = errorSummary(error, delivery.target);
       // A refused address is a decision, not an accident: trying again cannot help.
-      const verdict: Verdict = summary.code === "ERR_ADDRESS_BLOCKED" ? { kind: "fail" } : { kind: "retry" };
+      const verdict = summary.code === "ERR_ADDRESS_BLOCKED" ? FAIL : RETRY;
       return { number, verdict, durationMs: performance.now() - started, error: summary };
     }
   };

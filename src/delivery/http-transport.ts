@@ -105,7 +105,8 @@ export function httpTransport(options: HttpTransportOptions = {}): Transport {
       const length = Number(response.headers["content-length"]);
       const ok = response.statusCode >= 200 && response.statusCode < 300;
       if (length === 0 || (ok && length <= cap)) {
-        await response.body.dump().catch(() => undefined);
+        // Not awaited: the few bytes are on their way, and undici frees the socket once they are read.
+        response.body.dump().catch(ignore);
         return { status: response.statusCode, headers: response.headers, body: "" };
       }
       const body = await readCapped(response.body, cap, timeoutMs);
@@ -159,6 +160,10 @@ function transportError(url: URL, error: unknown): TransportError {
   // undici messages name the socket address at most; the URL's path never appears in them, but the
   // message is still built from the code and class only, so nothing of the URL can leak.
   return new TransportError(redactUrl(url), `${name} (${code})`, code, { cause: error });
+}
+
+function ignore(): void {
+  // A body that fails to drain costs its socket, which undici replaces; the status is already known.
 }
 
 // The notifier hands the same URL object for every delivery to a webhook: split it once.

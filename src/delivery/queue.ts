@@ -58,6 +58,8 @@ class Entry implements WorkerContext {
   state: "queued" | "running" | "done" = "queued";
   /** The lane array holding it while it waits. */
   lane: Entry[] | undefined = undefined;
+  /** Arrival order. */
+  seq = 0;
   /** Aborts this delivery's work (its retries), on abandon() or overflow; made when first needed. */
   private controller: AbortController | undefined = undefined;
 
@@ -99,8 +101,8 @@ export function memoryQueue(
   // Running entries in the order they started; abandon() bumps the generation so lanes stop.
   const active = new Set<Entry>();
   let abandons = 0;
+  let enqueued = 0;
   let waiters: Array<() => void> = [];
-  const all = new Set<Entry>();
 
   const wake = (): void => {
     if (queued + running > 0) return;
@@ -119,7 +121,6 @@ export function memoryQueue(
   const drop = (entry: Entry, reason: DropReason): void => {
     entry.state = "done";
     queued -= 1;
-    all.delete(entry);
     compact();
     // A lane whose head is stuck retrying would otherwise keep every dropped entry behind it (body and
     // all) until the head is done: take dropped entries out once they are half the lane.
@@ -145,7 +146,6 @@ export function memoryQueue(
     active.delete(entry);
     entry.state = "done";
     running -= 1;
-    all.delete(entry);
     onDrop(entry.delivery, "overflow");
   };
   const oldestWaiting = (list: Entry[]): Entry | undefined => {
@@ -175,7 +175,6 @@ export function memoryQueue(
         if (isRunning(entry)) {
           entry.state = "done";
           running -= 1;
-          all.delete(entry);
         }
       }
       if (abandons !== generation) return;
@@ -200,7 +199,7 @@ export function memoryQueue(
       lanes.set(key, lane);
       lane.push(entry);
       entry.lane = lane;
-      all.add(entry);
+      entry.seq = enqueued++;
       queued += 1;
       (delivery.terminal ? waiting.terminal : waiting.other).push(entry);
       // The cap counts deliveries being retried too: with endpoints down and runs coming and going,
@@ -230,14 +229,19 @@ export function memoryQueue(
       return new Promise<void>((resolve) => waiters.push(resolve));
     },
     abandon() {
-      const left = [...all].map((entry) => entry.delivery);
+      // Everything not done is running (active) or queued in a waiting list (which may still hold
+      // entries that moved on); reported in arrival order.
+      const isQueued = (entry: Entry): boolean => entry.state === "queued";
+      const open = [...active, ...waiting.other.filter(isQueued), ...waiting.terminal.filter(isQueued)].sort(
+        (a, b) => a.seq - b.seq,
+      );
       abandons += 1;
-      for (const entry of all) {
+      for (const entry of open) {
         if (entry.state === "running") entry.abort(new Error("abandoned"));
         entry.state = "done";
       }
+      const left = open.map((entry) => entry.delivery);
       active.clear();
-      all.clear();
       lanes.clear();
       waiting.other = [];
       waiting.terminal = [];

@@ -75,15 +75,24 @@ export function classifyStatus(
   headers: Readonly<Record<string, string | string[] | undefined>>,
   now: number,
 ): Verdict {
-  if (status >= 200 && status < 300) return { kind: "delivered" };
-  if (status === 410) return { kind: "disable" };
+  if (status >= 200 && status < 300) return DELIVERED;
+  if (status === 410) return DISABLE;
   if (status === 408 || status === 425 || status === 429 || status >= 500) {
     const retryAfterMs =
       status === 429 || status === 503 ? parseRetryAfter(headers["retry-after"], now) : undefined;
-    return retryAfterMs === undefined ? { kind: "retry" } : { kind: "retry", retryAfterMs };
+    return retryAfterMs === undefined ? RETRY : { kind: "retry", retryAfterMs };
   }
-  return { kind: "fail" };
+  return FAIL;
 }
+
+// Verdicts are read, never changed: the common ones are shared rather than made per attempt.
+/** @internal */
+export const DELIVERED: Verdict = Object.freeze({ kind: "delivered" });
+/** @internal */
+export const RETRY: Verdict = Object.freeze({ kind: "retry" });
+/** @internal */
+export const FAIL: Verdict = Object.freeze({ kind: "fail" });
+const DISABLE: Verdict = Object.freeze({ kind: "disable" });
 
 /** @internal `Retry-After` as delta-seconds or an HTTP date, in milliseconds from `now`; else undefined. */
 export function parseRetryAfter(value: string | string[] | undefined, now: number): number | undefined {
