@@ -78,6 +78,13 @@ export function httpTransport(options: HttpTransportOptions = {}): Transport {
         : new Agent({ ...agentOptions, connect: guardedConnector(policy, connectTimeout) }));
   // Behind a proxy only the URL is visible: an IP literal can still be checked.
   const literalCheck = options.proxy !== undefined;
+  // With its own Agent, runhooks hands undici no more requests per origin than it has connections:
+  // the rest wait here, as a callback each, instead of as undici requests built ahead of time (a fan-out
+  // to 1,000 webhooks would otherwise allocate 1,000 requests at once and pay for them in GC).
+  const gates =
+    options.dispatcher === undefined && options.proxy === undefined
+      ? originGates(agentOptions.connections)
+      : undefined;
 
   return {
     async send(request: TransportRequest): Promise<TransportResponse> {
@@ -86,31 +93,37 @@ export function httpTransport(options: HttpTransportOptions = {}): Transport {
         const range = isIP(host) ? policy.refusal(host) : undefined;
         if (range !== undefined) throw blockedError(host, host, range);
       }
-      let response: Dispatcher.ResponseData;
+      const target = targetOf(request.url);
+      const turn = gates?.enter(target.origin);
+      if (turn) await turn;
       try {
-        const target = targetOf(request.url);
-        response = await dispatcher.request({
-          origin: target.origin,
-          path: target.path,
-          method: "POST",
-          headers: request.headers,
-          body: request.bytes ?? request.body,
-        });
-      } catch (error) {
-        throw transportError(request.url, error);
+        let response: Dispatcher.ResponseData;
+        try {
+          response = await dispatcher.request({
+            origin: target.origin,
+            path: target.path,
+            method: "POST",
+            headers: request.headers,
+            body: request.bytes ?? request.body,
+          });
+        } catch (error) {
+          throw transportError(request.url, error);
+        }
+        // The common cases: a 2xx with a small declared body (Slack's "ok", an empty 202/204) is
+        // discarded without buffering or timers; an empty error (a bare 503) has nothing to read.
+        // Anything else is read capped and within the timeout.
+        const length = Number(response.headers["content-length"]);
+        const ok = response.statusCode >= 200 && response.statusCode < 300;
+        if (length === 0 || (ok && length <= cap)) {
+          // Not awaited: the few bytes are on their way, and undici frees the socket once they are read.
+          response.body.dump().catch(ignore);
+          return { status: response.statusCode, headers: response.headers, body: "" };
+        }
+        const body = await readCapped(response.body, cap, timeoutMs);
+        return { status: response.statusCode, headers: response.headers, body };
+      } finally {
+        gates?.leave(target.origin);
       }
-      // The common cases: a 2xx with a small declared body (Slack's "ok", an empty 202/204) is discarded
-      // without buffering or timers; an empty error (a bare 503) has nothing to read. Anything else is
-      // read capped and within the timeout.
-      const length = Number(response.headers["content-length"]);
-      const ok = response.statusCode >= 200 && response.statusCode < 300;
-      if (length === 0 || (ok && length <= cap)) {
-        // Not awaited: the few bytes are on their way, and undici frees the socket once they are read.
-        response.body.dump().catch(ignore);
-        return { status: response.statusCode, headers: response.headers, body: "" };
-      }
-      const body = await readCapped(response.body, cap, timeoutMs);
-      return { status: response.statusCode, headers: response.headers, body };
     },
     async close() {
       if (owned) await dispatcher.close();
@@ -160,6 +173,37 @@ function transportError(url: URL, error: unknown): TransportError {
   // undici messages name the socket address at most; the URL's path never appears in them, but the
   // message is still built from the code and class only, so nothing of the URL can leak.
   return new TransportError(redactUrl(url), `${name} (${code})`, code, { cause: error });
+}
+
+/** At most `limit` requests at once per origin; the others wait their turn in order. */
+function originGates(limit: number): {
+  enter(origin: string): Promise<void> | undefined;
+  leave(origin: string): void;
+} {
+  const gates = new Map<string, { active: number; waiting: Array<() => void> }>();
+  return {
+    enter(origin) {
+      let gate = gates.get(origin);
+      if (!gate) {
+        gate = { active: 0, waiting: [] };
+        gates.set(origin, gate);
+      }
+      if (gate.active < limit) {
+        gate.active += 1;
+        return undefined;
+      }
+      const { waiting } = gate;
+      // The slot is handed over by leave(): active stays counted for the waiter.
+      return new Promise<void>((resolve) => waiting.push(resolve));
+    },
+    leave(origin) {
+      const gate = gates.get(origin);
+      if (!gate) return;
+      const next = gate.waiting.shift();
+      if (next) next();
+      else if (--gate.active === 0) gates.delete(origin);
+    },
+  };
 }
 
 function ignore(): void {

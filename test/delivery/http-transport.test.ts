@@ -86,4 +86,38 @@ describe("httpTransport", () => {
     expect(sockets.size).toBeLessThanOrEqual(2);
     await transport.close();
   });
+
+  it("hands undici no more requests per origin than it has connections, and frees every turn", async () => {
+    let open = 0;
+    let most = 0;
+    const order: string[] = [];
+    const url = await serve((req, res) => {
+      open += 1;
+      most = Math.max(most, open);
+      order.push(req.url ?? "");
+      setTimeout(() => {
+        open -= 1;
+        res.end("ok");
+      }, 20);
+    });
+    const transport = httpTransport({ network: LOOPBACK, connections: 2 });
+    const send = (path: string) => transport.send({ url: new URL(`${url}${path}`), headers: {}, body: "{}" });
+    const results = await Promise.all(["/1", "/2", "/3", "/4", "/5", "/6"].map(send));
+    expect(results.map((r) => r.status)).toEqual([200, 200, 200, 200, 200, 200]);
+    expect(most).toBe(2);
+    // Waiting requests go in the order they came.
+    expect(order).toEqual(["/1", "/2", "/3", "/4", "/5", "/6"]);
+
+    // Failures free their turn too: with one connection, four refused requests all fail, none hangs.
+    const single = httpTransport({ network: LOOPBACK, connections: 1 });
+    const refused = new URL(`${url.replace(/\d+$/, "1")}/x`);
+    const outcomes = await Promise.allSettled(
+      [1, 2, 3, 4].map(() => single.send({ url: refused, headers: {}, body: "{}" })),
+    );
+    expect(outcomes.map((o) => o.status)).toEqual(["rejected", "rejected", "rejected", "rejected"]);
+    // And the origin is usable afterwards.
+    expect((await single.send({ url: new URL(`${url}/after`), headers: {}, body: "{}" })).status).toBe(200);
+    await transport.close();
+    await single.close();
+  });
 });
