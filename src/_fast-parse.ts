@@ -1,3 +1,4 @@
+import { defineFrozen } from "./_counts.js";
 import { type EventName, type StatsBatch, eventTimeSchema, httpUrlSchema } from "./events.js";
 
 // Hand-written counterparts of the zod schemas in events.ts for the hot paths (`bus.emit`, run
@@ -85,7 +86,7 @@ function strict(fields: Readonly<Record<string, Check>>, required: readonly stri
 
 /**
  * A record: every key passes `key`, at most `max` keys, no symbol keys (which zod rejects). `indexKeys`
- * for records keyed by numbers, such as status codes (see {@link defineFrozen}).
+ * for records keyed by numbers, such as status codes (see `_counts.ts`).
  */
 function record(key: (name: string) => boolean, item: Check, max: number, indexKeys = false): Check {
   return (value) => {
@@ -102,15 +103,6 @@ function record(key: (name: string) => boolean, item: Check, max: number, indexK
     }
     return Object.freeze(out);
   };
-}
-
-/**
- * @internal Adds a read-only property. For status-code maps this matters: V8 stores keys such as "503"
- * as array elements, and a plain `out["503"] = n` gives a 6-element map a ~770-slot backing store (6 KB
- * per map, and slow to walk); read-only properties go to a compact dictionary instead.
- */
-export function defineFrozen(target: object, key: string, value: unknown): void {
-  Object.defineProperty(target, key, { value, enumerable: true });
 }
 
 function array(item: Check, max: number): Check {

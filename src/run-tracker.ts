@@ -1,6 +1,7 @@
 import { hash } from "node:crypto";
 import { z } from "zod";
 import { toValidationError } from "./errors.js";
+import { copyCounts, emptyCounts, frozenCounts } from "./_counts.js";
 import {
   fastStatsBatch,
   isCount,
@@ -10,7 +11,6 @@ import {
   isStatusCode,
 } from "./_fast-parse.js";
 import {
-  emptyStats,
   statsBatchSchema,
   type Latency,
   type EventName,
@@ -137,7 +137,12 @@ export interface StepResult {
 
 /** @internal */
 export function initialSnapshot(): RunSnapshot {
-  return { phase: "idle", fired: [], stats: emptyStats(), apiFailure: { seq: 0, pending: {}, total: 0 } };
+  return {
+    phase: "idle",
+    fired: [],
+    stats: { requests: 0, codes: emptyCounts(), errors: {} },
+    apiFailure: { seq: 0, pending: emptyCounts(), total: 0 },
+  };
 }
 
 /**
@@ -187,7 +192,7 @@ export function step(
         const due = prev.lastAt === undefined || now - prev.lastAt >= apiFailureCooldownMs;
         if (due) {
           const seq = prev.seq + 1;
-          next = { ...next, apiFailure: { seq, lastAt: now, pending: {}, total } };
+          next = { ...next, apiFailure: { seq, lastAt: now, pending: emptyCounts(), total } };
           fire(
             makeEvent("api_failure", run, now, seq, {
               stats,
@@ -360,7 +365,7 @@ function addCounts(
   a: Readonly<Record<string, number>>,
   b: Readonly<Record<string, number>>,
 ): Record<string, number> {
-  const out: Record<string, number> = { ...a };
+  const out = copyCounts(a);
   // Own properties only: an error kind named "constructor" must not pick up Object.prototype's.
   for (const key of Object.keys(b))
     out[key] = (Object.hasOwn(out, key) ? (out[key] ?? 0) : 0) + (b[key] ?? 0);
@@ -371,7 +376,7 @@ function serverErrors(codes: Readonly<Record<string, number>> | undefined): {
   codes: Record<string, number>;
   count: number;
 } {
-  const out: Record<string, number> = {};
+  const out = emptyCounts();
   let count = 0;
   for (const code in codes) {
     const n = codes[code] ?? 0;
@@ -513,7 +518,11 @@ export function quietBatch(snapshot: RunSnapshot, value: unknown, now: number): 
 }
 
 function copyStats(stats: Stats): Stats {
-  const copy: Stats = { requests: stats.requests, codes: { ...stats.codes }, errors: { ...stats.errors } };
+  const copy: Stats = {
+    requests: stats.requests,
+    codes: frozenCounts(stats.codes),
+    errors: Object.freeze({ ...stats.errors }),
+  };
   if (stats.latency !== undefined) copy.latency = { ...stats.latency };
   if (stats.rps !== undefined) copy.rps = stats.rps;
   if (stats.elapsedMs !== undefined) copy.elapsedMs = stats.elapsedMs;
