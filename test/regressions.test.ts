@@ -362,4 +362,25 @@ describe("the abort signal a queue hands its worker, made only when read", () =>
     expect(signal?.aborted).toBe(true);
     expect(contexts[1]?.aborted).toBe(true);
   });
+
+  it("ends a worker's sleep at once when its delivery is abandoned, without a signal", async () => {
+    let slept: Promise<unknown> | undefined;
+    const queue = memoryQueue(
+      (_delivery, context) => {
+        slept = context.sleep?.(60_000).then(
+          () => "woke",
+          (error: unknown) => (error as Error).message,
+        );
+        return new Promise<void>(() => undefined);
+      },
+      () => undefined,
+    );
+    queue.enqueue(delivery("a"));
+    await new Promise((r) => setImmediate(r));
+    expect(slept).toBeDefined();
+    const started = performance.now();
+    queue.abandon();
+    expect(await slept).toBe("abandoned");
+    expect(performance.now() - started).toBeLessThan(1000);
+  });
 });

@@ -58,8 +58,8 @@ export function createDeliverer(
     // Most formats are unlimited or under their limit: only wait (asynchronously) when told to.
     const wait = deps.limiter.take(delivery.webhookId, delivery.format, Date.now());
     if (wait > 0) {
-      await sleep(wait, context.signal);
-      await rateLimit(delivery, deps.limiter, context.signal);
+      await pause(context, wait);
+      await rateLimit(delivery, deps.limiter, context);
     }
     if (deps.isGone(delivery)) throw new GoneWebhook();
     counters.attempts += 1;
@@ -174,8 +174,7 @@ export function createDeliverer(
             outcome: "retrying",
             ...(honoured && { nextAttemptInMs: retryAfterMs }),
           });
-        if (honoured) await sleep(retryAfterMs, context.signal);
-        else await sleep(backoff(retry, consumed++), context.signal);
+        await pause(context, honoured ? retryAfterMs : backoff(retry, consumed++));
         // The backoff may have outlived the event's usefulness.
         if (Date.now() > delivery.deadlineAt) {
           finish(delivery, attempt, "stale");
@@ -258,12 +257,17 @@ export function errorSummary(error: unknown, target: string): NonNullable<Delive
   return { name, message: `Request to ${target} failed (${name})` };
 }
 
-async function rateLimit(delivery: Delivery, limiter: RateLimiter, signal: AbortSignal): Promise<void> {
+async function rateLimit(delivery: Delivery, limiter: RateLimiter, context: WorkerContext): Promise<void> {
   for (;;) {
     const wait = limiter.take(delivery.webhookId, delivery.format, Date.now());
     if (wait === 0) return;
-    await sleep(wait, signal);
+    await pause(context, wait);
   }
+}
+
+/** Waits, ending early (rejecting) when the queue aborts the work: the queue's own sleep if it has one. */
+function pause(context: WorkerContext, ms: number): Promise<void> {
+  return context.sleep ? context.sleep(ms) : sleep(ms, context.signal);
 }
 
 /**

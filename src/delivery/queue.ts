@@ -32,6 +32,11 @@ export interface WorkerContext {
    * (the common case) costs no `AbortSignal`, which the in-memory queue creates only when read.
    */
   readonly aborted?: boolean | undefined;
+  /**
+   * Waits `ms` milliseconds; rejects (with the abort reason) as soon as the work is aborted. Optional:
+   * without it, workers wait on `signal`. The in-memory queue's costs no `AbortSignal`.
+   */
+  sleep?(ms: number): Promise<void>;
 }
 
 /** Does the work of one delivery: every attempt, and its reports. Never rejects. */
@@ -60,21 +65,49 @@ class Entry implements WorkerContext {
   lane: Entry[] | undefined = undefined;
   /** Arrival order. */
   seq = 0;
-  /** Aborts this delivery's work (its retries), on abandon() or overflow; made when first needed. */
+  /** The `signal` handed out, made only when a worker reads it. */
   private controller: AbortController | undefined = undefined;
 
   constructor(readonly delivery: Delivery) {}
 
   get signal(): AbortSignal {
-    return (this.controller ??= new AbortController()).signal;
+    if (!this.controller) {
+      this.controller = new AbortController();
+      if (this.reason) this.controller.abort(this.reason);
+    }
+    return this.controller.signal;
   }
 
+  /** Set while the worker sleeps: ends the sleep early when aborted. */
+  private wake: ((reason: Error) => void) | undefined = undefined;
+  private reason: Error | undefined = undefined;
+
   get aborted(): boolean {
-    return this.controller?.signal.aborted === true;
+    return this.reason !== undefined;
+  }
+
+  sleep(ms: number): Promise<void> {
+    const reason = this.reason;
+    if (reason) return Promise.reject(reason);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.wake = undefined;
+        resolve();
+      }, ms);
+      this.wake = (why) => {
+        clearTimeout(timer);
+        reject(why);
+      };
+    });
   }
 
   abort(reason: Error): void {
-    (this.controller ??= new AbortController()).abort(reason);
+    if (this.reason) return;
+    this.reason = reason;
+    this.controller?.abort(reason);
+    const wake = this.wake;
+    this.wake = undefined;
+    wake?.(reason);
   }
 }
 
