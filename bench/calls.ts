@@ -4,7 +4,7 @@
  * tracking, event building, target selection, formatting, queueing and the delivery bookkeeping.
  */
 import { Bench, type Fn, type FnOptions } from "tinybench";
-import { createNotifier, type Notifier, type RunHandle, type Transport } from "../src/index.js";
+import { createNotifier, type Notifier, type RunHandle, type Transport } from "./runhooks.js";
 import type { BenchConfig } from "./config.js";
 import { settle } from "./measure.js";
 import { FAILING_BATCH, QUIET_BATCH, runInfo } from "./payload.js";

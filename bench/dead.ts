@@ -9,7 +9,7 @@
  * new one drops the oldest waiting (reported as `overflow`).
  */
 import { setTimeout as sleep } from "node:timers/promises";
-import { createNotifier, httpTransport, type EventInput } from "../src/index.js";
+import { createNotifier, httpTransport, type EventInput } from "./runhooks.js";
 import type { BenchConfig } from "./config.js";
 import { ForeignLoad, MB, percentile, settle, summarise, type Summary } from "./measure.js";
 import { apiFailurePayload } from "./payload.js";

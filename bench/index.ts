@@ -15,6 +15,7 @@ import { runLatency, type LatencyResult } from "./latency.js";
 import { runhooksBody } from "./paths.js";
 import { startReceiver, type Receiver } from "./receiver-client.js";
 import { evaluateTargets, renderReport, type Environment, type Results } from "./report.js";
+import { measured } from "./runhooks.js";
 import { runThroughput, throughputScenarios, type ThroughputResult } from "./throughput.js";
 
 // Cores of CPU used by other processes during a measured run above which the run is flagged.
@@ -60,6 +61,7 @@ function environment(loadAtStart: number): Environment {
     ),
     loadAverage: { start: loadAtStart, end: os.loadavg()[0] ?? Number.NaN },
     git: gitState(),
+    runhooks: measured,
   };
 }
 

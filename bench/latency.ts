@@ -9,7 +9,7 @@
  * emit → response in the parent would add the response's way back. The clocks are checked first:
  * a child reading taken between two parent readings must fall between them.
  */
-import { createNotifier, httpTransport } from "../src/index.js";
+import { createNotifier, httpTransport } from "./runhooks.js";
 import type { BenchConfig } from "./config.js";
 import { percentile } from "./measure.js";
 import { ceilingPath, naivePath, runhooksPath, type ScenarioSpec, type ThroughputPath } from "./paths.js";

@@ -24,7 +24,7 @@ import {
   type Notifier,
   type NotifierStats,
   type RunHandle,
-} from "../src/index.js";
+} from "./runhooks.js";
 import type { PATHS } from "./config.js";
 import { Feeder, Pending, pump } from "./measure.js";
 import { FAILING_BATCH, QUIET_BATCH, apiFailurePayload, runInfo } from "./payload.js";

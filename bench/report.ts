@@ -23,6 +23,8 @@ export interface Environment {
   loadAverage: { start: number; end: number };
   /** The commit measured; `dirty` lists source files with uncommitted changes at the time. */
   git: { commit: string; dirty: string[] };
+  /** Which runhooks was measured: the built package or the sources through tsx (`BENCH_SOURCE`). */
+  runhooks: string;
 }
 
 export interface Results {
@@ -224,7 +226,7 @@ export function targetsTable(targets: readonly Target[]): string {
 
 export function renderReport(results: Results): string {
   const parts = [
-    `runhooks benchmark — ${results.date}, commit ${results.environment.git.commit}${results.environment.git.dirty.length > 0 ? ` + uncommitted changes to ${results.environment.git.dirty.join(", ")}` : ""}, Node ${results.environment.node} (V8 ${results.environment.v8}), ${results.environment.cpus} × ${results.environment.cpuModel}`,
+    `runhooks benchmark (${results.environment.runhooks}) — ${results.date}, commit ${results.environment.git.commit}${results.environment.git.dirty.length > 0 ? ` + uncommitted changes to ${results.environment.git.dirty.join(", ")}` : ""}, Node ${results.environment.node} (V8 ${results.environment.v8}), ${results.environment.cpus} × ${results.environment.cpuModel}`,
     `load average ${results.environment.loadAverage.start.toFixed(2)} at start, ${results.environment.loadAverage.end.toFixed(2)} at end; body ${results.bodyBytes} bytes (JSON), ${results.config.concurrency} connections per origin for every path, ${results.config.reps} repetitions, medians; ${results.durationSeconds.toFixed(0)} s in all`,
     "",
   ];
