@@ -719,6 +719,10 @@ function renderFor(
   return result;
 }
 
+// Not Buffer.from: a small Buffer is a slice of a shared 8 KB pool, and a queued delivery holding one
+// would keep the whole pool alive; an encoded array owns exactly its bytes.
+const utf8 = new TextEncoder();
+
 /** One delivery of a rendered message to one webhook. */
 function buildDelivery(
   event: RunEvent,
@@ -748,7 +752,7 @@ function buildDelivery(
     url: derived.url,
     headers,
     body: rendered.body,
-    bytes: (rendered.bytes ??= Buffer.from(rendered.body)),
+    bytes: (rendered.bytes ??= utf8.encode(rendered.body)),
     format: webhook.format,
     queuedAt: Date.now(),
     deadlineAt,

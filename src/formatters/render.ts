@@ -13,7 +13,7 @@ export interface Rendered {
   /** The formatter's `limits.maxBytes`, when the body is over it. */
   overLimit?: number | undefined;
   /** `body` as UTF-8, made once when the first delivery is built and shared by all. */
-  bytes?: Buffer | undefined;
+  bytes?: Uint8Array | undefined;
 }
 
 // Headers runhooks sets on every delivery: a formatter may not change them.
