@@ -19,13 +19,6 @@ export function emptyCounts(): Record<string, number> {
   return out;
 }
 
-/** @internal A writable, compact copy of a counts map. */
-export function copyCounts(source: Readonly<Record<string, number>>): Record<string, number> {
-  const out = emptyCounts();
-  for (const key of Object.keys(source)) out[key] = source[key] as number;
-  return out;
-}
-
 /** @internal A frozen, compact copy of a counts map. */
 export function frozenCounts(source: Readonly<Record<string, number>>): Readonly<Record<string, number>> {
   const out: Record<string, number> = {};

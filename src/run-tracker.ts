@@ -1,7 +1,7 @@
 import { hash } from "node:crypto";
 import { z } from "zod";
 import { toValidationError } from "./errors.js";
-import { copyCounts, emptyCounts, frozenCounts } from "./_counts.js";
+import { emptyCounts, frozenCounts } from "./_counts.js";
 import {
   fastStatsBatch,
   isCount,
@@ -101,9 +101,13 @@ export interface RunStateStore {
 /** @internal In-memory run state, bounded: the least recently used runs are forgotten first. */
 export function memoryRunState(maxRuns = 10_000): RunStateStore {
   const runs = new Map<string, RunSnapshot>();
+  // The run set last is already the most recent: a runner reporting one run skips the re-insertion.
+  let last: string | undefined;
   return {
     get: (runId) => runs.get(runId),
     set(runId, snapshot) {
+      if (runId === last && runs.get(runId) === snapshot) return;
+      last = runId;
       runs.delete(runId);
       runs.set(runId, snapshot);
       if (runs.size > maxRuns) {
@@ -140,7 +144,7 @@ export function initialSnapshot(): RunSnapshot {
   return {
     phase: "idle",
     fired: [],
-    stats: { requests: 0, codes: emptyCounts(), errors: {} },
+    stats: { requests: 0, codes: {}, errors: {} },
     apiFailure: { seq: 0, pending: emptyCounts(), total: 0 },
   };
 }
@@ -187,7 +191,7 @@ export function step(
       const fresh = serverErrors(call.batch.codes);
       if (fresh.count > 0) {
         const prev = next.apiFailure;
-        const pending = addCounts(prev.pending, fresh.codes);
+        const pending = addCounts(prev.pending, fresh.codes, emptyCounts());
         const total = prev.total + fresh.count;
         const due = prev.lastAt === undefined || now - prev.lastAt >= apiFailureCooldownMs;
         if (due) {
@@ -361,11 +365,17 @@ function withElapsed(stats: Stats, startedAt: number | undefined, now: number): 
   return startedAt === undefined ? stats : { ...stats, elapsedMs: Math.max(0, now - startedAt) };
 }
 
+/**
+ * `a` plus `b`, into `out`. A run's running totals go into a plain object (the default): the quiet
+ * path updates them in place on every batch, and plain elements are the fastest to update. Maps that
+ * are only read go into a compact one (`emptyCounts()`).
+ */
 function addCounts(
   a: Readonly<Record<string, number>>,
   b: Readonly<Record<string, number>>,
+  out: Record<string, number> = {},
 ): Record<string, number> {
-  const out = copyCounts(a);
+  for (const key of Object.keys(a)) out[key] = a[key] as number;
   // Own properties only: an error kind named "constructor" must not pick up Object.prototype's.
   for (const key of Object.keys(b))
     out[key] = (Object.hasOwn(out, key) ? (out[key] ?? 0) : 0) + (b[key] ?? 0);
