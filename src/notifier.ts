@@ -33,7 +33,7 @@ import {
   createDeliverer,
   droppedReport,
   errorSummary,
-  reportIdentity,
+  reportOf,
   type DeliveryCounters,
 } from "./delivery/deliver.js";
 import { memoryQueue, type DeliveryQueue, type DropReason, type QueueFactory } from "./delivery/queue.js";
@@ -841,15 +841,9 @@ function formatFailure(event: RunEvent, webhook: WebhookRecord, error: FormatErr
 }
 
 function abandonedReport(delivery: Delivery): DeliveryReport {
-  return {
-    ...reportIdentity(delivery),
-    attempt: 0,
-    final: true,
-    ok: false,
-    outcome: "abandoned",
-    durationMs: Date.now() - delivery.queuedAt,
-    error: { name: "Abandoned", message: "close() timed out before this delivery was done" },
-  };
+  const report = reportOf(delivery, 0, "abandoned", Date.now() - delivery.queuedAt);
+  report.error = { name: "Abandoned", message: "close() timed out before this delivery was done" };
+  return report;
 }
 
 function resolveDisplay(display: DisplayOptions = {}): Omit<FormatContext, "links" | "webhook"> {

@@ -111,14 +111,10 @@ export function createDeliverer(
     const gone = attempt.verdict.kind === "disable";
     if (gone) deps.gone(delivery);
     if (!deps.reporting()) return;
-    deps.report({
-      ...base(delivery, attempt),
-      final: true,
-      ok,
-      outcome: ok ? "delivered" : "failed",
-      ...(!ok && { reason: reason ?? reasonOf(attempt) }),
-      ...(gone && { webhookDisabled: true }),
-    });
+    const report = attemptReport(delivery, attempt, ok ? "delivered" : "failed");
+    if (!ok) report.reason = reason ?? reasonOf(attempt);
+    if (gone) report.webhookDisabled = true;
+    deps.report(report);
   };
 
   const dropGone = (delivery: Delivery): void => {
@@ -166,14 +162,11 @@ export function createDeliverer(
         // the normal backoff applies, and the retry counts.
         const honoured = retryAfterMs !== undefined && retryAfterMs >= retry.minDelayMs;
         counters.retried += 1;
-        if (deps.reporting())
-          deps.report({
-            ...base(delivery, attempt),
-            final: false,
-            ok: false,
-            outcome: "retrying",
-            ...(honoured && { nextAttemptInMs: retryAfterMs }),
-          });
+        if (deps.reporting()) {
+          const report = attemptReport(delivery, attempt, "retrying");
+          if (honoured) report.nextAttemptInMs = retryAfterMs;
+          deps.report(report);
+        }
         await pause(context, honoured ? retryAfterMs : backoff(retry, consumed++));
         // The backoff may have outlived the event's usefulness.
         if (Date.now() > delivery.deadlineAt) {
@@ -199,13 +192,17 @@ export function backoff(retry: ResolvedRetry, consumed: number): number {
   return Math.min(Math.round((Math.random() + 1) * retry.minDelayMs * 2 ** consumed), retry.maxDelayMs);
 }
 
-/** @internal The fields of a report that say which delivery it is about. */
-export function reportIdentity(
+/**
+ * @internal A report about `delivery`: which delivery it is, then how this attempt ended. Built as one
+ * literal (reports go out for every attempt when anyone listens, so no spreads); optional fields are
+ * added by the caller.
+ */
+export function reportOf(
   delivery: Delivery,
-): Pick<
-  DeliveryReport,
-  "deliveryId" | "webhookId" | "webhookName" | "target" | "event" | "eventId" | "runId"
-> {
+  attempt: number,
+  outcome: DeliveryReport["outcome"],
+  durationMs: number,
+): DeliveryReport {
   return {
     deliveryId: delivery.id,
     webhookId: delivery.webhookId,
@@ -214,30 +211,31 @@ export function reportIdentity(
     event: delivery.event,
     eventId: delivery.eventId,
     runId: delivery.runId,
+    attempt,
+    final: outcome !== "retrying",
+    ok: outcome === "delivered",
+    outcome,
+    durationMs,
   };
 }
 
 /** @internal The final report of a delivery that was never sent (or not sent again). */
 export function droppedReport(delivery: Delivery, reason: string): DeliveryReport {
-  return {
-    ...reportIdentity(delivery),
-    attempt: 0,
-    final: true,
-    ok: false,
-    outcome: "dropped",
-    reason,
-    durationMs: 0,
-  };
+  const report = reportOf(delivery, 0, "dropped", 0);
+  report.reason = reason;
+  return report;
 }
 
-function base(delivery: Delivery, attempt: Attempt): Omit<DeliveryReport, "final" | "ok" | "outcome"> {
-  return {
-    ...reportIdentity(delivery),
-    attempt: attempt.number,
-    ...(attempt.status !== undefined && { status: attempt.status }),
-    durationMs: attempt.durationMs,
-    ...(attempt.error && { error: attempt.error }),
-  };
+/** The report of an attempt that was made. */
+function attemptReport(
+  delivery: Delivery,
+  attempt: Attempt,
+  outcome: DeliveryReport["outcome"],
+): DeliveryReport {
+  const report = reportOf(delivery, attempt.number, outcome, attempt.durationMs);
+  if (attempt.status !== undefined) report.status = attempt.status;
+  if (attempt.error) report.error = attempt.error;
+  return report;
 }
 
 function reasonOf(attempt: Attempt): string {
