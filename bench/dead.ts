@@ -83,6 +83,7 @@ async function liveRun(
   const notifier = createNotifier({
     network: { allowPrivate: true },
     transport: httpTransport({ network: { allowPrivate: true }, connections: config.concurrency }),
+    maxInFlight: config.concurrency,
     maxQueued: cap,
     rateLimits: { json: null },
     // The default retry policy (1 s doubling to 60 s): the dead lanes hold their deliveries for minutes,

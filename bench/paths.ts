@@ -279,6 +279,8 @@ export async function runhooksPath(
     // The receiver is on loopback: opt in, for webhook creation and for the transport's connect guard.
     network: { allowPrivate: true },
     transport: httpTransport({ network: { allowPrivate: true }, connections: spec.concurrency }),
+    // The same concurrency as the ceiling: as many attempts at once as there are connections.
+    maxInFlight: spec.concurrency,
     maxQueued: spec.maxQueued,
     rateLimits: { json: null },
     retry: { retries: RETRIES, minDelayMs: MIN_DELAY_MS, maxDelayMs: MAX_DELAY_MS },

@@ -83,6 +83,12 @@ export interface NotifierOptions {
    */
   maxQueued?: number | undefined;
   /**
+   * Deliveries attempted at once, across all webhooks (those waiting out a backoff do not count). A
+   * fan-out to many webhooks proceeds this many at a time.
+   * @default 128
+   */
+  maxInFlight?: number | undefined;
+  /**
    * Builds the delivery queue, replacing the in-memory one (for a durable or shared queue). It gets
    * the worker that delivers one delivery, and the function to report a drop.
    */
@@ -384,7 +390,7 @@ export function createNotifier(options: NotifierOptions = {}): Notifier {
   try {
     queue = options.queue
       ? options.queue(deliverer, onDrop)
-      : memoryQueue(deliverer, onDrop, { maxQueued: options.maxQueued });
+      : memoryQueue(deliverer, onDrop, { maxQueued: options.maxQueued, maxInFlight: options.maxInFlight });
   } catch (error) {
     throw new ConfigError((error as Error).message, { cause: error });
   }

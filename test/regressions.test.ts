@@ -384,3 +384,69 @@ describe("the abort signal a queue hands its worker, made only when read", () =>
     expect(performance.now() - started).toBeLessThan(1000);
   });
 });
+
+describe("attempt slots of the in-memory queue (maxInFlight)", () => {
+  const delivery = (id: string): Delivery =>
+    ({
+      id,
+      webhookId: id,
+      runId: "r",
+      event: "in_progress",
+      terminal: false,
+      deadlineAt: Number.MAX_SAFE_INTEGER,
+      body: "{}",
+    }) as unknown as Delivery;
+
+  it("attempts at most maxInFlight deliveries at once, in order, and finishes them all", async () => {
+    let open = 0;
+    let most = 0;
+    const started: string[] = [];
+    const queue = memoryQueue(
+      async (d) => {
+        started.push(d.id);
+        open += 1;
+        most = Math.max(most, open);
+        await new Promise((r) => setTimeout(r, 5));
+        open -= 1;
+      },
+      () => undefined,
+      { maxInFlight: 2 },
+    );
+    for (const id of ["a", "b", "c", "d", "e"]) queue.enqueue(delivery(id));
+    await queue.drain();
+    expect(most).toBe(2);
+    expect(started).toEqual(["a", "b", "c", "d", "e"]);
+  });
+
+  it("gives a sleeping delivery's slot to another until it wakes", async () => {
+    const events: string[] = [];
+    const queue = memoryQueue(
+      async (d, context) => {
+        events.push(`${d.id} start`);
+        if (d.id === "a") {
+          await context.sleep?.(30);
+          events.push("a woke");
+        }
+        events.push(`${d.id} end`);
+      },
+      () => undefined,
+      { maxInFlight: 1 },
+    );
+    queue.enqueue(delivery("a"));
+    queue.enqueue(delivery("b"));
+    await queue.drain();
+    // With one slot, "b" could only run while "a" slept.
+    expect(events).toEqual(["a start", "b start", "b end", "a woke", "a end"]);
+  });
+
+  it("rejects a maxInFlight that is not a whole number of 1 or more", () => {
+    expect(() => createNotifier({ maxInFlight: 0 })).toThrow(/maxInFlight/);
+    expect(() =>
+      memoryQueue(
+        () => Promise.resolve(),
+        () => undefined,
+        { maxInFlight: 1.5 },
+      ),
+    ).toThrow(/maxInFlight/);
+  });
+});

@@ -56,6 +56,36 @@ export interface MemoryQueueOptions {
    * @default 10000
    */
   maxQueued?: number | undefined;
+  /**
+   * Deliveries attempted at once, across all webhooks. A delivery waiting out a backoff or a rate limit
+   * does not count: only attempts do. The rest wait their turn in order, as queue entries rather than
+   * as requests already built.
+   * @default 128
+   */
+  maxInFlight?: number | undefined;
+}
+
+/** Turns to attempt a delivery: at most `limit` at once, handed over in order. */
+class Slots {
+  private used = 0;
+  private readonly waiting: Array<() => void> = [];
+
+  constructor(private readonly limit: number) {}
+
+  /** Takes a slot: `undefined` when one was free, else a promise that resolves with the slot. */
+  acquire(): Promise<void> | undefined {
+    if (this.used < this.limit) {
+      this.used += 1;
+      return undefined;
+    }
+    return new Promise<void>((resolve) => this.waiting.push(resolve));
+  }
+
+  release(): void {
+    const next = this.waiting.shift();
+    if (next) next();
+    else this.used -= 1;
+  }
 }
 
 /** A queued delivery; while running, also its worker's context. */
@@ -65,10 +95,18 @@ class Entry implements WorkerContext {
   lane: Entry[] | undefined = undefined;
   /** Arrival order. */
   seq = 0;
+  /** Whether its worker holds an attempt slot (given up while it sleeps). */
+  holdsSlot = false;
   /** The `signal` handed out, made only when a worker reads it. */
   private controller: AbortController | undefined = undefined;
+  /** Set while the worker sleeps: ends the sleep early when aborted. */
+  private wake: ((reason: Error) => void) | undefined = undefined;
+  private reason: Error | undefined = undefined;
 
-  constructor(readonly delivery: Delivery) {}
+  constructor(
+    readonly delivery: Delivery,
+    private readonly slots: Slots,
+  ) {}
 
   get signal(): AbortSignal {
     if (!this.controller) {
@@ -78,10 +116,6 @@ class Entry implements WorkerContext {
     return this.controller.signal;
   }
 
-  /** Set while the worker sleeps: ends the sleep early when aborted. */
-  private wake: ((reason: Error) => void) | undefined = undefined;
-  private reason: Error | undefined = undefined;
-
   get aborted(): boolean {
     return this.reason !== undefined;
   }
@@ -89,16 +123,33 @@ class Entry implements WorkerContext {
   sleep(ms: number): Promise<void> {
     const reason = this.reason;
     if (reason) return Promise.reject(reason);
+    // A sleeping delivery attempts nothing: its slot serves another meanwhile.
+    this.releaseSlot();
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.wake = undefined;
-        resolve();
+        const resume = (): void => {
+          this.holdsSlot = true;
+          if (this.reason) {
+            this.releaseSlot();
+            reject(this.reason);
+          } else resolve();
+        };
+        const turn = this.slots.acquire();
+        if (turn) void turn.then(resume);
+        else resume();
       }, ms);
       this.wake = (why) => {
         clearTimeout(timer);
         reject(why);
       };
     });
+  }
+
+  releaseSlot(): void {
+    if (!this.holdsSlot) return;
+    this.holdsSlot = false;
+    this.slots.release();
   }
 
   abort(reason: Error): void {
@@ -125,6 +176,10 @@ export function memoryQueue(
   const maxQueued = options.maxQueued ?? 10_000;
   if (!Number.isInteger(maxQueued) || maxQueued < 1)
     throw new RangeError("maxQueued: must be a whole number, 1 or more");
+  const maxInFlight = options.maxInFlight ?? 128;
+  if (!Number.isInteger(maxInFlight) || maxInFlight < 1)
+    throw new RangeError("maxInFlight: must be a whole number, 1 or more");
+  const slots = new Slots(maxInFlight);
   const lanes = new Map<string, Entry[]>();
   // Waiting entries in arrival order, split so the oldest non-terminal one is found at once. Entries
   // that left the waiting state are skipped lazily.
@@ -188,12 +243,35 @@ export function memoryQueue(
 
   const runLane = async (key: string, lane: Entry[]): Promise<void> => {
     const generation = abandons;
-    for (let entry = lane.shift(); entry !== undefined; entry = lane.shift()) {
-      if (entry.state !== "queued") continue;
+    // A lane takes an attempt slot before its head's worker starts; while it waits, the head stays in
+    // the lane, where it can still be superseded or dropped.
+    let held = false;
+    for (let entry = lane[0]; entry !== undefined; entry = lane[0]) {
+      if (entry.state !== "queued") {
+        lane.shift();
+        continue;
+      }
       if (now() > entry.delivery.deadlineAt) {
+        lane.shift();
         drop(entry, "stale");
         continue;
       }
+      if (!held) {
+        held = true;
+        const turn = slots.acquire();
+        if (turn) {
+          await turn;
+          if (abandons !== generation) {
+            slots.release();
+            return;
+          }
+          // The head may have changed meanwhile: look again.
+          continue;
+        }
+      }
+      lane.shift();
+      held = false;
+      entry.holdsSlot = true;
       entry.state = "running";
       entry.lane = undefined;
       queued -= 1;
@@ -203,6 +281,7 @@ export function memoryQueue(
       try {
         await worker(entry.delivery, entry);
       } finally {
+        entry.releaseSlot();
         active.delete(entry);
         // After abandon() the counters were reset and the entry already counts as done.
         if (isRunning(entry)) {
@@ -212,6 +291,7 @@ export function memoryQueue(
       }
       if (abandons !== generation) return;
     }
+    if (held) slots.release();
     lanes.delete(key);
     wake();
   };
@@ -219,7 +299,7 @@ export function memoryQueue(
   return {
     enqueue(delivery) {
       const key = `${delivery.webhookId}\u0000${delivery.runId}`;
-      const entry = new Entry(delivery);
+      const entry = new Entry(delivery, slots);
       let lane = lanes.get(key);
       const idle = lane === undefined;
       if (delivery.terminal && lane) {
