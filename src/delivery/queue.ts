@@ -225,17 +225,6 @@ export function memoryQueue(
     }
     onDrop(entry.delivery, reason);
   };
-  const oldestRunning = (terminal: boolean): Entry | undefined => {
-    for (const entry of active) if (entry.delivery.terminal === terminal) return entry;
-    return undefined;
-  };
-  const cancel = (entry: Entry): void => {
-    entry.abort(new Error("dropped: the queue is over its cap"));
-    active.delete(entry);
-    entry.state = "done";
-    running -= 1;
-    onDrop(entry.delivery, "overflow");
-  };
   const oldestWaiting = (list: Entry[]): Entry | undefined => {
     while (list.length > 0 && list[0]?.state !== "queued") list.shift();
     return list[0];
@@ -316,16 +305,11 @@ export function memoryQueue(
       queued += 1;
       (delivery.terminal ? waiting.terminal : waiting.other).push(entry);
       // The cap counts deliveries being retried too: with endpoints down and runs coming and going,
-      // those are what would otherwise pile up.
-      while (queued + running > maxQueued) {
+      // those are what would otherwise pile up. The total was within the cap before this one, and this
+      // one waits: dropping one waiting delivery (this one, at worst) is always enough.
+      if (queued + running > maxQueued) {
         const victim = oldestWaiting(waiting.other) ?? oldestWaiting(waiting.terminal);
-        if (victim) {
-          drop(victim, "overflow");
-          continue;
-        }
-        const retrying = oldestRunning(false) ?? oldestRunning(true);
-        if (!retrying) break;
-        cancel(retrying);
+        if (victim) drop(victim, "overflow");
       }
       // Sending starts once the caller is done (events are enqueued synchronously from `emit`): a
       // runner's call then costs formatting and queueing only, never the HTTP client's work.
