@@ -25,7 +25,7 @@ export type DropReason = "superseded" | "stale" | "overflow";
 
 /** What a worker gets besides the delivery. */
 export interface WorkerContext {
-  /** Aborted when the queue abandons its work (on `close()` after the timeout) or drops it (overflow). */
+  /** Aborted when the queue abandons its work (on `close()` after the timeout). */
   readonly signal: AbortSignal;
   /**
    * The same as `signal.aborted`. Optional: a queue may provide it so that a delivery that never waits
@@ -34,7 +34,8 @@ export interface WorkerContext {
   readonly aborted?: boolean | undefined;
   /**
    * Waits `ms` milliseconds; rejects (with the abort reason) as soon as the work is aborted. Optional:
-   * without it, workers wait on `signal`. The in-memory queue's costs no `AbortSignal`.
+   * without it, workers wait on `signal`. The in-memory queue's needs no `AbortSignal`, and lends the
+   * delivery's attempt slot (`maxInFlight`) to another delivery meanwhile.
    */
   sleep?(ms: number): Promise<void>;
 }
