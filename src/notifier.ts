@@ -441,7 +441,7 @@ export function createNotifier(options: NotifierOptions = {}): Notifier {
       });
     }
     const rendered = new Map<string, Rendered | FormatError>();
-    const context = { ...display, links: event.run.links ?? [] };
+    const context = formatContext(display, event.run.links);
     const deadlineAt = (Date.parse(event.at) || Date.now()) + deadlines[event.event];
     for (const webhook of selection.targets) {
       const message = renderFor(event, webhook, registry, context, rendered);
@@ -591,7 +591,7 @@ export function createNotifier(options: NotifierOptions = {}): Notifier {
         if (!parsed.success) throw toValidationError("event", "event", parsed.error);
         full = parsed.data as unknown as RunEvent;
       }
-      const context: FormatContext = { ...display, links: full.run.links ?? [] };
+      const context = formatContext(display, full.run.links);
       const rendered = render(
         formatter,
         full,
@@ -622,7 +622,7 @@ export function createNotifier(options: NotifierOptions = {}): Notifier {
       };
       const formatter = registry.get(format);
       if (!formatter) throw new ConfigError(`format "${format}" disappeared from the registry`);
-      const rendered = render(formatter, event, { ...display, links: [] });
+      const rendered = render(formatter, event, formatContext(display, undefined));
       const started = performance.now();
       const id = `msg_test_${randomUUID()}`;
       const timestamp = Math.floor(Date.now() / 1000);
@@ -850,6 +850,19 @@ function abandonedReport(delivery: Delivery): DeliveryReport {
   const report = reportOf(delivery, 0, "abandoned", Date.now() - delivery.queuedAt);
   report.error = { name: "Abandoned", message: "close() timed out before this delivery was done" };
   return report;
+}
+
+/** What a formatter is told besides the event. Written out: spreading `display` costs ~1 µs per event. */
+function formatContext(
+  display: Omit<FormatContext, "links" | "webhook">,
+  links: FormatContext["links"] | undefined,
+): FormatContext {
+  return {
+    productName: display.productName,
+    locale: display.locale,
+    timeZone: display.timeZone,
+    links: links ?? [],
+  };
 }
 
 function resolveDisplay(display: DisplayOptions = {}): Omit<FormatContext, "links" | "webhook"> {
