@@ -65,22 +65,32 @@ const viaSchema =
     return value;
   };
 
-/** A strict object: known keys only, `required` all present, none `undefined`. */
+/**
+ * A strict object: known keys only, `required` all present, none `undefined`. Fields are read in the
+ * schema's order, as zod reads them, so the copy has zod's key order; counting the enumerable keys
+ * then catches unknown ones, and a field zod would see but `for…in` would not (non-enumerable).
+ */
 function strict(fields: Readonly<Record<string, Check>>, required: readonly string[] = []): Check {
+  const names = Object.keys(fields);
   return (value) => {
     if (!isPlainObject(value)) return FAIL;
     const out: Obj = {};
-    let present = 0;
-    for (const key in value) {
-      const check = Object.hasOwn(fields, key) ? fields[key] : undefined;
-      const field = value[key];
-      if (check === undefined || field === undefined) return FAIL;
-      const copy = check(field);
+    let found = 0;
+    for (const name of names) {
+      const field = value[name];
+      if (field === undefined) {
+        if (Object.hasOwn(value, name) || required.includes(name)) return FAIL;
+        continue;
+      }
+      const copy = (fields[name] as Check)(field);
       if (copy === FAIL) return FAIL;
-      out[key] = copy;
-      if (required.includes(key)) present += 1;
+      out[name] = copy;
+      found += 1;
     }
-    return present === required.length ? Object.freeze(out) : FAIL;
+    // zod's unknown-key check walks the same `for…in` keys.
+    let enumerable = 0;
+    for (const _ in value) enumerable += 1;
+    return enumerable === found ? Object.freeze(out) : FAIL;
   };
 }
 

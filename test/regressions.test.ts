@@ -450,3 +450,55 @@ describe("attempt slots of the in-memory queue (maxInFlight)", () => {
     ).toThrow(/maxInFlight/);
   });
 });
+
+describe("found in review of the performance work", () => {
+  const inProgress = (id: string, event = "in_progress"): Delivery =>
+    ({
+      id,
+      webhookId: "w",
+      runId: "r",
+      event,
+      terminal: event !== "in_progress",
+      deadlineAt: Number.MAX_SAFE_INTEGER,
+      body: "{}",
+    }) as unknown as Delivery;
+
+  it("a terminal event supersedes every queued in_progress of its lane, however many", async () => {
+    const dropped: string[] = [];
+    const queue = memoryQueue(
+      () => new Promise<void>(() => undefined),
+      (d, reason) => dropped.push(`${d.id}:${reason}`),
+    );
+    queue.enqueue(inProgress("head"));
+    await new Promise((r) => setImmediate(r));
+    for (let i = 0; i < 20; i++) queue.enqueue(inProgress(`p${i}`));
+    queue.enqueue(inProgress("end", "finished"));
+    expect(dropped).toEqual(Array.from({ length: 20 }, (_, i) => `p${i}:superseded`));
+    queue.abandon();
+  });
+
+  it("a delivery whose bytes came back broken from a custom queue is sent from its text", async () => {
+    const receiver = await startReceiver();
+    cleanup.push(() => receiver.close());
+    const notifier = createNotifier({
+      network: LOOPBACK,
+      // A queue that stored the delivery as JSON: the encoded body comes back as a plain object.
+      queue: (worker, onDrop) =>
+        memoryQueue((delivery, context) => worker({ ...delivery, bytes: {} as Uint8Array }, context), onDrop),
+    });
+    cleanup.push(() => notifier.close());
+    await notifier.webhooks.create({
+      name: "r",
+      url: `${receiver.url}/hook`,
+      format: "json",
+      events: ["started"],
+      global: true,
+      secret: "whsec_" + Buffer.alloc(24, 7).toString("base64"),
+    });
+    notifier.run({ id: "r", testId: "t", name: "n" }).started();
+    await notifier.flush();
+    expect(receiver.requests).toHaveLength(1);
+    expect((receiver.requests[0]?.json() as { type: string }).type).toBe("started");
+    expect(notifier.stats().delivered).toBe(1);
+  });
+});

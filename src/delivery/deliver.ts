@@ -70,22 +70,19 @@ export function createDeliverer(
     const headers: Record<string, string> = {};
     for (const name in delivery.headers) headers[name] = delivery.headers[name] as string;
     headers["webhook-timestamp"] = String(timestamp);
+    // A durable queue that stored the delivery as JSON gives `bytes` back as a plain object: use the text.
+    const bytes = delivery.bytes instanceof Uint8Array ? delivery.bytes : undefined;
     if (delivery.signing && delivery.signing.length > 0) {
       headers["webhook-signature"] = signatureHeader(
         delivery.signing,
         delivery.id,
         timestamp,
-        delivery.bytes ?? delivery.body,
+        bytes ?? delivery.body,
         now,
       );
     }
     try {
-      const response = await deps.transport.send({
-        url: delivery.url,
-        headers,
-        body: delivery.body,
-        bytes: delivery.bytes,
-      });
+      const response = await deps.transport.send({ url: delivery.url, headers, body: delivery.body, bytes });
       const verdict = classifyStatus(response.status, response.headers, Date.now());
       const attempt: Attempt = {
         number,
@@ -178,8 +175,14 @@ export function createDeliverer(
       // Aborted (dropped or abandoned by the queue, which reported it): nothing more to say.
       if (isAborted(context)) return;
       if (error instanceof GoneWebhook) dropGone(delivery);
-      // Anything else is a bug of ours; the delivery still gets its final report, never silence.
-      else if (attempt) finish(delivery, attempt, "internal_error");
+      // Anything else is a bug of ours (or a delivery a custom queue handed back broken); it still gets
+      // its final report, never silence.
+      else
+        finish(
+          delivery,
+          attempt ?? { number: 1, verdict: FAIL, durationMs: 0, error: errorSummary(error, delivery.target) },
+          "internal_error",
+        );
     }
   };
 }

@@ -81,8 +81,9 @@ export function httpTransport(options: HttpTransportOptions = {}): Transport {
   // With its own Agent, runhooks hands undici no more requests per origin than it has connections:
   // the rest wait here, as a callback each, instead of as undici requests built ahead of time (a fan-out
   // to 1,000 webhooks would otherwise allocate 1,000 requests at once and pay for them in GC).
+  // (`connections: 0` means no limit to undici: then there is nothing to wait for here either.)
   const gates =
-    options.dispatcher === undefined && options.proxy === undefined
+    options.dispatcher === undefined && options.proxy === undefined && agentOptions.connections >= 1
       ? originGates(agentOptions.connections)
       : undefined;
 

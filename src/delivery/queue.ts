@@ -294,7 +294,8 @@ export function memoryQueue(
       const idle = lane === undefined;
       if (delivery.terminal && lane) {
         // An update that never went out is worthless once the run is over.
-        for (const other of lane) {
+        // Over a copy: drop() may compact the lane array.
+        for (const other of [...lane]) {
           if (other.state === "queued" && other.delivery.event === "in_progress") drop(other, "superseded");
         }
       }

@@ -120,4 +120,14 @@ describe("httpTransport", () => {
     await transport.close();
     await single.close();
   });
+
+  it("with connections: 0 (no limit, to undici) sends without waiting for a turn", async () => {
+    const url = await serve((_req, res) => res.end("ok"));
+    const transport = httpTransport({ network: LOOPBACK, connections: 0 });
+    const results = await Promise.all(
+      [1, 2, 3].map(() => transport.send({ url: new URL(`${url}/x`), headers: {}, body: "{}" })),
+    );
+    expect(results.map((r) => r.status)).toEqual([200, 200, 200]);
+    await transport.close();
+  });
 });
