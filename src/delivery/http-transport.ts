@@ -2,6 +2,7 @@ import { isIP } from "node:net";
 import { Agent, EnvHttpProxyAgent, ProxyAgent, type Dispatcher } from "undici";
 import { ConfigError, TransportError, isTransportError, redactUrl } from "../errors.js";
 import { addressPolicy, blockedError, guardedConnector, type NetworkOptions } from "./address-guard.js";
+import { Slots } from "./_slots.js";
 import type { Transport, TransportRequest, TransportResponse } from "./types.js";
 
 /** Options of {@link httpTransport}. */
@@ -181,28 +182,22 @@ function originGates(limit: number): {
   enter(origin: string): Promise<void> | undefined;
   leave(origin: string): void;
 } {
-  const gates = new Map<string, { active: number; waiting: Array<() => void> }>();
+  const gates = new Map<string, Slots>();
   return {
     enter(origin) {
       let gate = gates.get(origin);
       if (!gate) {
-        gate = { active: 0, waiting: [] };
+        gate = new Slots(limit);
         gates.set(origin, gate);
       }
-      if (gate.active < limit) {
-        gate.active += 1;
-        return undefined;
-      }
-      const { waiting } = gate;
-      // The slot is handed over by leave(): active stays counted for the waiter.
-      return new Promise<void>((resolve) => waiting.push(resolve));
+      return gate.acquire();
     },
     leave(origin) {
       const gate = gates.get(origin);
       if (!gate) return;
-      const next = gate.waiting.shift();
-      if (next) next();
-      else if (--gate.active === 0) gates.delete(origin);
+      gate.release();
+      // Forget idle origins: a notifier may post to many over its life.
+      if (gate.idle) gates.delete(origin);
     },
   };
 }

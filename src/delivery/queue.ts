@@ -1,3 +1,4 @@
+import { Slots } from "./_slots.js";
 import type { Delivery } from "./types.js";
 
 /**
@@ -64,29 +65,6 @@ export interface MemoryQueueOptions {
    * @default 128
    */
   maxInFlight?: number | undefined;
-}
-
-/** Turns to attempt a delivery: at most `limit` at once, handed over in order. */
-class Slots {
-  private used = 0;
-  private readonly waiting: Array<() => void> = [];
-
-  constructor(private readonly limit: number) {}
-
-  /** Takes a slot: `undefined` when one was free, else a promise that resolves with the slot. */
-  acquire(): Promise<void> | undefined {
-    if (this.used < this.limit) {
-      this.used += 1;
-      return undefined;
-    }
-    return new Promise<void>((resolve) => this.waiting.push(resolve));
-  }
-
-  release(): void {
-    const next = this.waiting.shift();
-    if (next) next();
-    else this.used -= 1;
-  }
 }
 
 /** A queued delivery; while running, also its worker's context. */
