@@ -11,6 +11,7 @@ import {
   isStatusCode,
 } from "./_fast-parse.js";
 import {
+  emptyStats,
   statsBatchSchema,
   type Latency,
   type EventName,
@@ -144,7 +145,7 @@ export function initialSnapshot(): RunSnapshot {
   return {
     phase: "idle",
     fired: [],
-    stats: { requests: 0, codes: {}, errors: {} },
+    stats: emptyStats(),
     apiFailure: { seq: 0, pending: emptyCounts(), total: 0 },
   };
 }
