@@ -60,28 +60,21 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): BenchConfig {
     }
     return value;
   };
-  const only = new Set(
-    (env.BENCH_ONLY ?? SCENARIOS.join(","))
+  /** A comma-separated subset of `known` (all of it when unset); an unknown name is an error. */
+  const subset = <T extends string>(name: string, what: string, known: readonly T[]): Set<T> => {
+    const picked = (env[name] ?? known.join(","))
       .split(",")
       .map((s) => s.trim())
-      .filter((s) => s !== ""),
-  );
-  for (const name of only) {
-    if (!(SCENARIOS as readonly string[]).includes(name)) {
-      throw new RangeError(`BENCH_ONLY: unknown scenario "${name}"; known: ${SCENARIOS.join(", ")}`);
+      .filter((s) => s !== "");
+    for (const item of picked) {
+      if (!(known as readonly string[]).includes(item)) {
+        throw new RangeError(`${name}: unknown ${what} "${item}"; known: ${known.join(", ")}`);
+      }
     }
-  }
-  const paths = new Set(
-    (env.BENCH_PATHS ?? PATHS.join(","))
-      .split(",")
-      .map((s) => s.trim())
-      .filter((s) => s !== ""),
-  );
-  for (const name of paths) {
-    if (!(PATHS as readonly string[]).includes(name)) {
-      throw new RangeError(`BENCH_PATHS: unknown path "${name}"; known: ${PATHS.join(", ")}`);
-    }
-  }
+    return new Set(picked as T[]);
+  };
+  const only = subset("BENCH_ONLY", "scenario", SCENARIOS);
+  const paths = subset("BENCH_PATHS", "path", PATHS);
   const fanoutWebhooks = int("BENCH_FANOUT_WEBHOOKS", 1000, 1000);
   const config: BenchConfig = {
     quick,
