@@ -22,6 +22,19 @@ afterEach(async () => {
   for (const fn of cleanup.splice(0).reverse()) await fn();
 });
 
+/** A delivery for the queue tests: only the fields the queue reads, an in_progress on lane (w, r). */
+function queued(fields: { id: string } & Record<string, unknown>): Delivery {
+  return {
+    webhookId: "w",
+    runId: "r",
+    event: "in_progress",
+    terminal: false,
+    deadlineAt: Number.MAX_SAFE_INTEGER,
+    body: "{}",
+    ...fields,
+  } as unknown as Delivery;
+}
+
 describe("listeners", () => {
   it("once and on with the same function each keep their own attachment", () => {
     const bus = createEventBus();
@@ -184,15 +197,13 @@ describe("delivery", () => {
       () => undefined,
     );
     for (let i = 0; i < 2000; i++) {
-      const delivery = {
+      const delivery = queued({
         id: `d${i}`,
         webhookId: `w${i % 10}`,
         runId: `r${i}`,
         event: "started",
-        terminal: false,
-        deadlineAt: Number.MAX_SAFE_INTEGER,
         body: "x".repeat(1000),
-      } as unknown as Delivery;
+      });
       refs.push(new WeakRef(delivery));
       queue.enqueue(delivery);
     }
@@ -306,15 +317,7 @@ describe("queue memory with a stuck lane", () => {
       { maxQueued: 100 },
     );
     for (let i = 0; i < 5000; i++) {
-      const delivery = {
-        id: `d${i}`,
-        webhookId: "w",
-        runId: "r",
-        event: "in_progress",
-        terminal: false,
-        deadlineAt: Number.MAX_SAFE_INTEGER,
-        body: "x".repeat(1000),
-      } as unknown as Delivery;
+      const delivery = queued({ id: `d${i}`, body: "x".repeat(1000) });
       refs.push(new WeakRef(delivery));
       queue.enqueue(delivery);
     }
@@ -327,16 +330,8 @@ describe("queue memory with a stuck lane", () => {
 });
 
 describe("the abort signal a queue hands its worker, made only when read", () => {
-  const delivery = (id: string): Delivery =>
-    ({
-      id,
-      webhookId: "w",
-      runId: id,
-      event: "in_progress",
-      terminal: false,
-      deadlineAt: Number.MAX_SAFE_INTEGER,
-      body: "{}",
-    }) as unknown as Delivery;
+  // Each on its own lane, so that both run at once.
+  const delivery = (id: string): Delivery => queued({ id, runId: id });
 
   it("tells a worker that never read it that its delivery was abandoned, and aborts one that did", async () => {
     const contexts: WorkerContext[] = [];
@@ -386,16 +381,8 @@ describe("the abort signal a queue hands its worker, made only when read", () =>
 });
 
 describe("attempt slots of the in-memory queue (maxInFlight)", () => {
-  const delivery = (id: string): Delivery =>
-    ({
-      id,
-      webhookId: id,
-      runId: "r",
-      event: "in_progress",
-      terminal: false,
-      deadlineAt: Number.MAX_SAFE_INTEGER,
-      body: "{}",
-    }) as unknown as Delivery;
+  // Each on its own lane: only the slots limit them.
+  const delivery = (id: string): Delivery => queued({ id, webhookId: id });
 
   it("attempts at most maxInFlight deliveries at once, in order, and finishes them all", async () => {
     let open = 0;
@@ -452,27 +439,16 @@ describe("attempt slots of the in-memory queue (maxInFlight)", () => {
 });
 
 describe("found in review of the performance work", () => {
-  const inProgress = (id: string, event = "in_progress"): Delivery =>
-    ({
-      id,
-      webhookId: "w",
-      runId: "r",
-      event,
-      terminal: event !== "in_progress",
-      deadlineAt: Number.MAX_SAFE_INTEGER,
-      body: "{}",
-    }) as unknown as Delivery;
-
   it("a terminal event supersedes every queued in_progress of its lane, however many", async () => {
     const dropped: string[] = [];
     const queue = memoryQueue(
       () => new Promise<void>(() => undefined),
       (d, reason) => dropped.push(`${d.id}:${reason}`),
     );
-    queue.enqueue(inProgress("head"));
+    queue.enqueue(queued({ id: "head" }));
     await new Promise((r) => setImmediate(r));
-    for (let i = 0; i < 20; i++) queue.enqueue(inProgress(`p${i}`));
-    queue.enqueue(inProgress("end", "finished"));
+    for (let i = 0; i < 20; i++) queue.enqueue(queued({ id: `p${i}` }));
+    queue.enqueue(queued({ id: "end", event: "finished", terminal: true }));
     expect(dropped).toEqual(Array.from({ length: 20 }, (_, i) => `p${i}:superseded`));
     queue.abandon();
   });
