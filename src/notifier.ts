@@ -829,21 +829,18 @@ function deliveryId(eventId: string, webhookId: string): string {
 }
 
 function formatFailure(event: RunEvent, webhook: WebhookRecord, error: FormatError): DeliveryReport {
-  return {
-    deliveryId: deliveryId(event.id, webhook.id),
+  const identity = {
+    id: deliveryId(event.id, webhook.id),
     webhookId: webhook.id,
     webhookName: webhook.name,
     target: redactUrl(webhook.url),
     event: event.event,
     eventId: event.id,
     runId: event.run.id,
-    attempt: 0,
-    final: true,
-    ok: false,
-    outcome: "format_failed",
-    durationMs: 0,
-    error: { name: error.name, code: error.code, message: error.message },
   };
+  const report = reportOf(identity, 0, "format_failed", 0);
+  report.error = { name: error.name, code: error.code, message: error.message };
+  return report;
 }
 
 function abandonedReport(delivery: Delivery): DeliveryReport {

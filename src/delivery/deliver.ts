@@ -201,7 +201,7 @@ export function backoff(retry: ResolvedRetry, consumed: number): number {
  * added by the caller.
  */
 export function reportOf(
-  delivery: Delivery,
+  delivery: Pick<Delivery, "id" | "webhookId" | "webhookName" | "target" | "event" | "eventId" | "runId">,
   attempt: number,
   outcome: DeliveryReport["outcome"],
   durationMs: number,
