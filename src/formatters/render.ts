@@ -27,12 +27,23 @@ const RESERVED = new Set([
   "webhook-signature",
 ]);
 
+/**
+ * @internal Serialisers that give exactly `JSON.stringify(format(event, context).body)` for a
+ * built-in formatter's `format` function, faster: render() uses one when the formatter has it. Keyed
+ * by the function, so that a formatter defined from a built-in's parts keeps it, and one wrapping
+ * the built-in's output in its own function does not.
+ */
+export const serialisers = new WeakMap<Formatter["format"], (event: RunEvent) => string>();
+
 /** @internal Calls the formatter and serialises its body. A throwing formatter becomes a FormatError. */
 export function render(formatter: Formatter, event: RunEvent, context: FormatContext): Rendered {
   let body: string;
   const headers: Record<string, string> = {};
   const warnings: string[] = [];
   try {
+    // eslint-disable-next-line @typescript-eslint/unbound-method -- a key, never called from here
+    const serialise = serialisers.get(formatter.format);
+    if (serialise !== undefined) return measured(formatter, serialise(event), headers, warnings);
     const message = formatter.format(event, context);
     body = typeof message.body === "string" ? message.body : JSON.stringify(message.body);
     if (typeof body !== "string") throw new TypeError("the body serialised to nothing");
@@ -47,6 +58,15 @@ export function render(formatter: Formatter, event: RunEvent, context: FormatCon
   } catch (error) {
     throw new FormatError(formatter.name, describe(error), { cause: error });
   }
+  return measured(formatter, body, headers, warnings);
+}
+
+function measured(
+  formatter: Formatter,
+  body: string,
+  headers: Record<string, string>,
+  warnings: string[],
+): Rendered {
   const max = formatter.limits.maxBytes;
   const contentType = formatter.contentType;
   // Counting the bytes costs a pass over the body: do it for formats with a limit, else on demand.

@@ -1,5 +1,14 @@
 import { describe, expect, it } from "vitest";
-import { jsonFormatter, type JsonEnvelope, type PredatorJsonBody } from "../../src/formatters/json.js";
+import { deepFreeze } from "../../src/_freeze.js";
+import { EVENT_NAMES, type RunEvent } from "../../src/events.js";
+import {
+  envelope,
+  envelopeJson,
+  jsonFormatter,
+  type JsonEnvelope,
+  type PredatorJsonBody,
+} from "../../src/formatters/json.js";
+import { render } from "../../src/formatters/render.js";
 import { sampleEvents } from "../../src/testing/fixtures.js";
 import { testContext } from "../../src/testing/formatter-contract.js";
 
@@ -46,5 +55,42 @@ describe("json format", () => {
     const failed = predator.format({ ...events.failed, error: undefined }, testContext())
       .body as PredatorJsonBody;
     expect(failed.event).toBe("failed");
+  });
+
+  describe("the body it sends", () => {
+    const stringified = (event: RunEvent): string => JSON.stringify(envelope(event));
+
+    it.each(EVENT_NAMES.map((name) => [name]))(
+      "%s: is JSON.stringify of the envelope, to the byte",
+      (name) => {
+        const event = sampleEvents()[name];
+        const routed = { ...event, run: { ...event.run, webhooks: ["a"] }, extra: undefined };
+        for (const e of [event, deepFreeze(structuredClone(event)), routed] as RunEvent[]) {
+          expect(envelopeJson(e)).toBe(stringified(e));
+          // The second time the run's part may come from the cache: the text must not change.
+          expect(envelopeJson(e)).toBe(stringified(e));
+        }
+        expect(render(jsonFormatter(), event, testContext()).body).toBe(stringified(event));
+      },
+    );
+
+    it("is rebuilt when a run that is not frozen changes between events", () => {
+      const event = structuredClone(sampleEvents().finished) as RunEvent;
+      const before = envelopeJson(event);
+      (event.run as { name: string }).name = "renamed";
+      const after = envelopeJson(event);
+      expect(after).not.toBe(before);
+      expect(after).toBe(stringified(event));
+      // Frozen at the top only: the labels inside can still change, so nothing is cached either.
+      const shallow = { ...event, run: Object.freeze({ ...event.run, labels: { team: "a" } }) } as RunEvent;
+      envelopeJson(shallow);
+      (shallow.run.labels as Record<string, string>).team = "b";
+      expect(envelopeJson(shallow)).toBe(stringified(shallow));
+    });
+
+    it("follows an event's own toJSON, as JSON.stringify does", () => {
+      const event = { ...sampleEvents().started, toJSON: () => ({ swapped: true }) } as RunEvent;
+      expect(envelopeJson(event)).toBe(stringified(event));
+    });
   });
 });
