@@ -10,7 +10,12 @@ import { type EventName, type StatsBatch, eventTimeSchema, httpUrlSchema } from 
 
 /** @internal Returned by a check when it cannot vouch for the value. */
 export const FAIL: unique symbol = Symbol("runhooks.fail");
-type Check = (value: unknown) => unknown;
+/**
+ * Vouches for `value` and returns its frozen copy, or FAIL. `prev`, when given, is an earlier copy
+ * at the same place: when the copy would equal it, the check returns `prev` itself and allocates
+ * nothing (see `interned`).
+ */
+type Check = (value: unknown, prev?: unknown) => unknown;
 type Obj = Record<string, unknown>;
 
 /** @internal An object literal (or `Object.create(null)`): what the schemas' records accept by sure. */
@@ -72,26 +77,42 @@ const viaSchema =
  */
 function strict(fields: Readonly<Record<string, Check>>, required: readonly string[] = []): Check {
   const names = Object.keys(fields);
-  return (value) => {
+  return (value, prev) => {
     if (!isPlainObject(value)) return FAIL;
-    const out: Obj = {};
+    const before = isPlainObject(prev) ? prev : undefined;
+    // With an earlier copy, a new one is made only from the first field that differs from it.
+    let out: Obj | undefined = before === undefined ? {} : undefined;
     let found = 0;
-    for (const name of names) {
+    for (let i = 0; i < names.length; i++) {
+      const name = names[i] as string;
       const field = value[name];
+      let copy: unknown;
       if (field === undefined) {
         if (Object.hasOwn(value, name) || required.includes(name)) return FAIL;
-        continue;
+      } else {
+        copy = (fields[name] as Check)(field, before?.[name]);
+        if (copy === FAIL) return FAIL;
+        found += 1;
       }
-      const copy = (fields[name] as Check)(field);
-      if (copy === FAIL) return FAIL;
-      out[name] = copy;
-      found += 1;
+      if (out === undefined && !Object.is(copy, (before as Obj)[name])) out = head(before as Obj, names, i);
+      if (out !== undefined && copy !== undefined) out[name] = copy;
     }
     // zod's unknown-key check walks the same `for…in` keys.
     let enumerable = 0;
     for (const _ in value) enumerable += 1;
-    return enumerable === found ? Object.freeze(out) : FAIL;
+    if (enumerable !== found) return FAIL;
+    return out === undefined ? before : Object.freeze(out);
   };
+}
+
+/** The fields of `before` among the first `count` names, in that order: a copy's unchanged start. */
+function head(before: Obj, names: readonly string[], count: number): Obj {
+  const out: Obj = {};
+  for (let i = 0; i < count; i++) {
+    const name = names[i] as string;
+    if (before[name] !== undefined) out[name] = before[name];
+  }
+  return out;
 }
 
 /**
@@ -99,32 +120,64 @@ function strict(fields: Readonly<Record<string, Check>>, required: readonly stri
  * for records keyed by numbers, such as status codes (see `_counts.ts`).
  */
 function record(key: (name: string) => boolean, item: Check, max: number, indexKeys = false): Check {
-  return (value) => {
+  return (value, prev) => {
     if (!isPlainObject(value) || Object.getOwnPropertySymbols(value).length > 0) return FAIL;
     const names = Object.keys(value);
     if (names.length > max) return FAIL;
     const out: Obj = {};
+    let same = isPlainObject(prev) && sameKeys(prev, names);
     for (const name of names) {
       if (name === "__proto__" || !key(name)) return FAIL;
-      const copy = item(value[name]);
+      const old = same ? (prev as Obj)[name] : undefined;
+      const copy = item(value[name], old);
       if (copy === FAIL) return FAIL;
+      same &&= Object.is(copy, old);
       if (indexKeys) defineFrozen(out, name, copy);
       else out[name] = copy;
     }
-    return Object.freeze(out);
+    return same ? prev : Object.freeze(out);
   };
 }
 
+/** Whether `object` has exactly `names` as its keys, in that order. */
+function sameKeys(object: Obj, names: readonly string[]): boolean {
+  let i = 0;
+  for (const name in object) if (name !== names[i++]) return false;
+  return i === names.length;
+}
+
 function array(item: Check, max: number): Check {
-  return (value) => {
+  return (value, prev) => {
     if (!Array.isArray(value) || value.length > max) return FAIL;
     const out: unknown[] = [];
+    let same = Array.isArray(prev) && prev.length === value.length;
     for (let i = 0; i < value.length; i++) {
-      const copy = item(value[i]);
+      const old: unknown = same ? (prev as unknown[])[i] : undefined;
+      const copy = item(value[i], old);
       if (copy === FAIL) return FAIL;
+      same &&= Object.is(copy, old);
       out.push(copy);
     }
-    return Object.freeze(out);
+    return same ? prev : Object.freeze(out);
+  };
+}
+
+/**
+ * Keeps the last copy per id (`run.id`) and checks the next value with the same id against it: a
+ * runner repeats its run's details in every event, and an unchanged run then costs no allocation and
+ * stays the very same object, which the JSON format serialises once (formatters/json.ts).
+ */
+function interned(check: Check): Check {
+  const last = new Map<string, unknown>();
+  return (value) => {
+    const id = isPlainObject(value) ? value.id : undefined;
+    if (typeof id !== "string") return check(value);
+    const copy = check(value, last.get(id));
+    if (copy !== FAIL) {
+      if (last.size >= 1024 && !last.has(id)) last.clear();
+      last.set(id, copy);
+    }
+    return copy;
   };
 }
 
@@ -140,31 +193,33 @@ const latency = strict({
 const codes = record(isStatusCode, count, Infinity, true);
 const errors = record(isErrorKind, count, 1000);
 
-const run = strict(
-  {
-    id,
-    testId: id,
-    name: trimmed(1, 10_000),
-    jobId: id,
-    environment: trimmed(1, 200),
-    tenant: id,
-    load: strict({
-      duration: measure,
-      arrivalRate: measure,
-      arrivalCount: count,
-      rampTo: measure,
-      runners: pass((value) => isCount(value) && value >= 1),
-      maxVirtualUsers: count,
-    }),
-    links: array(
-      strict({ title: trimmed(1, 200), url: viaSchema(httpUrlSchema, new Set()) }, ["title", "url"]),
-      20,
-    ),
-    labels: record((name) => name.length > 0 && name.length <= 100, text(1000), 50),
-    webhooks: array(id, 100),
-    benchmark: strict({ threshold: finite, lastScores: array(finite, 20) }, ["threshold"]),
-  },
-  ["id", "testId", "name"],
+const run = interned(
+  strict(
+    {
+      id,
+      testId: id,
+      name: trimmed(1, 10_000),
+      jobId: id,
+      environment: trimmed(1, 200),
+      tenant: id,
+      load: strict({
+        duration: measure,
+        arrivalRate: measure,
+        arrivalCount: count,
+        rampTo: measure,
+        runners: pass((value) => isCount(value) && value >= 1),
+        maxVirtualUsers: count,
+      }),
+      links: array(
+        strict({ title: trimmed(1, 200), url: viaSchema(httpUrlSchema, new Set()) }, ["title", "url"]),
+        20,
+      ),
+      labels: record((name) => name.length > 0 && name.length <= 100, text(1000), 50),
+      webhooks: array(id, 100),
+      benchmark: strict({ threshold: finite, lastScores: array(finite, 20) }, ["threshold"]),
+    },
+    ["id", "testId", "name"],
+  ),
 );
 
 const statsFields = { requests: count, codes, errors, latency, rps: measure };

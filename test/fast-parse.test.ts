@@ -95,7 +95,13 @@ function paths(value: unknown, prefix: string[] = []): string[][] {
 }
 
 type Damage =
-  { kind: "set"; value: unknown } | { kind: "delete" } | { kind: "add"; key: string; value: unknown };
+  | { kind: "set"; value: unknown }
+  | { kind: "delete" }
+  | { kind: "add"; key: string; value: unknown }
+  // An object's first key moved to the end; an array one item longer (its first, again) or shorter.
+  | { kind: "reorder" }
+  | { kind: "grow" }
+  | { kind: "shrink" };
 
 function damaged(payload: Obj, path: string[], damage: Damage): unknown {
   const copy = structuredClone(payload);
@@ -103,10 +109,22 @@ function damaged(payload: Obj, path: string[], damage: Damage): unknown {
   let parent: Obj = copy;
   for (const key of path.slice(0, -1)) parent = parent[key] as Obj;
   const last = path[path.length - 1] as string;
+  const target = parent[last];
   if (damage.kind === "set") parent[last] = damage.value;
   else if (damage.kind === "delete") Reflect.deleteProperty(parent, last);
-  else if (typeof parent[last] === "object" && parent[last] !== null)
-    (parent[last] as Obj)[damage.key] = damage.value;
+  else if (typeof target !== "object" || target === null) return copy;
+  else if (damage.kind === "add") (target as Obj)[damage.key] = damage.value;
+  else if (Array.isArray(target)) {
+    if (damage.kind === "grow" && target.length > 0) target.push(structuredClone(target[0]));
+    if (damage.kind === "shrink") target.pop();
+  } else if (damage.kind === "reorder") {
+    const [first] = Object.keys(target);
+    if (first !== undefined) {
+      const value = (target as Obj)[first];
+      Reflect.deleteProperty(target, first);
+      (target as Obj)[first] = value;
+    }
+  }
   return copy;
 }
 
@@ -149,11 +167,14 @@ describe("the hand-written checks of bus.emit payloads", () => {
         key: fc.constantFrom("extra", "200", "500", "min", "title", "url", "id", "run"),
         value: fc.constantFrom(...oddValues),
       }),
+      fc.constantFrom({ kind: "reorder" as const }, { kind: "grow" as const }, { kind: "shrink" as const }),
     );
     const seen = { fastAccepted: 0, zodOnly: 0, bothRejected: 0 };
     fc.assert(
       fc.property(fc.constantFrom(...cases), damage, ({ name, payload, path }, how) => {
         const input = damaged(payload, path, how);
+        // The undamaged payload first: its run is then the one the damaged run is checked against.
+        fastEventInput(name, payload);
         const fast = fastEventInput(name, input);
         const parsed = eventInputSchemas[name].safeParse(input);
         if (fast !== undefined) {
@@ -190,6 +211,36 @@ describe("the hand-written checks of bus.emit payloads", () => {
     Object.defineProperty(hidden, "at", { value: "garbage", enumerable: false });
     expect(fastEventInput(name, hidden)).toBeUndefined();
     expect(eventInputSchemas[name].safeParse(hidden).success).toBe(false);
+  });
+
+  it("give the same run object back while a run's details stay the same, and a new one when they change", () => {
+    const { name, payload } = payloads[0] as { name: EventName; payload: Obj };
+    const run = structuredClone({
+      ...(payload.run as Obj),
+      id: "interned-run",
+      links: [{ title: "Report", url: "https://example.com/r" }],
+      labels: { team: "payments", region: "eu" },
+      load: { duration: 60, runners: 2 },
+    });
+    const runOf = (input: Obj): unknown => (fastEventInput(name, { ...payload, run: input }) as Obj).run;
+    const first = runOf(run);
+    expect(runOf(structuredClone(run))).toBe(first);
+    expect(runOf(run)).toBe(first);
+    // The runner changes the very object it passed before: the change must show, not the old copy.
+    (run.labels as Obj).region = "us";
+    const changed = runOf(run);
+    expect(changed).not.toBe(first);
+    expect(changed).toEqual(run);
+    expect(isDeepFrozen(changed)).toBe(true);
+    // Unchanged parts of a changed run are shared with the earlier copy; changed ones are new.
+    expect((changed as Obj).links).toBe((first as Obj).links);
+    expect((changed as Obj).labels).not.toBe((first as Obj).labels);
+    (run.links as Obj[]).push({ title: "Grafana", url: "https://example.com/g" });
+    expect(JSON.stringify(runOf(run))).toBe(JSON.stringify(run));
+    run.labels = { region: "us", team: "payments" };
+    expect(Object.keys((runOf(run) as Obj).labels as Obj)).toEqual(["region", "team"]);
+    Reflect.deleteProperty(run, "load");
+    expect(runOf(run)).not.toHaveProperty("load");
   });
 
   it("leave a trimmed id and an untrimmed one to zod, which trims it", () => {
