@@ -151,8 +151,9 @@ export function initialSnapshot(): RunSnapshot {
 }
 
 /**
- * @internal The lifecycle semantics as a pure function: one call, the snapshot before it, and the time,
- * give the snapshot after it and the events to emit, in order.
+ * @internal The lifecycle semantics as a function: one call, the snapshot before it, and the time,
+ * give the snapshot after it and the events to emit, in order. The snapshot is consumed: its running
+ * totals are updated in place (see addBatch) and belong to the snapshot returned.
  */
 export function step(
   snapshot: RunSnapshot,
@@ -187,12 +188,11 @@ export function step(
       // A runner that reports statistics has evidently started, even if it never said so.
       if (next.phase === "idle") start();
       const stats = withElapsed(addBatch(next.stats, call.batch), next.startedAt, now);
-      next = { ...next, stats };
       if (!next.fired.includes("in_progress")) fire(makeEvent("in_progress", run, now, 0, { stats }));
       const fresh = serverErrors(call.batch.codes);
       if (fresh.count > 0) {
         const prev = next.apiFailure;
-        const pending = addCounts(prev.pending, fresh.codes, emptyCounts());
+        const pending = addCounts(addCounts(emptyCounts(), prev.pending), fresh.codes);
         const total = prev.total + fresh.count;
         const due = prev.lastAt === undefined || now - prev.lastAt >= apiFailureCooldownMs;
         if (due) {
@@ -349,38 +349,39 @@ function makeEvent<E extends EventName>(
   return event;
 }
 
-function addBatch(stats: Stats, batch: StatsBatch): Stats {
-  const next: Stats = {
-    requests: stats.requests + (batch.requests ?? 0),
-    codes: batch.codes ? addCounts(stats.codes, batch.codes) : stats.codes,
-    errors: batch.errors ? addCounts(stats.errors, batch.errors) : stats.errors,
-  };
-  const latency = batch.latency ?? stats.latency;
-  if (latency !== undefined) next.latency = latency;
-  const rps = batch.rps ?? stats.rps;
-  if (rps !== undefined) next.rps = rps;
-  return next;
-}
-
-function withElapsed(stats: Stats, startedAt: number | undefined, now: number): Stats {
-  return startedAt === undefined ? stats : { ...stats, elapsedMs: Math.max(0, now - startedAt) };
-}
-
 /**
- * `a` plus `b`, into `out`. A run's running totals go into a plain object (the default): the quiet
- * path updates them in place on every batch, and plain elements are the fastest to update. Maps that
- * are only read go into a compact one (`emptyCounts()`).
+ * Adds a batch to a run's running totals *in place*, and returns them: the totals belong to the run's
+ * snapshot alone (events carry copies, see makeEvent), and a fresh copy of a status-code map costs a
+ * ~6 KB backing store (see `_counts.ts`). The latency is copied: the runner may reuse its batch object.
  */
+function addBatch(stats: Stats, batch: StatsBatch): Stats {
+  if (batch.requests !== undefined) stats.requests += batch.requests;
+  if (batch.codes !== undefined) addCounts(stats.codes, batch.codes);
+  if (batch.errors !== undefined) addCounts(stats.errors, batch.errors);
+  const latency = batch.latency;
+  if (latency !== undefined) {
+    const own: Latency = {};
+    for (const key of LATENCY_KEYS) if (latency[key] !== undefined) own[key] = latency[key];
+    stats.latency = own;
+  }
+  if (batch.rps !== undefined) stats.rps = batch.rps;
+  return stats;
+}
+
+/** Sets the totals' `elapsedMs`, in place like addBatch. */
+function withElapsed(stats: Stats, startedAt: number | undefined, now: number): Stats {
+  if (startedAt !== undefined) stats.elapsedMs = Math.max(0, now - startedAt);
+  return stats;
+}
+
+/** Adds `b` into `into`, in place, and returns `into`. */
 function addCounts(
-  a: Readonly<Record<string, number>>,
+  into: Record<string, number>,
   b: Readonly<Record<string, number>>,
-  out: Record<string, number> = {},
 ): Record<string, number> {
-  for (const key of Object.keys(a)) out[key] = a[key] as number;
   // Own properties only: an error kind named "constructor" must not pick up Object.prototype's.
-  for (const key of Object.keys(b))
-    out[key] = (Object.hasOwn(out, key) ? (out[key] ?? 0) : 0) + (b[key] ?? 0);
-  return out;
+  for (const key in b) into[key] = (Object.hasOwn(into, key) ? (into[key] ?? 0) : 0) + (b[key] ?? 0);
+  return into;
 }
 
 function serverErrors(codes: Readonly<Record<string, number>> | undefined): {
@@ -426,14 +427,18 @@ export function createRunHandle(run: Run, deps: RunHandleDeps): RunHandle {
   const apply = (kind: RunCall["kind"], arg?: unknown): void => {
     // Most calls are a statistics batch that changes counters and emits nothing: keep those cheap
     // (no schema parse, no copies); everything else takes the general path.
+    let call: RunCall | undefined;
     if (kind === "stats") {
       const snapshot = deps.state.get(run.id);
-      if (snapshot && quietBatch(snapshot, arg, now())) {
-        deps.state.set(run.id, snapshot);
+      const batch = snapshot && quickBatch(snapshot, arg, now());
+      if (batch === APPLIED) {
+        deps.state.set(run.id, snapshot as RunSnapshot);
         return;
       }
+      // Checked already and about to fire api_failure: step() only reads it, no need for a copy.
+      if (batch !== undefined) call = { kind, batch };
     }
-    const call = parseCall(kind, arg);
+    call ??= parseCall(kind, arg);
     const before = deps.state.get(run.id) ?? initialSnapshot();
     const result = step(before, call, run, now(), deps.apiFailureCooldownMs);
     deps.state.set(run.id, result.snapshot);
@@ -483,49 +488,40 @@ function isCounts(
   return true;
 }
 
-/**
- * @internal Applies a batch in place when it is plainly valid (the shapes the schema accepts, checked
- * by hand) and emits nothing: the run is running, `in_progress` has fired and the batch has no 5xx.
- * Returns false, changing nothing, in every other case: the caller then takes the general path, whose
- * schema gives the precise validation error.
- */
-export function quietBatch(snapshot: RunSnapshot, value: unknown, now: number): boolean {
-  if (snapshot.phase !== "running" || !snapshot.fired.includes("in_progress") || !isPlainObject(value))
-    return false;
-  for (const key in value) if (!BATCH_KEYS.has(key)) return false;
-  const { requests, codes, errors, latency, rps } = value;
-  if (requests !== undefined && !isCount(requests)) return false;
-  if (rps !== undefined && !isMeasure(rps)) return false;
-  if (codes !== undefined && !isCounts(codes, isStatusCode, 500)) return false;
-  if (errors !== undefined && !isCounts(errors, isErrorKind, 1000)) return false;
-  if (latency !== undefined) {
-    if (!isPlainObject(latency)) return false;
-    for (const key in latency)
-      if (!LATENCY_KEY_SET.has(key) || (latency[key] !== undefined && !isMeasure(latency[key]))) return false;
-  }
-  if (codes !== undefined)
-    for (const code in codes) if (code.charCodeAt(0) === 53 /* "5" */ && (codes[code] ?? 0) > 0) return false;
+/** @internal quickBatch() applied the batch: nothing to emit. */
+export const APPLIED: unique symbol = Symbol("runhooks.applied");
 
-  // Events carry copies (see makeEvent), so the run's totals are its own to change in place.
-  const stats = snapshot.stats;
-  if (requests !== undefined) stats.requests += requests;
-  if (codes !== undefined)
-    for (const code in codes)
-      stats.codes[code] =
-        (Object.hasOwn(stats.codes, code) ? (stats.codes[code] ?? 0) : 0) + (codes[code] ?? 0);
-  if (errors !== undefined)
-    for (const kind in errors)
-      stats.errors[kind] =
-        (Object.hasOwn(stats.errors, kind) ? (stats.errors[kind] ?? 0) : 0) + (errors[kind] ?? 0);
+/**
+ * @internal The quick path for a running run's statistics batch that is plainly valid (the shapes
+ * the schema accepts, checked by hand; `in_progress` fired already). A batch without 5xx is applied in
+ * place (APPLIED): it emits nothing. One with 5xx is returned as it is, unchanged, for step() to fire
+ * `api_failure` without checking it again. `undefined`, changing nothing, in every other case: the
+ * caller then takes the general path, whose schema gives the precise validation error.
+ */
+export function quickBatch(
+  snapshot: RunSnapshot,
+  value: unknown,
+  now: number,
+): typeof APPLIED | StatsBatch | undefined {
+  if (snapshot.phase !== "running" || !snapshot.fired.includes("in_progress") || !isPlainObject(value))
+    return undefined;
+  for (const key in value) if (!BATCH_KEYS.has(key)) return undefined;
+  const { requests, codes, errors, latency, rps } = value;
+  if (requests !== undefined && !isCount(requests)) return undefined;
+  if (rps !== undefined && !isMeasure(rps)) return undefined;
+  if (codes !== undefined && !isCounts(codes, isStatusCode, 500)) return undefined;
+  if (errors !== undefined && !isCounts(errors, isErrorKind, 1000)) return undefined;
   if (latency !== undefined) {
-    // A copy: the runner may reuse its batch object for the next second.
-    const own: Latency = {};
-    for (const key of LATENCY_KEYS) if (latency[key] !== undefined) own[key] = latency[key] as number;
-    stats.latency = own;
+    if (!isPlainObject(latency)) return undefined;
+    for (const key in latency)
+      if (!LATENCY_KEY_SET.has(key) || (latency[key] !== undefined && !isMeasure(latency[key])))
+        return undefined;
   }
-  if (rps !== undefined) stats.rps = rps;
-  if (snapshot.startedAt !== undefined) stats.elapsedMs = Math.max(0, now - snapshot.startedAt);
-  return true;
+  if (codes !== undefined)
+    for (const code in codes) if (code.charCodeAt(0) === 53 /* "5" */ && (codes[code] ?? 0) > 0) return value;
+
+  withElapsed(addBatch(snapshot.stats, value), snapshot.startedAt, now);
+  return APPLIED;
 }
 
 function copyStats(stats: Stats): Stats {

@@ -474,10 +474,21 @@ describe("the quick path for quiet batches", () => {
           0,
           COOLDOWN,
         ).snapshot;
+        const referenceEvents: RunEvent[] = [];
         for (const batch of batches) {
           quick.handle.stats(batch);
-          snapshot = step(snapshot, parseCall("stats", batch), run, 0, COOLDOWN).snapshot;
+          const result = step(snapshot, parseCall("stats", batch), run, 0, COOLDOWN);
+          snapshot = result.snapshot;
+          referenceEvents.push(...result.events);
         }
+        // Batches with 5xx skip the schema on the quick path too: they must fire the same api_failure.
+        const fired = (events: RunEvent[]): unknown[] =>
+          events.map((e) => {
+            if (e.event !== "api_failure") return e.event;
+            const { elapsedMs: _, ...stats } = e.stats;
+            return { failures: e.failures, stats };
+          });
+        expect(fired(quick.events.slice(2))).toEqual(fired(referenceEvents));
         const { elapsedMs: _a, ...quickStats } = quickSnapshot(quick);
         const { elapsedMs: _b, ...reference } = snapshot.stats;
         expect(quickStats).toEqual(reference);
