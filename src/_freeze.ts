@@ -2,7 +2,11 @@
 export function deepFreeze<T>(value: T): T {
   if (typeof value === "object" && value !== null && !Object.isFrozen(value)) {
     Object.freeze(value);
-    for (const key of Object.keys(value)) deepFreeze((value as Record<string, unknown>)[key]);
+    for (const key in value) {
+      const field: unknown = value[key];
+      // Only objects need a call: most fields are numbers and strings.
+      if (typeof field === "object" && field !== null) deepFreeze(field);
+    }
   }
   return value;
 }

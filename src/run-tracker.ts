@@ -140,13 +140,16 @@ export interface StepResult {
   ignored?: string;
 }
 
-/** @internal */
+// No 5xx pending since the last api_failure: the next batch's own counts can be taken as they are.
+const NO_COUNTS: Readonly<Record<string, number>> = Object.freeze(emptyCounts());
+
+/** @internal The snapshot of a run nothing has happened to yet. */
 export function initialSnapshot(): RunSnapshot {
   return {
     phase: "idle",
     fired: [],
     stats: emptyStats(),
-    apiFailure: { seq: 0, pending: emptyCounts(), total: 0 },
+    apiFailure: { seq: 0, pending: NO_COUNTS, total: 0 },
   };
 }
 
@@ -192,18 +195,18 @@ export function step(
       const fresh = serverErrors(call.batch.codes);
       if (fresh.count > 0) {
         const prev = next.apiFailure;
-        const pending = addCounts(addCounts(emptyCounts(), prev.pending), fresh.codes);
+        const pending =
+          prev.pending === NO_COUNTS
+            ? fresh.codes
+            : addCounts(addCounts(emptyCounts(), prev.pending), fresh.codes);
         const total = prev.total + fresh.count;
         const due = prev.lastAt === undefined || now - prev.lastAt >= apiFailureCooldownMs;
         if (due) {
           const seq = prev.seq + 1;
-          next = { ...next, apiFailure: { seq, lastAt: now, pending: emptyCounts(), total } };
-          fire(
-            makeEvent("api_failure", run, now, seq, {
-              stats,
-              failures: { codes: pending, count: sum(pending), total },
-            }),
-          );
+          next = { ...next, apiFailure: { seq, lastAt: now, pending: NO_COUNTS, total } };
+          // Frozen as built, like the statistics copy: publish() then has nothing left to walk.
+          const failures = Object.freeze({ codes: Object.freeze(pending), count: sum(pending), total });
+          fire(makeEvent("api_failure", run, now, seq, { stats, failures }));
         } else {
           next = { ...next, apiFailure: { ...prev, pending, total } };
         }
@@ -362,7 +365,8 @@ function addBatch(stats: Stats, batch: StatsBatch): Stats {
   if (latency !== undefined) {
     const own: Latency = {};
     for (const key of LATENCY_KEYS) if (latency[key] !== undefined) own[key] = latency[key];
-    stats.latency = own;
+    // Frozen: events share it (copyStats), and the next batch's latency replaces it rather than changing it.
+    stats.latency = Object.freeze(own);
   }
   if (batch.rps !== undefined) stats.rps = batch.rps;
   return stats;
@@ -530,8 +534,8 @@ function copyStats(stats: Stats): Stats {
     codes: frozenCounts(stats.codes),
     errors: Object.freeze({ ...stats.errors }),
   };
-  if (stats.latency !== undefined) copy.latency = { ...stats.latency };
+  if (stats.latency !== undefined) copy.latency = stats.latency;
   if (stats.rps !== undefined) copy.rps = stats.rps;
   if (stats.elapsedMs !== undefined) copy.elapsedMs = stats.elapsedMs;
-  return copy;
+  return Object.freeze(copy);
 }

@@ -239,6 +239,30 @@ describe("api_failure throttle", () => {
     expect(failures[1]?.stats.codes).toEqual({ "200": 18, "503": 5, "500": 1, "502": 5 });
   });
 
+  it("leaves an event's numbers as they were when it fired, whatever comes after", () => {
+    const h = harness();
+    const batch = { requests: 10, codes: { "200": 8, "503": 2 }, latency: { p95: 12 } };
+    h.handle.stats(batch);
+    h.advance(COOLDOWN);
+    h.handle.stats(batch);
+    const fired = h.events.filter((e) => e.event === "api_failure");
+    const before = JSON.stringify(fired);
+    // Quiet batches are added to the totals in place, and loud ones take the pending counts.
+    batch.latency.p95 = 99;
+    h.handle.stats({ requests: 5, codes: { "200": 5 }, latency: { p95: 40 } });
+    h.handle.stats(batch);
+    h.advance(COOLDOWN);
+    h.handle.stats(batch);
+    expect(JSON.stringify(fired)).toBe(before);
+    for (const event of fired) {
+      if (event.event !== "api_failure") continue;
+      expect(Object.isFrozen(event.stats) && Object.isFrozen(event.stats.codes)).toBe(true);
+      expect(Object.isFrozen(event.stats.latency)).toBe(true);
+      expect(Object.isFrozen(event.failures) && Object.isFrozen(event.failures.codes)).toBe(true);
+    }
+    expect(h.events.filter((e) => e.event === "api_failure")).toHaveLength(3);
+  });
+
   it("does not fire for 4xx or for 5xx entries with a zero count", () => {
     const h = harness();
     h.handle.stats({ codes: { "404": 3, "500": 0 } });
