@@ -165,7 +165,8 @@ function array(item: Check, max: number): Check {
 /**
  * Keeps the last copy per id (`run.id`) and checks the next value with the same id against it: a
  * runner repeats its run's details in every event, and an unchanged run then costs no allocation and
- * stays the very same object, which the JSON format serialises once (formatters/json.ts).
+ * stays the very same object, which the JSON format serialises once (formatters/json.ts). Bounded:
+ * past 256 runs at once, it starts over, which costs copies, never correctness.
  */
 function interned(check: Check): Check {
   const last = new Map<string, unknown>();
@@ -174,7 +175,7 @@ function interned(check: Check): Check {
     if (typeof id !== "string") return check(value);
     const copy = check(value, last.get(id));
     if (copy !== FAIL) {
-      if (last.size >= 1024 && !last.has(id)) last.clear();
+      if (last.size >= 256 && !last.has(id)) last.clear();
       last.set(id, copy);
     }
     return copy;
