@@ -510,21 +510,34 @@ export function quickBatch(
   if (snapshot.phase !== "running" || !snapshot.fired.includes("in_progress") || !isPlainObject(value))
     return undefined;
   for (const key in value) if (!BATCH_KEYS.has(key)) return undefined;
+  // Each field is read once, here: what is checked is what is added (a getter cannot answer twice).
   const { requests, codes, errors, latency, rps } = value;
   if (requests !== undefined && !isCount(requests)) return undefined;
   if (rps !== undefined && !isMeasure(rps)) return undefined;
   if (codes !== undefined && !isCounts(codes, isStatusCode, 500)) return undefined;
   if (errors !== undefined && !isCounts(errors, isErrorKind, 1000)) return undefined;
+  const batch: StatsBatch = {};
   if (latency !== undefined) {
     if (!isPlainObject(latency)) return undefined;
-    for (const key in latency)
-      if (!LATENCY_KEY_SET.has(key) || (latency[key] !== undefined && !isMeasure(latency[key])))
-        return undefined;
+    for (const key in latency) if (!LATENCY_KEY_SET.has(key)) return undefined;
+    // Read by name, as the schema reads them: a non-enumerable field counts too.
+    const own: Latency = {};
+    for (const key of LATENCY_KEYS) {
+      const measured = latency[key];
+      if (measured === undefined) continue;
+      if (!isMeasure(measured)) return undefined;
+      own[key] = measured;
+    }
+    batch.latency = own;
   }
+  if (requests !== undefined) batch.requests = requests;
+  if (codes !== undefined) batch.codes = codes;
+  if (errors !== undefined) batch.errors = errors;
+  if (rps !== undefined) batch.rps = rps;
   if (codes !== undefined)
-    for (const code in codes) if (code.charCodeAt(0) === 53 /* "5" */ && (codes[code] ?? 0) > 0) return value;
+    for (const code in codes) if (code.charCodeAt(0) === 53 /* "5" */ && (codes[code] ?? 0) > 0) return batch;
 
-  withElapsed(addBatch(snapshot.stats, value), snapshot.startedAt, now);
+  withElapsed(addBatch(snapshot.stats, batch), snapshot.startedAt, now);
   return APPLIED;
 }
 

@@ -526,6 +526,37 @@ describe("the quick path for quiet batches", () => {
     expect(() => h.handle.stats({ extra: 1 } as StatsBatch)).toThrow(/unknown field "extra"/);
   });
 
+  it("adds what it checked: a field read twice cannot pass the check and then add something else", () => {
+    for (const fiveHundreds of [false, true]) {
+      const h = harness();
+      h.handle.stats({ requests: 1 });
+      let reads = 0;
+      const batch = {
+        get requests() {
+          reads += 1;
+          return reads === 1 ? 2 : -999;
+        },
+        get codes() {
+          return reads === 1 ? { "200": 1, ...(fiveHundreds && { "503": 1 }) } : { "200": 1, abc: -7 };
+        },
+      };
+      h.handle.stats(batch as StatsBatch);
+      const stats = quickSnapshot(h);
+      expect(stats.requests).toBe(3);
+      expect(stats.codes).toEqual({ "200": 1, ...(fiveHundreds && { "503": 1 }) });
+    }
+  });
+
+  it("checks a latency field the way the schema reads it, hidden (non-enumerable) or not", () => {
+    for (const codes of [{ "200": 1 }, { "503": 1 }]) {
+      const h = harness();
+      h.handle.stats({ requests: 1 });
+      const latency = { p95: 3 };
+      Object.defineProperty(latency, "p99", { value: -5, enumerable: false });
+      expect(() => h.handle.stats({ codes, latency })).toThrow(/stats\.latency\.p99/);
+    }
+  });
+
   it("copies the latency object: a runner reusing its batch object cannot change past totals", () => {
     const h = harness();
     h.handle.stats({ requests: 1 });
