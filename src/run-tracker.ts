@@ -358,18 +358,41 @@ function makeEvent<E extends EventName>(
  * ~6 KB backing store (see `_counts.ts`). The latency is copied: the runner may reuse its batch object.
  */
 function addBatch(stats: Stats, batch: StatsBatch): Stats {
-  if (batch.requests !== undefined) stats.requests += batch.requests;
-  if (batch.codes !== undefined) addCounts(stats.codes, batch.codes);
-  if (batch.errors !== undefined) addCounts(stats.errors, batch.errors);
-  const latency = batch.latency;
-  if (latency !== undefined) {
-    const own: Latency = {};
-    for (const key of LATENCY_KEYS) if (latency[key] !== undefined) own[key] = latency[key];
-    // Frozen: events share it (copyStats), and the next batch's latency replaces it rather than changing it.
-    stats.latency = Object.freeze(own);
-  }
-  if (batch.rps !== undefined) stats.rps = batch.rps;
+  const latency = batch.latency === undefined ? undefined : latencyCopy(batch.latency);
+  return addFields(stats, batch.requests, batch.codes, batch.errors, latency, batch.rps);
+}
+
+/** The batch's fields, already read and checked, added in place; `latency` must be the totals' own. */
+function addFields(
+  stats: Stats,
+  requests: number | undefined,
+  codes: Readonly<Record<string, number>> | undefined,
+  errors: Readonly<Record<string, number>> | undefined,
+  latency: Readonly<Latency> | undefined,
+  rps: number | undefined,
+): Stats {
+  if (requests !== undefined) stats.requests += requests;
+  if (codes !== undefined) addCounts(stats.codes, codes);
+  if (errors !== undefined) addCounts(stats.errors, errors);
+  // Frozen: events share it (copyStats), and the next batch's latency replaces it rather than changing it.
+  if (latency !== undefined) stats.latency = latency;
+  if (rps !== undefined) stats.rps = rps;
   return stats;
+}
+
+/** A frozen copy of the defined measures, or `undefined` when one is not a measure. */
+function latencyCopy(
+  latency: Readonly<Partial<Record<(typeof LATENCY_KEYS)[number], unknown>>>,
+): Readonly<Latency> | undefined {
+  const own: Latency = {};
+  for (const key of LATENCY_KEYS) {
+    // Read by name, as the schema reads them: a non-enumerable field counts too.
+    const measured = latency[key];
+    if (measured === undefined) continue;
+    if (!isMeasure(measured)) return undefined;
+    own[key] = measured;
+  }
+  return Object.freeze(own);
 }
 
 /** Sets the totals' `elapsedMs`, in place like addBatch. */
@@ -516,28 +539,25 @@ export function quickBatch(
   if (rps !== undefined && !isMeasure(rps)) return undefined;
   if (codes !== undefined && !isCounts(codes, isStatusCode, 500)) return undefined;
   if (errors !== undefined && !isCounts(errors, isErrorKind, 1000)) return undefined;
-  const batch: StatsBatch = {};
+  let own: Readonly<Latency> | undefined;
   if (latency !== undefined) {
     if (!isPlainObject(latency)) return undefined;
     for (const key in latency) if (!LATENCY_KEY_SET.has(key)) return undefined;
-    // Read by name, as the schema reads them: a non-enumerable field counts too.
-    const own: Latency = {};
-    for (const key of LATENCY_KEYS) {
-      const measured = latency[key];
-      if (measured === undefined) continue;
-      if (!isMeasure(measured)) return undefined;
-      own[key] = measured;
-    }
-    batch.latency = own;
+    own = latencyCopy(latency);
+    if (own === undefined) return undefined;
   }
-  if (requests !== undefined) batch.requests = requests;
-  if (codes !== undefined) batch.codes = codes;
-  if (errors !== undefined) batch.errors = errors;
-  if (rps !== undefined) batch.rps = rps;
   if (codes !== undefined)
-    for (const code in codes) if (code.charCodeAt(0) === 53 /* "5" */ && (codes[code] ?? 0) > 0) return batch;
+    for (const code in codes)
+      if (code.charCodeAt(0) === 53 /* "5" */ && (codes[code] ?? 0) > 0) {
+        const batch: StatsBatch = { codes };
+        if (requests !== undefined) batch.requests = requests;
+        if (errors !== undefined) batch.errors = errors;
+        if (own !== undefined) batch.latency = own;
+        if (rps !== undefined) batch.rps = rps;
+        return batch;
+      }
 
-  withElapsed(addBatch(snapshot.stats, batch), snapshot.startedAt, now);
+  withElapsed(addFields(snapshot.stats, requests, codes, errors, own, rps), snapshot.startedAt, now);
   return APPLIED;
 }
 

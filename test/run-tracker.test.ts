@@ -540,7 +540,7 @@ describe("the quick path for quiet batches", () => {
           return reads === 1 ? { "200": 1, ...(fiveHundreds && { "503": 1 }) } : { "200": 1, abc: -7 };
         },
       };
-      h.handle.stats(batch as StatsBatch);
+      h.handle.stats(batch);
       const stats = quickSnapshot(h);
       expect(stats.requests).toBe(3);
       expect(stats.codes).toEqual({ "200": 1, ...(fiveHundreds && { "503": 1 }) });
