@@ -462,7 +462,7 @@ export function createRunHandle(run: Run, deps: RunHandleDeps): RunHandle {
         deps.state.set(run.id, snapshot as RunSnapshot);
         return;
       }
-      // Checked already and about to fire api_failure: step() only reads it, no need for a copy.
+      // A batch with 5xx, checked already: step() only reads it, so the schema's copy is not needed.
       if (batch !== undefined) call = { kind, batch };
     }
     call ??= parseCall(kind, arg);
@@ -521,9 +521,10 @@ export const APPLIED: unique symbol = Symbol("runhooks.applied");
 /**
  * @internal The quick path for a running run's statistics batch that is plainly valid (the shapes
  * the schema accepts, checked by hand; `in_progress` fired already). A batch without 5xx is applied in
- * place (APPLIED): it emits nothing. One with 5xx is returned as it is, unchanged, for step() to fire
- * `api_failure` without checking it again. `undefined`, changing nothing, in every other case: the
- * caller then takes the general path, whose schema gives the precise validation error.
+ * place (APPLIED): it emits nothing. One with 5xx comes back as the fields that were read and checked
+ * (latency copied), for step() to handle `api_failure` without checking them again. `undefined`,
+ * changing nothing, in every other case: the caller then takes the general path, whose schema gives
+ * the precise validation error.
  */
 export function quickBatch(
   snapshot: RunSnapshot,
