@@ -10,3 +10,13 @@ export function deepFreeze<T>(value: T): T {
   }
   return value;
 }
+
+/** @internal Whether a value and everything in it is frozen: then it can never change. */
+export function isDeepFrozen(value: unknown): boolean {
+  if (typeof value !== "object" || value === null) return true;
+  if (!Object.isFrozen(value)) return false;
+  for (const key of Object.keys(value)) {
+    if (!isDeepFrozen((value as Record<string, unknown>)[key])) return false;
+  }
+  return true;
+}

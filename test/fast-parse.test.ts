@@ -2,6 +2,7 @@ import { isDeepStrictEqual } from "node:util";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { fastEventInput, fastStatsBatch } from "../src/_fast-parse.js";
+import { isDeepFrozen } from "../src/_freeze.js";
 import { eventInputSchemas, statsBatchSchema, type EventName } from "../src/events.js";
 import { fixtureEvents } from "../src/testing/fixtures.js";
 
@@ -126,11 +127,6 @@ function damaged(payload: Obj, path: string[], damage: Damage): unknown {
     }
   }
   return copy;
-}
-
-function isDeepFrozen(value: unknown): boolean {
-  if (typeof value !== "object" || value === null) return true;
-  return Object.isFrozen(value) && Object.values(value).every(isDeepFrozen);
 }
 
 describe("the hand-written checks of bus.emit payloads", () => {

@@ -1,4 +1,5 @@
 import type { RunEvent, Stats } from "../events.js";
+import { isDeepFrozen } from "../_freeze.js";
 import { defineFormatter } from "./define.js";
 import { serialisers } from "./render.js";
 import type { FormattedMessage, Formatter } from "./types.js";
@@ -86,15 +87,6 @@ function runPart(run: RunEvent["run"]): string {
     if (isDeepFrozen(run)) runJson.set(run, json);
   }
   return json;
-}
-
-function isDeepFrozen(value: unknown): boolean {
-  if (typeof value !== "object" || value === null) return true;
-  if (!Object.isFrozen(value)) return false;
-  for (const key of Object.keys(value)) {
-    if (!isDeepFrozen((value as Record<string, unknown>)[key])) return false;
-  }
-  return true;
 }
 
 /** @internal */
