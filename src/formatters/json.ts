@@ -1,7 +1,7 @@
 import type { RunEvent, Stats } from "../events.js";
 import { isDeepFrozen } from "../_freeze.js";
 import { defineFormatter } from "./define.js";
-import { serialisers } from "./render.js";
+import { serialisers, type Serialised } from "./render.js";
 import type { FormattedMessage, Formatter } from "./types.js";
 
 /** Options of {@link jsonFormatter}. */
@@ -54,40 +54,77 @@ export function jsonFormatter(options: JsonFormatterOptions = {}): Formatter {
 }
 
 const formatEnvelope = (event: RunEvent): FormattedMessage => ({ body: envelope(event) });
-serialisers.set(formatEnvelope, envelopeJson);
+serialisers.set(formatEnvelope, envelopeBody);
+
+/** A run's part of the body: the JSON text and its UTF-8 bytes. */
+interface RunPart {
+  json: string;
+  bytes: Uint8Array;
+}
 
 // A run's part of the body, by run object: every event of a run carries the same frozen run, and
 // it is most of the body (name, links, labels). Only deeply frozen runs are kept, which cannot change.
-const runJson = new WeakMap<RunEvent["run"], string>();
+const runParts = new WeakMap<RunEvent["run"], RunPart>();
+const utf8 = new TextEncoder();
 
 /**
- * @internal `JSON.stringify(envelope(event))`, with the run's part serialised once per run. The keys
- * come in the order JSON.stringify takes them (Object.keys), so the text is the same to the byte.
+ * @internal `JSON.stringify(envelope(event))`, with the run's part serialised (and encoded) once per
+ * run. The keys come in the order JSON.stringify takes them (Object.keys), so the text is the same to
+ * the byte. With a cached run, the bytes are joined from the cached run's and the rest's, and the
+ * text stays a concatenation that shares the run's text: it is never copied into one flat string,
+ * which would be twice the body's size in memory when the run holds any non-Latin-1 character.
  */
-export function envelopeJson(event: RunEvent): string {
-  if ("toJSON" in event) return JSON.stringify(envelope(event));
-  let data = "";
+export function envelopeBody(event: RunEvent): Serialised {
+  if ("toJSON" in event) return { body: JSON.stringify(envelope(event)) };
+  let head = `{"type":${JSON.stringify(event.event)},"timestamp":${JSON.stringify(event.at)},"data":{`;
+  let tail = "";
+  let run: RunPart | undefined;
+  let first = true;
   for (const key of Object.keys(event)) {
-    const value =
-      key === "run" ? runPart(event.run) : stringify((event as unknown as Record<string, unknown>)[key]);
-    // JSON.stringify leaves those keys out; so does this.
-    if (value === undefined) continue;
-    data += `${data === "" ? "" : ","}${JSON.stringify(key)}:${value}`;
+    let value: string | undefined;
+    if (key === "run") {
+      run = runParts.get(event.run);
+      if (run !== undefined) {
+        head += first ? `"run":` : `,"run":`;
+        first = false;
+        continue;
+      }
+      value = JSON.stringify(withoutRoutingIds(event.run));
+      if (isDeepFrozen(event.run)) {
+        run = { json: value, bytes: utf8.encode(value) };
+        runParts.set(event.run, run);
+        head += first ? `"run":` : `,"run":`;
+        first = false;
+        continue;
+      }
+    } else {
+      value = stringify((event as unknown as Record<string, unknown>)[key]);
+      // JSON.stringify leaves those keys out; so does this.
+      if (value === undefined) continue;
+    }
+    const piece = `${first ? "" : ","}${JSON.stringify(key)}:${value}`;
+    first = false;
+    if (run === undefined) head += piece;
+    else tail += piece;
   }
-  return `{"type":${JSON.stringify(event.event)},"timestamp":${JSON.stringify(event.at)},"data":{${data}}}`;
+  tail += "}}";
+  if (run === undefined) return { body: head + tail };
+  const headBytes = Buffer.byteLength(head);
+  const tailAt = headBytes + run.bytes.length;
+  const bytes = new Uint8Array(tailAt + Buffer.byteLength(tail));
+  utf8.encodeInto(head, bytes);
+  bytes.set(run.bytes, headBytes);
+  utf8.encodeInto(tail, bytes.subarray(tailAt));
+  return { body: head + run.json + tail, bytes };
+}
+
+/** @internal {@link envelopeBody}'s text. */
+export function envelopeJson(event: RunEvent): string {
+  return envelopeBody(event).body;
 }
 
 // JSON.stringify as it behaves: typed `string`, it gives undefined for undefined and functions.
 const stringify: (value: unknown) => string | undefined = JSON.stringify;
-
-function runPart(run: RunEvent["run"]): string {
-  let json = runJson.get(run);
-  if (json === undefined) {
-    json = JSON.stringify(withoutRoutingIds(run));
-    if (isDeepFrozen(run)) runJson.set(run, json);
-  }
-  return json;
-}
 
 /** @internal */
 export function envelope(event: RunEvent): JsonEnvelope {

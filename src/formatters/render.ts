@@ -33,7 +33,13 @@ const RESERVED = new Set([
  * by the function, so that a formatter defined from a built-in's parts keeps it, and one wrapping
  * the built-in's output in its own function does not.
  */
-export const serialisers = new WeakMap<Formatter["format"], (event: RunEvent) => string>();
+export const serialisers = new WeakMap<Formatter["format"], (event: RunEvent) => Serialised>();
+
+/** @internal A serialiser's output: the body, and its UTF-8 bytes when they came cheaper than encoding. */
+export interface Serialised {
+  body: string;
+  bytes?: Uint8Array | undefined;
+}
 
 /** @internal Calls the formatter and serialises its body. A throwing formatter becomes a FormatError. */
 export function render(formatter: Formatter, event: RunEvent, context: FormatContext): Rendered {
@@ -43,7 +49,10 @@ export function render(formatter: Formatter, event: RunEvent, context: FormatCon
   try {
     // eslint-disable-next-line @typescript-eslint/unbound-method -- a key, never called from here
     const serialise = serialisers.get(formatter.format);
-    if (serialise !== undefined) return measured(formatter, serialise(event), headers, warnings);
+    if (serialise !== undefined) {
+      const serialised = serialise(event);
+      return measured(formatter, serialised.body, headers, warnings, serialised.bytes);
+    }
     const message = formatter.format(event, context);
     body = typeof message.body === "string" ? message.body : JSON.stringify(message.body);
     if (typeof body !== "string") throw new TypeError("the body serialised to nothing");
@@ -66,6 +75,7 @@ function measured(
   body: string,
   headers: Record<string, string>,
   warnings: string[],
+  bytes?: Uint8Array,
 ): Rendered {
   const max = formatter.limits.maxBytes;
   const contentType = formatter.contentType;
@@ -74,15 +84,16 @@ function measured(
     return {
       body,
       get size() {
-        return Buffer.byteLength(body);
+        return bytes?.length ?? Buffer.byteLength(body);
       },
       contentType,
       headers,
       warnings,
+      bytes,
     };
   }
-  const size = Buffer.byteLength(body);
-  const rendered: Rendered = { body, size, contentType, headers, warnings };
+  const size = bytes?.length ?? Buffer.byteLength(body);
+  const rendered: Rendered = { body, size, contentType, headers, warnings, bytes };
   if (size > max) {
     rendered.overLimit = max;
     warnings.push(`body is ${size} bytes, over the ${max}-byte limit of the "${formatter.name}" format`);

@@ -3,6 +3,7 @@ import { deepFreeze } from "../../src/_freeze.js";
 import { EVENT_NAMES, type RunEvent } from "../../src/events.js";
 import {
   envelope,
+  envelopeBody,
   envelopeJson,
   jsonFormatter,
   type JsonEnvelope,
@@ -86,6 +87,30 @@ describe("json format", () => {
       envelopeJson(shallow);
       (shallow.run.labels as Record<string, string>).team = "b";
       expect(envelopeJson(shallow)).toBe(stringified(shallow));
+    });
+
+    it("gives bytes that are the text in UTF-8, with multi-byte characters on both sides of the run", () => {
+      const decode = (bytes: Uint8Array): string => new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+      const base = sampleEvents().aborted;
+      const run = deepFreeze({
+        ...structuredClone(base.run),
+        name: "Checkout — peak 🚦",
+        labels: { note: "é" },
+      });
+      const event = { ...base, id: "evt_ü", run, reason: "stopped by 👩‍💻 — ok" } as RunEvent;
+      for (let i = 0; i < 2; i++) {
+        // The first call fills the run's cache, the second joins the cached bytes.
+        const { body, bytes } = envelopeBody(event);
+        expect(body).toBe(stringified(event));
+        expect(bytes).toBeInstanceOf(Uint8Array);
+        expect(decode(bytes as Uint8Array)).toBe(body);
+      }
+      const rendered = render(jsonFormatter(), event, testContext());
+      expect(decode(rendered.bytes as Uint8Array)).toBe(rendered.body);
+      expect(rendered.size).toBe(Buffer.byteLength(rendered.body));
+      // A run that can change is serialised each time; the bytes are left to the caller then.
+      const open = { ...event, run: { ...run } } as RunEvent;
+      expect(envelopeBody(open)).toEqual({ body: stringified(open) });
     });
 
     it("follows an event's own toJSON, as JSON.stringify does", () => {
