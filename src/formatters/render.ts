@@ -80,21 +80,21 @@ function measured(
   const max = formatter.limits.maxBytes;
   const contentType = formatter.contentType;
   // Counting the bytes costs a pass over the body: do it for formats with a limit, else on demand.
-  if (max === undefined) {
+  // (Bytes already encoded are counted; an object with a getter costs more to make than that.)
+  if (max === undefined && bytes === undefined) {
     return {
       body,
       get size() {
-        return bytes?.length ?? Buffer.byteLength(body);
+        return Buffer.byteLength(body);
       },
       contentType,
       headers,
       warnings,
-      bytes,
     };
   }
   const size = bytes?.length ?? Buffer.byteLength(body);
   const rendered: Rendered = { body, size, contentType, headers, warnings, bytes };
-  if (size > max) {
+  if (max !== undefined && size > max) {
     rendered.overLimit = max;
     warnings.push(`body is ${size} bytes, over the ${max}-byte limit of the "${formatter.name}" format`);
   }
