@@ -83,25 +83,19 @@ export function envelopeBody(event: RunEvent): Serialised {
   for (const key of Object.keys(event)) {
     let value: string | undefined;
     if (key === "run") {
-      run = runParts.get(event.run);
-      if (run !== undefined) {
+      const part = runPart(event.run);
+      if (typeof part === "object") {
+        run = part;
         head += first ? `"run":` : `,"run":`;
         first = false;
         continue;
       }
-      value = JSON.stringify(withoutRoutingIds(event.run));
-      if (isDeepFrozen(event.run)) {
-        run = { json: value, bytes: utf8.encode(value) };
-        runParts.set(event.run, run);
-        head += first ? `"run":` : `,"run":`;
-        first = false;
-        continue;
-      }
+      value = part;
     } else {
       value = stringify((event as unknown as Record<string, unknown>)[key]);
-      // JSON.stringify leaves those keys out; so does this.
-      if (value === undefined) continue;
     }
+    // JSON.stringify leaves those keys out; so does this.
+    if (value === undefined) continue;
     const piece = `${first ? "" : ","}${JSON.stringify(key)}:${value}`;
     first = false;
     if (run === undefined) head += piece;
@@ -118,13 +112,22 @@ export function envelopeBody(event: RunEvent): Serialised {
   return { body: head + run.json + tail, bytes };
 }
 
-/** @internal {@link envelopeBody}'s text. */
-export function envelopeJson(event: RunEvent): string {
-  return envelopeBody(event).body;
-}
-
 // JSON.stringify as it behaves: typed `string`, it gives undefined for undefined and functions.
 const stringify: (value: unknown) => string | undefined = JSON.stringify;
+
+/**
+ * The run's part, cached when the run is deeply frozen; else just its text, made anew (`undefined`
+ * when the run's own `toJSON` leaves it out).
+ */
+function runPart(run: RunEvent["run"]): RunPart | string | undefined {
+  let part = runParts.get(run);
+  if (part !== undefined) return part;
+  const json = stringify(withoutRoutingIds(run));
+  if (json === undefined || !isDeepFrozen(run)) return json;
+  part = { json, bytes: utf8.encode(json) };
+  runParts.set(run, part);
+  return part;
+}
 
 /** @internal */
 export function envelope(event: RunEvent): JsonEnvelope {

@@ -4,7 +4,6 @@ import { EVENT_NAMES, type RunEvent } from "../../src/events.js";
 import {
   envelope,
   envelopeBody,
-  envelopeJson,
   jsonFormatter,
   type JsonEnvelope,
   type PredatorJsonBody,
@@ -60,6 +59,7 @@ describe("json format", () => {
 
   describe("the body it sends", () => {
     const stringified = (event: RunEvent): string => JSON.stringify(envelope(event));
+    const envelopeJson = (event: RunEvent): string => envelopeBody(event).body;
 
     it.each(EVENT_NAMES.map((name) => [name]))(
       "%s: is JSON.stringify of the envelope, to the byte",
@@ -116,6 +116,12 @@ describe("json format", () => {
     it("follows an event's own toJSON, as JSON.stringify does", () => {
       const event = { ...sampleEvents().started, toJSON: () => ({ swapped: true }) } as RunEvent;
       expect(envelopeJson(event)).toBe(stringified(event));
+      // A run that serialises to nothing leaves its key out, frozen (cacheable) or not.
+      for (const run of [{ toJSON: () => undefined }, deepFreeze({ toJSON: () => undefined })]) {
+        const hidden = { ...sampleEvents().started, run } as unknown as RunEvent;
+        expect(envelopeBody(hidden)).toEqual({ body: stringified(hidden) });
+        expect(envelopeBody(hidden)).toEqual({ body: stringified(hidden) });
+      }
     });
   });
 });
