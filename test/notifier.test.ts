@@ -5,10 +5,12 @@ import { isStoreError, isValidationError, type RunhooksError } from "../src/erro
 import type { EventName } from "../src/events.js";
 import { memoryStore } from "../src/webhooks/store/memory.js";
 import type { SubscriptionStore } from "../src/webhooks/store/types.js";
+import type { WebhookInput } from "../src/webhooks/model.js";
 import { startReceiver, type TestReceiver } from "../src/testing/receiver.js";
 import { EVENT_NAMES } from "../src/events.js";
 import { USER_AGENT } from "../src/_version.js";
 import { LOOPBACK } from "./helpers/loopback.js";
+import { receiverHook } from "./helpers/webhooks.js";
 
 const cleanup: Array<() => Promise<unknown>> = [];
 afterEach(async () => {
@@ -34,18 +36,15 @@ async function setup(
   return { receiver, notifier, reports, warnings, errors };
 }
 
-async function hook(
+// The URL carries a token: tests check it never shows up in reports, warnings or errors.
+function hook(
   notifier: Notifier,
   receiver: TestReceiver,
   path: string,
-  extra: Partial<Parameters<Notifier["webhooks"]["create"]>[0]> = {},
-) {
-  return notifier.webhooks.create({
-    name: path,
+  extra: Partial<WebhookInput> = {},
+): ReturnType<Notifier["webhooks"]["create"]> {
+  return receiverHook(notifier, receiver, path, {
     url: `${receiver.url}/${path}?token=secret-token`,
-    format: "json",
-    events: [...EVENT_NAMES],
-    global: true,
     ...extra,
   });
 }

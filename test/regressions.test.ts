@@ -15,6 +15,7 @@ import { startReceiver } from "../src/testing/receiver.js";
 import { sampleRecord } from "../src/testing/store-contract.js";
 import { memoryStore } from "../src/webhooks/store/memory.js";
 import { LOOPBACK } from "./helpers/loopback.js";
+import { receiverHook } from "./helpers/webhooks.js";
 
 // Each case here is a bug found in review, kept from coming back.
 const cleanup: Array<() => Promise<unknown>> = [];
@@ -115,13 +116,7 @@ describe("delivery", () => {
       retry: { retries: 3, minDelayMs: 5, maxDelayMs: 10 },
     });
     cleanup.push(() => notifier.close({ timeoutMs: 500 }));
-    await notifier.webhooks.create({
-      name: "x",
-      url: `${receiver.url}/x`,
-      format: "json",
-      events: ["started"],
-      global: true,
-    });
+    await receiverHook(notifier, receiver, "x", { events: ["started"] });
     notifier.run({ id: "r", testId: "t", name: "n" }).started();
     await notifier.flush();
     expect(receiver.requests).toHaveLength(4);
@@ -141,13 +136,7 @@ describe("delivery", () => {
     const notifier = createNotifier({ network: LOOPBACK, store });
     const reports: DeliveryReport[] = [];
     notifier.on("delivery", (r) => reports.push(r));
-    await notifier.webhooks.create({
-      name: "x",
-      url: `${receiver.url}/x`,
-      format: "json",
-      events: ["started"],
-      global: true,
-    });
+    await receiverHook(notifier, receiver, "x", { events: ["started"] });
     notifier.run({ id: "r", testId: "t", name: "n" }).started();
     const result = await notifier.close({ timeoutMs: 50 });
     expect(result.drained).toBe(false);
@@ -167,13 +156,7 @@ describe("delivery", () => {
     const warnings: NotifierWarning[] = [];
     notifier.on("delivery", (r) => reports.push(r));
     notifier.on("warning", (w) => warnings.push(w));
-    await notifier.webhooks.create({
-      name: "x",
-      url: `${receiver.url}/x`,
-      format: "json",
-      events: ["started", "api_failure", "finished"],
-      global: true,
-    });
+    await receiverHook(notifier, receiver, "x", { events: ["started", "api_failure", "finished"] });
     const run = notifier.run({ id: "r", testId: "t", name: "n" });
     run.started();
     run.stats({ codes: { "500": 1 } });
@@ -463,12 +446,8 @@ describe("found in review of the performance work", () => {
         memoryQueue((delivery, context) => worker({ ...delivery, bytes: {} as Uint8Array }, context), onDrop),
     });
     cleanup.push(() => notifier.close());
-    await notifier.webhooks.create({
-      name: "r",
-      url: `${receiver.url}/hook`,
-      format: "json",
+    await receiverHook(notifier, receiver, "hook", {
       events: ["started"],
-      global: true,
       secret: "whsec_" + Buffer.alloc(24, 7).toString("base64"),
     });
     notifier.run({ id: "r", testId: "t", name: "n" }).started();

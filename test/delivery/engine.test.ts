@@ -7,13 +7,9 @@ import { backoff } from "../../src/delivery/deliver.js";
 import { DEFAULT_RETRY, classifyStatus, parseRetryAfter } from "../../src/delivery/retry.js";
 import type { DeliveryReport } from "../../src/delivery/types.js";
 import { EVENT_NAMES, type EventName } from "../../src/events.js";
-import {
-  createNotifier,
-  type Notifier,
-  type NotifierOptions,
-  type NotifierWarning,
-} from "../../src/notifier.js";
-import { startReceiver, type ReceiverOptions, type TestReceiver } from "../../src/testing/receiver.js";
+import { createNotifier, type NotifierOptions, type NotifierWarning } from "../../src/notifier.js";
+import { startReceiver, type ReceiverOptions } from "../../src/testing/receiver.js";
+import { receiverHook as hook } from "../helpers/webhooks.js";
 import { LOOPBACK } from "../helpers/loopback.js";
 
 const cleanup: Array<() => Promise<unknown>> = [];
@@ -39,20 +35,6 @@ async function setup(options: NotifierOptions = {}, receiverOptions?: ReceiverOp
   return { receiver, notifier, reports, warnings };
 }
 
-const hook = (
-  notifier: Notifier,
-  receiver: TestReceiver,
-  path: string,
-  extra: Record<string, unknown> = {},
-) =>
-  notifier.webhooks.create({
-    name: path,
-    url: `${receiver.url}/${path}`,
-    format: "json",
-    events: [...EVENT_NAMES],
-    global: true,
-    ...extra,
-  });
 const typeOf = (r: { json(): unknown }): EventName => (r.json() as { type: EventName }).type;
 
 describe("retry policy", () => {
