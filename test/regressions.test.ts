@@ -409,6 +409,84 @@ describe("attempt slots of the in-memory queue (maxInFlight)", () => {
     expect(events).toEqual(["a start", "b start", "b end", "a woke", "a end"]);
   });
 
+  it("drops a waiting lane's superseded head without running it, and the lane still ends", async () => {
+    let finish: () => void = () => undefined;
+    const started: string[] = [];
+    const dropped: string[] = [];
+    const queue = memoryQueue(
+      (d) => {
+        started.push(d.id);
+        return d.id === "a" ? new Promise<void>((resolve) => (finish = resolve)) : Promise.resolve();
+      },
+      (d, reason) => dropped.push(`${d.id}:${reason}`),
+      { maxInFlight: 1 },
+    );
+    queue.enqueue(queued({ id: "a", webhookId: "a" }));
+    queue.enqueue(queued({ id: "b", webhookId: "b" }));
+    await new Promise((r) => setImmediate(r));
+    // "b" waits for the one slot; its run ends meanwhile, which supersedes it.
+    queue.enqueue(queued({ id: "b-end", webhookId: "b", event: "finished", terminal: true }));
+    expect(dropped).toEqual(["b:superseded"]);
+    finish();
+    await queue.drain();
+    expect(started).toEqual(["a", "b-end"]);
+    expect(queue.size).toBe(0);
+  });
+
+  it("never starts a lane that was waiting for a slot when the queue was abandoned", async () => {
+    let finish: () => void = () => undefined;
+    const started: string[] = [];
+    const queue = memoryQueue(
+      (d) => {
+        started.push(d.id);
+        return d.id === "a" ? new Promise<void>((resolve) => (finish = resolve)) : Promise.resolve();
+      },
+      () => undefined,
+      { maxInFlight: 1 },
+    );
+    for (const id of ["a", "b", "c"]) queue.enqueue(queued({ id, webhookId: id }));
+    await new Promise((r) => setImmediate(r));
+    expect(queue.abandon().map((d) => d.id)).toEqual(["a", "b", "c"]);
+    // The slot "a" held is handed down the old waiters, each giving it back; a new lane then gets it.
+    finish();
+    queue.enqueue(queued({ id: "d", webhookId: "d" }));
+    await new Promise((r) => setImmediate(r));
+    await queue.drain();
+    expect(started).toEqual(["a", "d"]);
+  });
+
+  it("keeps a new lane's order when an abandoned lane of the same webhook and run gets its slot late", async () => {
+    const open = new Map<string, () => void>();
+    const started: string[] = [];
+    const queue = memoryQueue(
+      (d) => {
+        started.push(d.id);
+        return new Promise<void>((resolve) => open.set(d.id, resolve));
+      },
+      () => undefined,
+      { maxInFlight: 2 },
+    );
+    const tick = (): Promise<void> => new Promise((r) => setImmediate(r));
+    for (const id of ["a", "x", "b", "c"]) queue.enqueue(queued({ id, webhookId: id }));
+    await tick();
+    queue.abandon();
+    // Same webhook and run as the abandoned "b", whose lane still waits for a slot.
+    queue.enqueue(queued({ id: "b1", webhookId: "b" }));
+    await tick();
+    open.get("a")?.();
+    open.get("x")?.();
+    await tick();
+    queue.enqueue(queued({ id: "b2", webhookId: "b" }));
+    await tick();
+    // One delivery at a time per lane: "b2" waits for "b1" although a slot is free.
+    expect(started).toEqual(["a", "x", "b1"]);
+    open.get("b1")?.();
+    await tick();
+    expect(started).toEqual(["a", "x", "b1", "b2"]);
+    open.get("b2")?.();
+    await queue.drain();
+  });
+
   it("rejects a maxInFlight that is not a whole number of 1 or more", () => {
     expect(() => createNotifier({ maxInFlight: 0 })).toThrow(/maxInFlight/);
     expect(() =>
