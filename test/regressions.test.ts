@@ -487,6 +487,36 @@ describe("attempt slots of the in-memory queue (maxInFlight)", () => {
     await queue.drain();
   });
 
+  it("abandons exactly the deliveries still running, whatever order the others finished in", async () => {
+    const open = new Map<string, () => void>();
+    const contexts = new Map<string, WorkerContext>();
+    const queue = memoryQueue(
+      (d, context) => {
+        contexts.set(d.id, context);
+        return new Promise<void>((resolve) => open.set(d.id, resolve));
+      },
+      () => undefined,
+      { maxInFlight: 8 },
+    );
+    const tick = (): Promise<void> => new Promise((r) => setImmediate(r));
+    for (const id of ["a", "b", "c", "d", "e"]) queue.enqueue(queued({ id, webhookId: id }));
+    await tick();
+    for (const id of ["b", "a", "d"]) {
+      open.get(id)?.();
+      await tick();
+    }
+    expect(queue.size).toBe(2);
+    expect(queue.abandon().map((d) => d.id)).toEqual(["c", "e"]);
+    expect([...contexts].filter(([, c]) => c.aborted).map(([id]) => id)).toEqual(["c", "e"]);
+    // Abandoned workers that end later leave the next deliveries' bookkeeping alone.
+    queue.enqueue(queued({ id: "f", webhookId: "f" }));
+    await tick();
+    open.get("c")?.();
+    open.get("e")?.();
+    await tick();
+    expect(queue.abandon().map((d) => d.id)).toEqual(["f"]);
+  });
+
   it("rejects a maxInFlight that is not a whole number of 1 or more", () => {
     expect(() => createNotifier({ maxInFlight: 0 })).toThrow(/maxInFlight/);
     expect(() =>

@@ -76,6 +76,8 @@ class Entry implements WorkerContext {
   seq = 0;
   /** Whether its worker holds an attempt slot (given up while it sleeps). */
   holdsSlot = false;
+  /** Its index in the queue's list of running entries while it runs, else -1. */
+  activeAt = -1;
   /** The `signal` handed out, made only when a worker reads it. */
   private controller: AbortController | undefined = undefined;
   /** Set while the worker sleeps: ends the sleep early when aborted. */
@@ -165,8 +167,23 @@ export function memoryQueue(
   const waiting = { other: [] as Entry[], terminal: [] as Entry[] };
   let queued = 0;
   let running = 0;
-  // Running entries in the order they started; abandon() bumps the generation so lanes stop.
-  const active = new Set<Entry>();
+  // Running entries, in no order (abandon() sorts); abandon() bumps the generation so lanes stop. An
+  // array with each entry's index, not a Set: a Set hashes every new entry, twice per delivery.
+  const active: Entry[] = [];
+  const addActive = (entry: Entry): void => {
+    entry.activeAt = active.length;
+    active.push(entry);
+  };
+  const removeActive = (entry: Entry): void => {
+    const at = entry.activeAt;
+    if (at < 0) return;
+    entry.activeAt = -1;
+    const last = active.pop() as Entry;
+    if (last !== entry) {
+      active[at] = last;
+      last.activeAt = at;
+    }
+  };
   let abandons = 0;
   let enqueued = 0;
   let waiters: Array<() => void> = [];
@@ -244,13 +261,13 @@ export function memoryQueue(
       entry.lane = undefined;
       queued -= 1;
       running += 1;
-      active.add(entry);
+      addActive(entry);
       compact();
       try {
         await worker(entry.delivery, entry);
       } finally {
         entry.releaseSlot();
-        active.delete(entry);
+        removeActive(entry);
         // After abandon() the counters were reset and the entry already counts as done.
         if (isRunning(entry)) {
           entry.state = "done";
@@ -277,8 +294,10 @@ export function memoryQueue(
           if (other.state === "queued" && other.delivery.event === "in_progress") drop(other, "superseded");
         }
       }
-      lane ??= [];
-      lanes.set(key, lane);
+      if (lane === undefined) {
+        lane = [];
+        lanes.set(key, lane);
+      }
       lane.push(entry);
       entry.lane = lane;
       entry.seq = enqueued++;
@@ -318,7 +337,8 @@ export function memoryQueue(
         entry.state = "done";
       }
       const left = open.map((entry) => entry.delivery);
-      active.clear();
+      for (const entry of active) entry.activeAt = -1;
+      active.length = 0;
       lanes.clear();
       waiting.other = [];
       waiting.terminal = [];
