@@ -172,10 +172,123 @@ describe("update", () => {
       /patch\.format: unknown format "nope"/,
     );
     await expect(notifier.webhooks.update(created.id, { events: [] })).rejects.toThrow(/patch\.events/);
-    await expect(notifier.webhooks.update(created.id, { id: "x" } as never)).rejects.toThrow(
-      /unknown field "id"/,
+    await expect(notifier.webhooks.update(created.id, { id: "x" })).rejects.toThrow(
+      /patch\.id: is another webhook's id; ids cannot change/,
+    );
+    await expect(notifier.webhooks.update(created.id, { colour: "red" } as never)).rejects.toThrow(
+      /unknown field "colour"/,
     );
     expect((await notifier.webhooks.get(created.id))?.events).toEqual(["started"]);
+  });
+});
+
+describe("a masked value is never stored", () => {
+  const full = {
+    name: "s",
+    url: SLACK,
+    format: "json",
+    events: ["started"] as const,
+    secret: SECRET,
+    headers: { Authorization: "Bearer HEADERSECRET", "X-Team": "perf" },
+  };
+
+  it("keeps the URL, headers and secret when an edited view is sent back whole", async () => {
+    const { notifier } = make();
+    const view = await notifier.webhooks.create(full);
+    const updated = await notifier.webhooks.update(view.id, { ...view, name: "renamed" });
+    expect(updated).toMatchObject({ name: "renamed", url: "https://hooks.slack.com/***", hasSecret: true });
+    const record = (await notifier.webhooks.get(view.id))!.reveal();
+    expect(record).toMatchObject({ name: "renamed", url: SLACK, secret: SECRET, headers: full.headers });
+    // The same through JSON, as a client that serialised the view would send it.
+    const json = JSON.parse(JSON.stringify(updated)) as Record<string, unknown>;
+    await notifier.webhooks.update(view.id, { ...json, events: ["finished"] } as never);
+    expect((await notifier.webhooks.get(view.id))!.reveal()).toMatchObject({
+      url: SLACK,
+      secret: SECRET,
+      headers: full.headers,
+      events: ["finished"],
+    });
+  });
+
+  it("keeps each masked header value (names case-insensitively) and takes the new ones", async () => {
+    const { notifier } = make();
+    const view = await notifier.webhooks.create(full);
+    await notifier.webhooks.update(view.id, {
+      headers: { authorization: "***", "X-Team": "payments", "X-New": "1" },
+    });
+    expect((await notifier.webhooks.get(view.id))!.reveal().headers).toEqual({
+      authorization: "Bearer HEADERSECRET",
+      "X-Team": "payments",
+      "X-New": "1",
+    });
+  });
+
+  it("refuses masks on create, and masks that stand for nothing stored, naming the field; nothing changes", async () => {
+    const { notifier } = make();
+    await expect(notifier.webhooks.create({ ...full, url: "https://hooks.slack.com/***" })).rejects.toThrow(
+      /webhook\.url: is a masked URL \(https:\/\/hooks\.slack\.com\/\*\*\*\)/,
+    );
+    await expect(notifier.webhooks.create({ ...full, headers: { Authorization: "***" } })).rejects.toThrow(
+      /webhook\.headers\.Authorization: is masked/,
+    );
+    expect(await notifier.webhooks.list()).toEqual([]);
+
+    const view = await notifier.webhooks.create(full);
+    const before = (await notifier.webhooks.get(view.id))!.reveal();
+    const problems = [
+      [
+        { url: "https://other.example.com/***" },
+        /patch\.url: is a masked URL .* does not stand for this webhook's URL \(https:\/\/hooks\.slack\.com\/\*\*\*\)/,
+      ],
+      [
+        { name: "x", headers: { "X-Missing": "***" } },
+        /patch\.headers\.X-Missing: is masked .* no such header/,
+      ],
+    ] as const;
+    for (const [patch, message] of problems) {
+      const error = await notifier.webhooks.update(view.id, patch).catch((e: unknown) => e);
+      expect(isValidationError(error) && error.message).toMatch(message);
+      expect(String(error)).not.toContain("XXXXXXXX");
+    }
+    expect((await notifier.webhooks.get(view.id))!.reveal()).toEqual(before);
+  });
+
+  it("tests a masked URL as an error, not a request to it", async () => {
+    const { notifier } = make();
+    await expect(notifier.test({ url: "https://hooks.slack.com/***", format: "slack" })).rejects.toThrow(
+      /is a masked URL/,
+    );
+  });
+});
+
+describe("scoped to a tenant", () => {
+  it("get, update and remove treat another tenant's webhook, or one without a tenant, as missing", async () => {
+    const { notifier } = make();
+    const acme = await notifier.webhooks.create({
+      name: "a",
+      url: SLACK,
+      format: "json",
+      events: ["started"],
+      tenant: "acme",
+    });
+    const none = await notifier.webhooks.create({
+      name: "n",
+      url: SLACK,
+      format: "json",
+      events: ["started"],
+    });
+    for (const hook of [acme, none]) {
+      expect(await notifier.webhooks.get(hook.id, { tenant: "other" })).toBeUndefined();
+      expect(await notifier.webhooks.update(hook.id, { name: "x" }, { tenant: "other" })).toBeUndefined();
+      expect(await notifier.webhooks.remove(hook.id, { tenant: "other" })).toBe(false);
+      expect((await notifier.webhooks.get(hook.id))?.name).toBe(hook.name);
+    }
+    expect(await notifier.webhooks.get(acme.id, { tenant: "acme" })).toMatchObject({ name: "a" });
+    expect(await notifier.webhooks.update(acme.id, { name: "b" }, { tenant: "acme" })).toMatchObject({
+      name: "b",
+    });
+    expect(await notifier.webhooks.remove(acme.id, { tenant: "acme" })).toBe(true);
+    expect(await notifier.webhooks.get(none.id, {})).toMatchObject({ name: "n" });
   });
 });
 

@@ -14,6 +14,7 @@ import {
   type WebhookRecord,
 } from "./model.js";
 import type { SubscriptionStore, WebhookFilter } from "./store/types.js";
+import { unmask } from "./masks.js";
 import { validateRecords } from "./store/validate.js";
 
 /**
@@ -28,21 +29,28 @@ export interface WebhooksApi {
    * @throws {StoreError} when the store fails.
    */
   create(input: WebhookInput): Promise<Webhook>;
-  /** The webhook with this id, or `undefined`. @throws {StoreError} when the store fails. */
-  get(id: string): Promise<Webhook | undefined>;
+  /**
+   * The webhook with this id, or `undefined` (also when `scope` names another tenant).
+   * @throws {StoreError} when the store fails.
+   */
+  get(id: string, scope?: WebhookScope): Promise<Webhook | undefined>;
   /**
    * Webhooks matching `filter` (all without one), most recently updated first. Records the store
    * returns broken are left out and reported on the notifier's `error` channel.
    */
   list(filter?: WebhookFilter): Promise<Webhook[]>;
   /**
-   * Applies `patch`; resolves with the result, or `undefined` when there is no such webhook. Takes
-   * effect for the next event that fires, including events of runs under way.
+   * Applies `patch`; resolves with the result, or `undefined` when there is no such webhook (or it
+   * belongs to another tenant than `scope` names). Takes effect for the next event that fires, including
+   * events of runs under way. Masked values in the patch keep the stored ones (see {@link WebhookPatch}).
    * @throws {ValidationError} naming the field; nothing is changed then.
    */
-  update(id: string, patch: WebhookPatch): Promise<Webhook | undefined>;
-  /** Deletes the webhook; resolves `false` when there was none. Runs that name it then report it unknown. */
-  remove(id: string): Promise<boolean>;
+  update(id: string, patch: WebhookPatch, scope?: WebhookScope): Promise<Webhook | undefined>;
+  /**
+   * Deletes the webhook; resolves `false` when there was none (or it belongs to another tenant than
+   * `scope` names). Runs that name it then report it unknown.
+   */
+  remove(id: string, scope?: WebhookScope): Promise<boolean>;
   /**
    * Replaces the signing secret (with `secret`, or a new random one) and keeps signing with the old one
    * too for `graceMs`, so receivers can switch without losing messages. Resolves with the webhook and
@@ -52,6 +60,15 @@ export interface WebhooksApi {
     id: string,
     options?: RotateSecretOptions,
   ): Promise<{ webhook: Webhook; secret: string } | undefined>;
+}
+
+/**
+ * Limits `get`, `update` and `remove` to one tenant's webhooks, for code that acts for a tenant (the
+ * admin API does): a webhook of another tenant, or of none, is treated as missing.
+ */
+export interface WebhookScope {
+  /** Only a webhook of this tenant. Absent: any webhook. */
+  tenant?: string | undefined;
 }
 
 /** Options of `webhooks.rotateSecret()`. */
@@ -104,28 +121,37 @@ export function createWebhooksApi(
       throw new StoreError(operation, describe(error), { cause: error });
     }
   };
-  const readOne = async (id: string): Promise<WebhookRecord | undefined> => {
+  const readOne = async (id: string, scope?: WebhookScope): Promise<WebhookRecord | undefined> => {
     // Typed loosely on purpose: SQL adapters tend to answer `null` for "none".
     const row: unknown = await call("get", () => store.get(id));
     if (row === undefined || row === null) return undefined;
     const { records, problems } = validateRecords("get", [row]);
     if (problems[0]) throw problems[0];
-    return records[0];
+    const record = records[0];
+    if (record && scope?.tenant !== undefined && record.tenant !== scope.tenant) return undefined;
+    return record;
   };
 
   return {
     async create(input) {
       const parsed = webhookInputSchema.safeParse(input);
       if (!parsed.success) throw toValidationError("webhook", "webhook", parsed.error);
-      checkFormat(parsed.data.format, "webhook");
-      checkUrl(parsed.data.url, "webhook");
+      const data = unmask("webhook", "webhook", parsed.data, undefined);
+      checkFormat(data.format, "webhook");
+      checkUrl(data.url, "webhook");
       const now = new Date().toISOString();
-      const record: WebhookRecord = { id: randomUUID(), ...parsed.data, createdAt: now, updatedAt: now };
+      const record: WebhookRecord = {
+        id: randomUUID(),
+        ...data,
+        events: [...data.events],
+        createdAt: now,
+        updatedAt: now,
+      };
       await call("create", () => store.create(structuredClone(record)));
       return toWebhook(record);
     },
-    async get(id) {
-      const record = await readOne(id);
+    async get(id, scope) {
+      const record = await readOne(id, scope);
       return record && toWebhook(record);
     },
     async list(filter) {
@@ -133,14 +159,28 @@ export function createWebhooksApi(
       for (const problem of problems) reportError(problem);
       return records.map(toWebhook);
     },
-    async update(id, patch) {
+    async update(id, patch, scope) {
       const parsed = webhookPatchSchema.safeParse(patch);
       if (!parsed.success) throw toValidationError("webhook update", "patch", parsed.error);
-      checkFormat(parsed.data.format ?? undefined, "patch");
-      checkUrl(parsed.data.url, "patch");
-      const current = await readOne(id);
+      const {
+        id: viewId,
+        hasSecret: _h,
+        secretRotationEndsAt: _s,
+        createdAt: _c,
+        updatedAt: _u,
+        ...fields
+      } = parsed.data;
+      if (viewId !== undefined && viewId !== id) {
+        throw new ValidationError("webhook update", [
+          { path: "patch.id", message: "is another webhook's id; ids cannot change" },
+        ]);
+      }
+      checkFormat(fields.format ?? undefined, "patch");
+      const current = await readOne(id, scope);
       if (!current) return undefined;
-      const { secret, headers, tenant, ...rest } = parsed.data;
+      const data = unmask("webhook update", "patch", fields, current);
+      if (data.url !== current.url) checkUrl(data.url, "patch");
+      const { secret, headers, tenant, ...rest } = data;
       const next: WebhookRecord = { ...current, ...definedOnly(rest), updatedAt: new Date().toISOString() };
       const clearable = { secret, headers, tenant };
       for (const key of ["secret", "headers", "tenant"] as const) {
@@ -152,7 +192,10 @@ export function createWebhooksApi(
       const found = await call("update", () => store.update(structuredClone(stored)));
       return found ? toWebhook(stored) : undefined;
     },
-    remove: (id) => call("remove", () => store.remove(id)),
+    async remove(id, scope) {
+      if (scope?.tenant !== undefined && !(await readOne(id, scope))) return false;
+      return call("remove", () => store.remove(id));
+    },
     async rotateSecret(id, options = {}) {
       const secret = options.secret ?? generateSecret();
       const graceMs = options.graceMs ?? 24 * 3_600_000;

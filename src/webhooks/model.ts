@@ -117,12 +117,15 @@ export function toWebhook(record: WebhookRecord): Webhook {
   return Object.freeze(view) as unknown as Webhook;
 }
 
-/** What `notifier.webhooks.create()` takes. */
+/**
+ * What `notifier.webhooks.create()` takes. A masked value (a URL as a {@link Webhook} view shows it,
+ * `https://host/***`, or a header value `***`) is refused: masks are never stored.
+ */
 export interface WebhookInput {
   name: string;
   url: string;
   format: string;
-  events: EventName[];
+  events: readonly EventName[];
   /** @default false */
   global?: boolean | undefined;
   /** @default true */
@@ -135,14 +138,31 @@ export interface WebhookInput {
 /**
  * What `notifier.webhooks.update()` takes: any subset of the fields of {@link WebhookInput}. A field that
  * is absent or `undefined` stays as it is; `null` clears `secret`, `headers` or `tenant`.
+ *
+ * Masked values mean "unchanged": the URL of a masked view (`https://hooks.slack.com/***`) keeps the
+ * stored URL, and a header value `***` keeps that header's stored value. So a view can be sent back
+ * edited, `update(id, { ...webhook, name: "renamed" })`, without losing a credential; its read-only
+ * fields ({@link WebhookViewFields}) are accepted and ignored.
  */
 export type WebhookPatch = {
   [K in Exclude<keyof WebhookInput, "secret" | "headers" | "tenant">]?: WebhookInput[K] | undefined;
 } & {
   secret?: string | null | undefined;
-  headers?: Record<string, string> | null | undefined;
+  headers?: Readonly<Record<string, string>> | null | undefined;
   tenant?: string | null | undefined;
-};
+} & WebhookViewFields;
+
+/**
+ * The read-only fields of a {@link Webhook} view, which `update()` accepts so that an edited view can be
+ * passed back whole. They are ignored, except `id`, which must be the webhook's own.
+ */
+export interface WebhookViewFields {
+  readonly id?: string | undefined;
+  readonly hasSecret?: boolean | undefined;
+  readonly secretRotationEndsAt?: string | undefined;
+  readonly createdAt?: string | undefined;
+  readonly updatedAt?: string | undefined;
+}
 
 export const MAX_URL_LENGTH = 2048;
 
@@ -219,7 +239,7 @@ export const webhookInputSchema = z.strictObject({
   name: fields.name,
   url: fields.url,
   format: fields.format,
-  events: fields.events,
+  events: fields.events.readonly(),
   global: fields.global.default(false),
   enabled: fields.enabled.default(true),
   secret: fields.secret.optional(),
@@ -238,6 +258,12 @@ export const webhookPatchSchema = z.strictObject({
   secret: fields.secret.nullable().optional(),
   headers: fields.headers.nullable().optional(),
   tenant: fields.tenant.nullable().optional(),
+  // A view's read-only fields, so an edited view can be sent back whole; api.ts drops them.
+  id: z.string().optional(),
+  hasSecret: z.boolean().optional(),
+  secretRotationEndsAt: z.string().optional(),
+  createdAt: z.string().optional(),
+  updatedAt: z.string().optional(),
 });
 
 /** @internal What a store must give back. Checked on every read: a store is outside code. */
