@@ -1,4 +1,4 @@
-import type { RunEvent, Stats } from "../events.js";
+import type { Latency, RunError, RunEvent, Stats } from "../events.js";
 import { isDeepFrozen } from "../_freeze.js";
 import { defineFormatter } from "./define.js";
 import { serialisers, type Serialised } from "./render.js";
@@ -30,12 +30,89 @@ export interface JsonEnvelope {
   data: RunEvent;
 }
 
-/** Predator's webhook JSON (`webhooksFormatter.js`), for receivers migrating from Predator. */
+/**
+ * Predator's webhook JSON (`webhooksFormatter.js`), for receivers migrating from Predator:
+ * `{ test_id, job_id, event, additional_details: { report, … } }`. As in Predator, a field runhooks does
+ * not know is left out, never `null`; fields Predator fills from its own database (`revision_id`,
+ * `subscribers`, `notes`, …) are never sent.
+ */
 export interface PredatorJsonBody {
+  /** The run's test id (`run.testId`). */
   test_id: string;
-  job_id: string | null;
+  /** The run's job id (`run.jobId`). Left out when the run has none; Predator always has one. */
+  job_id?: string;
+  /** The event name. */
   event: RunEvent["event"];
-  additional_details: Record<string, unknown> & { report: Record<string, unknown> };
+  /** The report, then the event's own fields, as Predator names them. */
+  additional_details: {
+    /** Predator's report (`reportsManager.getReportResponse`), with the fields the run and event supply. */
+    report: {
+      /** `run.testId`. */
+      test_id: string;
+      /** `run.name`. */
+      test_name: string;
+      /** `run.id`: runhooks' run is Predator's report. */
+      report_id: string;
+      /** `run.jobId`, when given. */
+      job_id?: string;
+      /**
+       * When the run started, ISO 8601 in UTC: the time of `started`; for later events, the event's time
+       * less `stats.elapsedMs`. The same for every event of a run. Left out when the event cannot tell
+       * (no statistics with an elapsed time, e.g. `failed` before the run started).
+       */
+      start_time?: string;
+      /** The event's time, on events that end the run (`aborted`, `failed`, `finished`, `benchmark_*`). */
+      end_time?: string;
+      /** Seconds since the start (`stats.elapsedMs / 1000`), when the event carries them. */
+      duration_seconds?: number;
+      /** `run.load.arrivalRate`. */
+      arrival_rate?: number;
+      /** `run.load.arrivalCount`. */
+      arrival_count?: number;
+      /** The planned duration in seconds, `run.load.duration`. */
+      duration?: number;
+      /** `run.load.rampTo`. */
+      ramp_to?: number;
+      /** The number of runners, `run.load.runners`. */
+      parallelism?: number;
+      /** `run.load.maxVirtualUsers`. */
+      max_virtual_users?: number;
+      /** The event's time: the report is as of this event. */
+      last_updated_at: string;
+      /** `run.environment`. */
+      environment?: string;
+      /** The latest requests per second, `stats.rps`. */
+      last_rps?: number;
+      /** Requests completed per second since the start (`stats.requests` over the elapsed time), 2 decimals. */
+      avg_rps?: number;
+      /** The run's score, on `finished` (when given) and benchmark events. `0` is a score. */
+      score?: number;
+      /** The report's status after this event, in Predator's words. */
+      status: "started" | "in_progress" | "finished" | "aborted" | "failed";
+      /** The URL of the run's first link whose title mentions Grafana. */
+      grafana_report?: string;
+    };
+    /** `api_failure`: responses per status code, every code (not only 5xx), of the run so far (`stats.codes`). */
+    accumulatedStatusCodesCounter?: Readonly<Record<string, number>>;
+    /** `finished` and benchmark events: the run's statistics, in the names of Predator's aggregate report. */
+    aggregatedReport?: {
+      requestsCompleted: number;
+      codes: Readonly<Record<string, number>>;
+      errors: Readonly<Record<string, number>>;
+      latency: Latency;
+      rps: { mean?: number };
+    };
+    /** `finished` (when given) and benchmark events: the score. */
+    score?: number;
+    /** Benchmark events: earlier scores, most recent first, with one decimal (`"88.2"`), as Predator sends them. */
+    lastScores?: string[];
+    /** Benchmark events: the threshold the score was held to. */
+    benchmarkThreshold?: number;
+    /** `aborted`: the reason, when given. Not in Predator's body. */
+    reason?: string;
+    /** `failed`: the error, when given. Not in Predator's body. */
+    error?: RunError;
+  };
 }
 
 /**
@@ -145,27 +222,71 @@ function withoutRoutingIds(run: RunEvent["run"]): RunEvent["run"] {
   return rest;
 }
 
-/** @internal Predator's shape: snake_case at the top, camelCase inside `additional_details`. */
+type PredatorDetails = PredatorJsonBody["additional_details"];
+type PredatorReport = PredatorDetails["report"];
+
+// Predator's report status after each event: the run is running once it has statistics, and it has
+// finished when its benchmark verdict comes (just before `finished`).
+const PREDATOR_STATUS: Record<RunEvent["event"], PredatorReport["status"]> = {
+  started: "started",
+  in_progress: "in_progress",
+  api_failure: "in_progress",
+  aborted: "aborted",
+  failed: "failed",
+  benchmark_passed: "finished",
+  benchmark_failed: "finished",
+  finished: "finished",
+};
+
+/**
+ * @internal Predator's shape: snake_case at the top and in the report, camelCase beside it. Only what
+ * the run and the event say is sent: a field runhooks does not know is left out, as Predator does.
+ */
 export function predatorBody(event: RunEvent): PredatorJsonBody {
   const run = event.run;
-  const report: Record<string, unknown> = {
-    report_id: run.id,
+  const load = run.load;
+  const stats = "stats" in event ? event.stats : undefined;
+  const elapsedMs = stats?.elapsedMs;
+  const ends = event.event !== "started" && event.event !== "in_progress" && event.event !== "api_failure";
+  const score =
+    event.event === "finished"
+      ? event.score
+      : event.event === "benchmark_passed" || event.event === "benchmark_failed"
+        ? event.benchmark.score
+        : undefined;
+  // In the order of Predator's getReportResponse.
+  const report: PredatorReport = {
     test_id: run.testId,
     test_name: run.name,
-    job_id: run.jobId ?? null,
-    environment: run.environment ?? null,
-    duration: run.load?.duration ?? null,
-    arrival_rate: run.load?.arrivalRate ?? null,
-    arrival_count: run.load?.arrivalCount ?? null,
-    ramp_to: run.load?.rampTo ?? null,
-    parallelism: run.load?.runners ?? null,
-    max_virtual_users: run.load?.maxVirtualUsers ?? null,
-    start_time: event.at,
+    report_id: run.id,
+    ...known("job_id", run.jobId),
+    ...known("start_time", runStart(event)),
+    ...known("end_time", ends ? event.at : undefined),
+    ...known("duration_seconds", elapsedMs === undefined ? undefined : elapsedMs / 1000),
+    ...known("arrival_rate", load?.arrivalRate),
+    ...known("arrival_count", load?.arrivalCount),
+    ...known("duration", load?.duration),
+    ...known("ramp_to", load?.rampTo),
+    ...known("parallelism", load?.runners),
+    ...known("max_virtual_users", load?.maxVirtualUsers),
+    last_updated_at: event.at,
+    ...known("environment", run.environment),
+    ...known("last_rps", stats?.rps),
+    ...known(
+      "avg_rps",
+      stats !== undefined && elapsedMs !== undefined && elapsedMs > 0
+        ? Number((stats.requests / (elapsedMs / 1000)).toFixed(2))
+        : undefined,
+    ),
+    ...known("score", score),
+    status: PREDATOR_STATUS[event.event],
+    ...known("grafana_report", run.links?.find((link) => /grafana/i.test(link.title))?.url),
   };
-  const details: PredatorJsonBody["additional_details"] = { report };
+  const details: PredatorDetails = { report };
   switch (event.event) {
     case "api_failure":
-      details.accumulatedStatusCodesCounter = event.failures.codes;
+      // Predator counts every status code here, not only the 5xx that made the event fire.
+      details.accumulatedStatusCodesCounter = event.stats.codes;
       break;
     case "finished":
       details.aggregatedReport = aggregate(event.stats);
@@ -175,7 +296,7 @@ export function predatorBody(event: RunEvent): PredatorJsonBody {
     case "benchmark_failed":
       details.aggregatedReport = aggregate(event.stats);
       details.score = event.benchmark.score;
-      details.lastScores = event.benchmark.lastScores.map((score) => score.toFixed(1));
+      details.lastScores = event.benchmark.lastScores.map((last) => last.toFixed(1));
       details.benchmarkThreshold = event.benchmark.threshold;
       break;
     case "aborted":
@@ -187,10 +308,47 @@ export function predatorBody(event: RunEvent): PredatorJsonBody {
     default:
       break;
   }
-  return { test_id: run.testId, job_id: run.jobId ?? null, event: event.event, additional_details: details };
+  return {
+    test_id: run.testId,
+    ...known("job_id", run.jobId),
+    event: event.event,
+    additional_details: details,
+  };
 }
 
-function aggregate(stats: Stats): Record<string, unknown> {
+type OptionalKey<T> = { [K in keyof T]-?: object extends Pick<T, K> ? K : never }[keyof T];
+// The fields `known` fills: the report's optional ones, and the body's `job_id`.
+type KnownFields = PredatorReport & Pick<PredatorJsonBody, "job_id">;
+
+/** `{ [key]: value }`, or `{}` when the value is unknown: Predator leaves such fields out, never `null`. */
+function known<K extends OptionalKey<KnownFields>>(
+  key: K,
+  value: KnownFields[K] | undefined,
+): Partial<Pick<KnownFields, K>> {
+  const out: Partial<Pick<KnownFields, K>> = {};
+  if (value !== undefined) out[key] = value;
+  return out;
+}
+
+/**
+ * When the run started, ISO 8601 in UTC: the time of `started` itself, else the event's time less the
+ * elapsed time its statistics carry (the tracker measures both on one clock, so every event of a run
+ * gives the same instant). `undefined` when the event cannot tell.
+ */
+function runStart(event: RunEvent): string | undefined {
+  const at = Date.parse(event.at);
+  if (event.event === "started") return isoTime(at);
+  const elapsedMs = "stats" in event ? event.stats?.elapsedMs : undefined;
+  return elapsedMs === undefined ? undefined : isoTime(at - elapsedMs);
+}
+
+/** A time in milliseconds as ISO 8601 in UTC, or `undefined` when it is not a time a Date can hold. */
+function isoTime(ms: number): string | undefined {
+  const date = new Date(ms);
+  return Number.isNaN(date.getTime()) ? undefined : date.toISOString();
+}
+
+function aggregate(stats: Stats): NonNullable<PredatorDetails["aggregatedReport"]> {
   return {
     requestsCompleted: stats.requests,
     codes: stats.codes,

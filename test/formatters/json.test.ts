@@ -1,6 +1,6 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { deepFreeze } from "../../src/_freeze.js";
-import { EVENT_NAMES, type RunEvent } from "../../src/events.js";
+import { EVENT_NAMES, type RunEvent, type RunInfo } from "../../src/events.js";
 import {
   envelope,
   envelopeBody,
@@ -9,7 +9,9 @@ import {
   type PredatorJsonBody,
 } from "../../src/formatters/json.js";
 import { render } from "../../src/formatters/render.js";
-import { sampleEvents } from "../../src/testing/fixtures.js";
+import { createNotifier } from "../../src/notifier.js";
+import type { RunHandle } from "../../src/run-tracker.js";
+import { sampleEventList, sampleEvents } from "../../src/testing/fixtures.js";
 import { testContext } from "../../src/testing/formatter-contract.js";
 
 describe("json format", () => {
@@ -25,36 +27,375 @@ describe("json format", () => {
     expect(body.data.run).not.toHaveProperty("webhooks");
   });
 
-  it("speaks Predator's JSON when asked, for receivers written for Predator", () => {
+  describe("Predator's JSON (predator: true)", () => {
     const predator = jsonFormatter({ name: "predator-json", predator: true });
-    expect(predator.name).toBe("predator-json");
-    const events = sampleEvents();
-    const bench = predator.format(events.benchmark_passed, testContext()).body as PredatorJsonBody;
-    expect(bench).toMatchObject({
-      test_id: "test-7",
-      job_id: "job-3",
-      event: "benchmark_passed",
-      additional_details: {
-        report: {
-          report_id: "run-42",
-          test_id: "test-7",
-          test_name: "checkout flow",
-          environment: "staging",
-          parallelism: 2,
+    const T0 = Date.UTC(2026, 2, 1, 12, 0, 0);
+    const iso = (ms: number): string => new Date(ms).toISOString();
+
+    const fullRun: RunInfo = {
+      id: "run-full",
+      testId: "test-7",
+      name: "checkout flow",
+      jobId: "job-3",
+      environment: "staging",
+      load: { duration: 600, arrivalRate: 50, rampTo: 100, runners: 2, maxVirtualUsers: 500 },
+      links: [
+        { title: "Report", url: "https://predator.example/reports/run-full" },
+        { title: "Grafana dashboard", url: "https://grafana.example/d/run-full" },
+      ],
+      benchmark: { threshold: 80, lastScores: [88.2, 90.1] },
+    };
+    const minimalRun: RunInfo = { id: "run-min", testId: "test-min", name: "minimal" };
+
+    type Step = (run: RunHandle) => void;
+    /**
+     * Runs `steps` on a real notifier's run, `gapMs` apart on a fake clock that starts at T0, and gives
+     * each event it emits with the Predator body the notifier would send for it.
+     */
+    function runThrough(
+      info: RunInfo,
+      steps: Step[],
+      gapMs = 5_000,
+    ): { event: RunEvent; body: PredatorJsonBody }[] {
+      vi.useFakeTimers({ toFake: ["Date"], now: T0 });
+      const notifier = createNotifier({ formatters: [predator] });
+      try {
+        const events: RunEvent[] = [];
+        for (const name of EVENT_NAMES) notifier.bus.on(name, (event) => events.push(event));
+        const run = notifier.run(info);
+        steps.forEach((step, i) => {
+          vi.setSystemTime(T0 + i * gapMs);
+          step(run);
+        });
+        return events.map((event) => ({
+          event,
+          body: JSON.parse(notifier.preview(event, "predator-json").body) as PredatorJsonBody,
+        }));
+      } finally {
+        void notifier.close();
+        vi.useRealTimers();
+      }
+    }
+
+    const ok = { requests: 100, codes: { "200": 100 }, rps: 20 };
+    const serverErrors = { requests: 100, codes: { "200": 90, "503": 10 }, rps: 20 };
+    const bare = { requests: 100, codes: { "200": 100 } };
+
+    /** Every path in `value` whose value is `null`. */
+    function nullPaths(value: unknown, path = "body"): string[] {
+      if (value === null) return [path];
+      if (typeof value !== "object") return [];
+      return Object.entries(value).flatMap(([key, inner]) => nullPaths(inner, `${path}.${key}`));
+    }
+
+    const REPORT_ALWAYS = ["test_id", "test_name", "report_id", "last_updated_at", "status"];
+    const REPORT_FROM_RUN = [
+      "job_id",
+      "arrival_rate",
+      "duration",
+      "ramp_to",
+      "parallelism",
+      "max_virtual_users",
+      "environment",
+      "grafana_report",
+    ];
+    // What the statistics of a running run give (elapsed time, requests, the latest rps).
+    const RUNNING = ["start_time", "duration_seconds", "avg_rps"];
+
+    interface Case {
+      label: string;
+      info: RunInfo;
+      steps: Step[];
+      /** Per event the run emits, in order: the report's keys beyond REPORT_ALWAYS, and the other keys. */
+      expected: [RunEvent["event"], string[], string[]][];
+    }
+    const full = (...keys: string[]): string[] => [...REPORT_FROM_RUN, ...keys];
+    const cases: Case[] = [
+      {
+        label: "all run info, benchmark passed",
+        info: fullRun,
+        steps: [
+          (r) => r.started(),
+          (r) => r.stats(ok),
+          (r) => r.stats(serverErrors),
+          (r) => r.finished({ score: 91.5 }),
+        ],
+        expected: [
+          ["started", full("start_time"), []],
+          ["in_progress", full(...RUNNING, "last_rps"), []],
+          ["api_failure", full(...RUNNING, "last_rps"), ["accumulatedStatusCodesCounter"]],
+          [
+            "benchmark_passed",
+            full(...RUNNING, "last_rps", "end_time", "score"),
+            ["aggregatedReport", "score", "lastScores", "benchmarkThreshold"],
+          ],
+          ["finished", full(...RUNNING, "last_rps", "end_time", "score"), ["aggregatedReport", "score"]],
+        ],
+      },
+      {
+        label: "all run info, benchmark failed",
+        info: fullRun,
+        steps: [(r) => r.started(), (r) => r.stats(ok), (r) => r.finished({ score: 62.4 })],
+        expected: [
+          ["started", full("start_time"), []],
+          ["in_progress", full(...RUNNING, "last_rps"), []],
+          [
+            "benchmark_failed",
+            full(...RUNNING, "last_rps", "end_time", "score"),
+            ["aggregatedReport", "score", "lastScores", "benchmarkThreshold"],
+          ],
+          ["finished", full(...RUNNING, "last_rps", "end_time", "score"), ["aggregatedReport", "score"]],
+        ],
+      },
+      {
+        label: "all run info, aborted",
+        info: fullRun,
+        steps: [(r) => r.started(), (r) => r.stats(ok), (r) => r.aborted("stopped by operator")],
+        expected: [
+          ["started", full("start_time"), []],
+          ["in_progress", full(...RUNNING, "last_rps"), []],
+          ["aborted", full(...RUNNING, "last_rps", "end_time"), ["reason"]],
+        ],
+      },
+      {
+        label: "all run info, failed",
+        info: fullRun,
+        steps: [(r) => r.started(), (r) => r.stats(ok), (r) => r.failed(new Error("runner crashed"))],
+        expected: [
+          ["started", full("start_time"), []],
+          ["in_progress", full(...RUNNING, "last_rps"), []],
+          ["failed", full(...RUNNING, "last_rps", "end_time"), ["error"]],
+        ],
+      },
+      {
+        label: "only id, testId and name, finished without a score",
+        info: minimalRun,
+        steps: [
+          (r) => r.started(),
+          (r) => r.stats(bare),
+          (r) => r.stats({ codes: { "500": 1 } }),
+          (r) => r.finished(),
+        ],
+        expected: [
+          ["started", ["start_time"], []],
+          ["in_progress", RUNNING, []],
+          ["api_failure", RUNNING, ["accumulatedStatusCodesCounter"]],
+          ["finished", [...RUNNING, "end_time"], ["aggregatedReport"]],
+        ],
+      },
+      {
+        label: "only id, testId and name, score 0 against threshold 0",
+        info: minimalRun,
+        steps: [(r) => r.stats(bare), (r) => r.finished({ score: 0, threshold: 0 })],
+        expected: [
+          ["started", ["start_time"], []],
+          // The first statistics start the run: no time has passed, so no average rate.
+          ["in_progress", ["start_time", "duration_seconds"], []],
+          [
+            "benchmark_passed",
+            [...RUNNING, "end_time", "score"],
+            ["aggregatedReport", "score", "lastScores", "benchmarkThreshold"],
+          ],
+          ["finished", [...RUNNING, "end_time", "score"], ["aggregatedReport", "score"]],
+        ],
+      },
+      {
+        label: "only id, testId and name, benchmark failed",
+        info: minimalRun,
+        steps: [(r) => r.stats(bare), (r) => r.finished({ score: -1, threshold: 0 })],
+        expected: [
+          ["started", ["start_time"], []],
+          // The first statistics start the run: no time has passed, so no average rate.
+          ["in_progress", ["start_time", "duration_seconds"], []],
+          [
+            "benchmark_failed",
+            [...RUNNING, "end_time", "score"],
+            ["aggregatedReport", "score", "lastScores", "benchmarkThreshold"],
+          ],
+          ["finished", [...RUNNING, "end_time", "score"], ["aggregatedReport", "score"]],
+        ],
+      },
+      {
+        // Never started: the run has no start time, no elapsed time and no statistics.
+        label: "only id, testId and name, aborted before it started",
+        info: minimalRun,
+        steps: [(r) => r.aborted()],
+        expected: [["aborted", ["end_time"], []]],
+      },
+      {
+        label: "only id, testId and name, failed before it started",
+        info: minimalRun,
+        steps: [(r) => r.failed()],
+        expected: [["failed", ["end_time"], []]],
+      },
+    ];
+
+    it.each(cases.map((c) => [c.label, c] as const))(
+      "%s: exactly the keys the run supplies, no null",
+      (_label, c) => {
+        const sent = runThrough(c.info, c.steps);
+        expect(sent.map(({ event }) => event.event)).toEqual(c.expected.map(([name]) => name));
+        sent.forEach(({ event, body }, i) => {
+          const [name, reportKeys, otherKeys] = c.expected[i] as Case["expected"][number];
+          expect(Object.keys(body).sort(), name).toEqual(
+            (c.info.jobId === undefined
+              ? ["test_id", "event", "additional_details"]
+              : ["test_id", "job_id", "event", "additional_details"]
+            ).sort(),
+          );
+          expect(body.event).toBe(name);
+          expect(body.test_id).toBe(c.info.testId);
+          expect(Object.keys(body.additional_details).sort(), name).toEqual(["report", ...otherKeys].sort());
+          expect(Object.keys(body.additional_details.report).sort(), name).toEqual(
+            [...REPORT_ALWAYS, ...reportKeys].sort(),
+          );
+          expect(nullPaths(body), name).toEqual([]);
+          const report = body.additional_details.report;
+          expect(report).toMatchObject({
+            test_id: c.info.testId,
+            test_name: c.info.name,
+            report_id: c.info.id,
+            last_updated_at: event.at,
+          });
+          if (report.end_time !== undefined) expect(report.end_time).toBe(event.at);
+        });
+      },
+    );
+
+    it("fills the report from the run info, as Predator names it", () => {
+      const [started] = runThrough(fullRun, [(r) => r.started()]);
+      expect(started?.body).toEqual({
+        test_id: "test-7",
+        job_id: "job-3",
+        event: "started",
+        additional_details: {
+          report: {
+            test_id: "test-7",
+            test_name: "checkout flow",
+            report_id: "run-full",
+            job_id: "job-3",
+            start_time: iso(T0),
+            arrival_rate: 50,
+            duration: 600,
+            ramp_to: 100,
+            parallelism: 2,
+            max_virtual_users: 500,
+            last_updated_at: iso(T0),
+            environment: "staging",
+            status: "started",
+            grafana_report: "https://grafana.example/d/run-full",
+          },
         },
+      });
+      const counted = runThrough({ ...fullRun, load: { arrivalCount: 1000 }, links: [] }, [
+        (r) => r.started(),
+      ]);
+      const report = counted[0]?.body.additional_details.report;
+      expect(report?.arrival_count).toBe(1000);
+      expect(report).not.toHaveProperty("arrival_rate");
+      // Only a link that says it is Grafana's becomes grafana_report.
+      expect(report).not.toHaveProperty("grafana_report");
+    });
+
+    it("start_time is the run's start in every event of the run, not the event's time", () => {
+      for (const steps of [
+        [
+          (r) => r.started(),
+          (r) => r.stats(ok),
+          (r) => r.stats(serverErrors),
+          (r) => r.finished({ score: 91.5 }),
+        ],
+        [(r) => r.started(), (r) => r.stats(ok), (r) => r.aborted("stop")],
+        [(r) => r.started(), (r) => r.stats(ok), (r) => r.failed("boom")],
+        // A runner that never calls started(): its first statistics start the run.
+        [(r) => r.stats(ok), (r) => r.finished()],
+      ] satisfies Step[][]) {
+        const sent = runThrough(fullRun, steps, 7_000);
+        const at = sent.map(({ event }) => Date.parse(event.at));
+        expect(new Set(at).size, "the events are apart in time").toBeGreaterThan(1);
+        for (const { event, body } of sent) {
+          const report = body.additional_details.report;
+          expect(report.start_time, event.event).toBe(iso(T0));
+          const elapsed = Date.parse(event.at) - T0;
+          if (event.event === "started") expect(report).not.toHaveProperty("duration_seconds");
+          else expect(report.duration_seconds, event.event).toBe(elapsed / 1000);
+        }
+      }
+    });
+
+    it("gives the live statistics, the status and the score as Predator's report does", () => {
+      const sent = runThrough(fullRun, [
+        (r) => r.started(),
+        (r) => r.stats(ok),
+        (r) => r.stats(serverErrors),
+        (r) => r.finished({ score: 91.5, stats: { requests: 100, codes: { "200": 100 }, rps: 25 } }),
+      ]);
+      const reports = Object.fromEntries(
+        sent.map(({ event, body }) => [event.event, body.additional_details.report]),
+      );
+      expect(Object.fromEntries(Object.entries(reports).map(([name, r]) => [name, r.status]))).toEqual({
+        started: "started",
+        in_progress: "in_progress",
+        api_failure: "in_progress",
+        benchmark_passed: "finished",
+        finished: "finished",
+      });
+      // 100 requests 5 s in, 200 at 10 s, 300 at 15 s.
+      expect(reports.in_progress).toMatchObject({ last_rps: 20, avg_rps: 20, duration_seconds: 5 });
+      expect(reports.api_failure).toMatchObject({ last_rps: 20, avg_rps: 20, duration_seconds: 10 });
+      expect(reports.finished).toMatchObject({
+        last_rps: 25,
+        avg_rps: 20,
+        duration_seconds: 15,
         score: 91.5,
+      });
+      expect(reports.finished?.end_time).toBe(iso(T0 + 15_000));
+      expect(reports.benchmark_passed?.score).toBe(91.5);
+    });
+
+    it("api_failure: accumulatedStatusCodesCounter holds every status code of the run so far", () => {
+      const sent = runThrough(minimalRun, [(r) => r.stats(ok), (r) => r.stats(serverErrors)]);
+      const api = sent.find(({ event }) => event.event === "api_failure");
+      expect(api?.body.additional_details.accumulatedStatusCodesCounter).toEqual({ "200": 190, "503": 10 });
+    });
+
+    it("benchmark events: score, lastScores as strings, benchmarkThreshold and the aggregated report", () => {
+      const sent = runThrough(fullRun, [
+        (r) => r.started(),
+        (r) => r.stats({ ...serverErrors, errors: { ETIMEDOUT: 2 }, latency: { p95: 212 } }),
+        (r) => r.finished({ score: 62.4 }),
+      ]);
+      const bench = sent.find(({ event }) => event.event === "benchmark_failed")?.body;
+      expect(bench?.additional_details).toMatchObject({
+        score: 62.4,
         lastScores: ["88.2", "90.1"],
         benchmarkThreshold: 80,
-        aggregatedReport: { requestsCompleted: 12_000, codes: { "200": 11_800, "404": 40, "503": 160 } },
-      },
+        aggregatedReport: {
+          requestsCompleted: 100,
+          codes: { "200": 90, "503": 10 },
+          errors: { ETIMEDOUT: 2 },
+          latency: { p95: 212 },
+          rps: { mean: 20 },
+        },
+        report: { score: 62.4, status: "finished" },
+      });
+      const finished = sent.find(({ event }) => event.event === "finished")?.body;
+      expect(finished?.additional_details.score).toBe(62.4);
+      expect(finished?.additional_details).not.toHaveProperty("lastScores");
     });
-    const api = predator.format(events.api_failure, testContext()).body as PredatorJsonBody;
-    expect(api.additional_details.accumulatedStatusCodesCounter).toEqual({ "503": 160 });
-    const started = predator.format(events.started, testContext()).body as PredatorJsonBody;
-    expect(Object.keys(started.additional_details)).toEqual(["report"]);
-    const failed = predator.format({ ...events.failed, error: undefined }, testContext())
-      .body as PredatorJsonBody;
-    expect(failed.event).toBe("failed");
+
+    it("leaves out what the run does not know instead of sending null, job_id at the top included", () => {
+      for (const event of sampleEventList({ id: "r", testId: "t", name: "n" })) {
+        const text = render(predator, event, testContext()).body;
+        expect(text, event.event).not.toContain("null");
+        const body = JSON.parse(text) as PredatorJsonBody;
+        expect(body, event.event).not.toHaveProperty("job_id");
+        expect(body.additional_details.report, event.event).not.toHaveProperty("job_id");
+      }
+      const failed = predator.format({ ...sampleEvents().failed, error: undefined }, testContext())
+        .body as PredatorJsonBody;
+      expect(Object.keys(failed.additional_details)).toEqual(["report"]);
+    });
   });
 
   describe("the body it sends", () => {
