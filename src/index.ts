@@ -50,8 +50,15 @@ export type {
 export type { FinishResult, IgnoredCall, RunHandle } from "./run-tracker.js";
 
 export { MASK, maskUrl } from "./webhooks/model.js";
-export type { Webhook, WebhookInput, WebhookJSON, WebhookPatch, WebhookRecord } from "./webhooks/model.js";
-export type { RotateSecretOptions, WebhooksApi } from "./webhooks/api.js";
+export type {
+  Webhook,
+  WebhookInput,
+  WebhookJSON,
+  WebhookPatch,
+  WebhookRecord,
+  WebhookViewFields,
+} from "./webhooks/model.js";
+export type { RotateSecretOptions, WebhookScope, WebhooksApi } from "./webhooks/api.js";
 export type { SubscriptionStore, WebhookFilter } from "./webhooks/store/types.js";
 export { memoryStore } from "./webhooks/store/memory.js";
 

@@ -169,6 +169,12 @@ export interface TestTarget {
   headers?: Record<string, string> | undefined;
   /** A `whsec_` secret to sign the test message with. */
   secret?: string | undefined;
+  /**
+   * The message to send instead of the format's rendering of a sample `started` event: an object is sent
+   * as JSON, a string as it is (`application/json` either way). The admin's Predator mode sends
+   * Predator's greeting this way.
+   */
+  body?: string | Readonly<Record<string, unknown>> | undefined;
 }
 
 /** What `notifier.test()` found. */
@@ -272,6 +278,8 @@ export interface Notifier {
    * @throws {ValidationError} for an invalid URL or an unknown format.
    */
   test(target: TestTarget): Promise<TestResult>;
+  /** The names of the formats webhooks of this notifier can use: the built-ins, then the registered ones. */
+  formats(): string[];
   /** Counters since the notifier was created, and what is queued now. */
   stats(): NotifierStats;
   /** Listens to deliveries, warnings or errors; returns a function that stops listening. */
@@ -622,7 +630,14 @@ export function createNotifier(options: NotifierOptions = {}): Notifier {
       };
       const formatter = registry.get(format);
       if (!formatter) throw new ConfigError(`format "${format}" disappeared from the registry`);
-      const rendered = render(formatter, event, formatContext(display, undefined));
+      const rendered =
+        target.body === undefined
+          ? render(formatter, event, formatContext(display, undefined))
+          : {
+              body: typeof target.body === "string" ? target.body : JSON.stringify(target.body),
+              headers: {},
+              contentType: "application/json",
+            };
       const started = performance.now();
       const id = `msg_test_${randomUUID()}`;
       const timestamp = Math.floor(Date.now() / 1000);
@@ -665,6 +680,7 @@ export function createNotifier(options: NotifierOptions = {}): Notifier {
         };
       }
     },
+    formats: () => [...registry.keys()],
     stats: () => ({
       sent: counters.attempts,
       delivered: counters.delivered,

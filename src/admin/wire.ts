@@ -2,6 +2,7 @@ import { z } from "zod";
 import { EVENT_NAMES } from "../events.js";
 import type { DeliveryReport } from "../delivery/types.js";
 import type { Webhook, WebhookInput, WebhookPatch } from "../webhooks/model.js";
+import { parsed, refused, type Dialect, type Parsed } from "./dialect.js";
 
 /** A webhook on the wire: Predator's snake_case field names, credentials masked. */
 export interface WebhookWire {
@@ -42,29 +43,38 @@ export function toWire(webhook: Webhook): WebhookWire {
 
 // The wire schemas check only the shape; the notifier's own validation does the rest (and names the
 // library field, which toWireField() maps back).
-const base = {
+const fields = {
   name: z.string(),
   url: z.string(),
   format_type: z.string(),
   events: z.array(z.string()),
   global: z.boolean(),
   enabled: z.boolean(),
-  context_id: z.string().nullable(),
   secret: z.string().nullable(),
   headers: z.record(z.string(), z.string()).nullable(),
 };
 
+// What a GET answers beside the writable fields, so a body a GET returned can be sent back edited. The
+// tenant is the request's (x-context-id), never a body's: context_id is ignored like the rest.
+const readOnly = {
+  id: z.string().optional(),
+  has_secret: z.boolean().optional(),
+  context_id: z.string().nullable().optional(),
+  created_at: z.string().optional(),
+  updated_at: z.string().optional(),
+};
+
 /** @internal POST and PUT: Predator's required fields. */
 export const fullBodySchema = z.strictObject({
-  name: base.name,
-  url: base.url,
-  format_type: base.format_type,
-  events: base.events,
-  global: base.global.optional(),
-  enabled: base.enabled.optional(),
-  context_id: base.context_id.optional(),
-  secret: base.secret.optional(),
-  headers: base.headers.optional(),
+  name: fields.name,
+  url: fields.url,
+  format_type: fields.format_type,
+  events: fields.events,
+  global: fields.global.optional(),
+  enabled: fields.enabled.optional(),
+  secret: fields.secret.optional(),
+  headers: fields.headers.optional(),
+  ...readOnly,
 });
 
 /** @internal PATCH: any subset. */
@@ -76,8 +86,11 @@ export const testBodySchema = z.strictObject({ url: z.string(), format_type: z.s
 /** @internal */
 export const previewBodySchema = z.strictObject({ event: z.enum(EVENT_NAMES) });
 
-/** @internal Wire body → library input. */
-export function fromWire(body: z.output<typeof fullBodySchema>): WebhookInput {
+type FullBody = z.output<typeof fullBodySchema>;
+type PatchBody = z.output<typeof patchBodySchema>;
+
+/** @internal Wire body → library input, in the request's tenant. */
+export function fromWire(body: FullBody, tenant: string | undefined): WebhookInput {
   return {
     name: body.name,
     url: body.url,
@@ -85,14 +98,27 @@ export function fromWire(body: z.output<typeof fullBodySchema>): WebhookInput {
     events: body.events as WebhookInput["events"],
     ...(body.global !== undefined && { global: body.global }),
     ...(body.enabled !== undefined && { enabled: body.enabled }),
-    ...(body.context_id !== undefined && body.context_id !== null && { tenant: body.context_id }),
+    ...(tenant !== undefined && { tenant }),
     ...(body.secret !== undefined && body.secret !== null && { secret: body.secret }),
     ...(body.headers !== undefined && body.headers !== null && { headers: body.headers }),
   };
 }
 
+/**
+ * @internal PUT → library patch: a replacement of every field a GET shows, so those left out take their
+ * defaults. The secret, which a GET never shows, is kept unless the body sets it or clears it (`null`).
+ */
+export function replaceFromWire(body: FullBody): WebhookPatch {
+  return {
+    ...patchFromWire(body),
+    global: body.global ?? false,
+    enabled: body.enabled ?? true,
+    headers: body.headers ?? null,
+  };
+}
+
 /** @internal Wire patch → library patch (`null` clears). */
-export function patchFromWire(body: z.output<typeof patchBodySchema>): WebhookPatch {
+export function patchFromWire(body: PatchBody): WebhookPatch {
   return {
     ...(body.name !== undefined && { name: body.name }),
     ...(body.url !== undefined && { url: body.url }),
@@ -100,10 +126,43 @@ export function patchFromWire(body: z.output<typeof patchBodySchema>): WebhookPa
     ...(body.events !== undefined && { events: body.events as WebhookInput["events"] }),
     ...(body.global !== undefined && { global: body.global }),
     ...(body.enabled !== undefined && { enabled: body.enabled }),
-    ...(body.context_id !== undefined && { tenant: body.context_id }),
     ...(body.secret !== undefined && { secret: body.secret }),
     ...(body.headers !== undefined && { headers: body.headers }),
   };
+}
+
+/** @internal A zod issue of a wire body: `body.events.0 …`, `body has unknown fields: …`. */
+export function wireBodyIssue(issue: z.core.$ZodIssue): string {
+  const path = ["body", ...issue.path.map(String)].join(".");
+  return issue.code === "unrecognized_keys"
+    ? `${path} has unknown fields: ${issue.keys.join(", ")}`
+    : `${path} ${issue.message}`;
+}
+
+const ID = /^[A-Za-z0-9_-]{1,256}$/;
+
+/** @internal runhooks' own wire: masked webhooks, secrets and headers, PATCH semantics. */
+export const nativeDialect: Dialect = {
+  idProblem: (id) =>
+    ID.test(id) ? undefined : "path.webhook_id should be 1-256 letters, digits, '-' or '_'",
+  toWire,
+  create: (body, tenant) => shaped(fullBodySchema, body, (value) => fromWire(value, tenant)),
+  replace: (body) => shaped(fullBodySchema, body, replaceFromWire),
+  patch: (body) => shaped(patchBodySchema, body, patchFromWire),
+  testTarget: (body) =>
+    shaped(testBodySchema, body, (value) => ({ url: value.url, format: value.format_type })),
+  testResponse: (result) => ({
+    webhook_status_code: result.status,
+    is_successful: result.ok,
+    ...(result.error !== undefined && { error: result.error }),
+  }),
+  issue: (issue) => `${toWireField(issue.path)} ${issue.message}`,
+  internalError: "Internal error",
+};
+
+function shaped<S extends z.ZodType, T>(schema: S, body: unknown, map: (value: z.output<S>) => T): Parsed<T> {
+  const result = schema.safeParse(body);
+  return result.success ? parsed(map(result.data)) : refused(result.error.issues.map(wireBodyIssue));
 }
 
 const LIBRARY_TO_WIRE: Record<string, string> = { format: "format_type", tenant: "context_id" };

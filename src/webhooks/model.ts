@@ -166,18 +166,34 @@ export interface WebhookViewFields {
 
 export const MAX_URL_LENGTH = 2048;
 
-// Headers runhooks sets itself; letting a webhook override them would break delivery or signing.
-const RESERVED_HEADERS = new Set([
-  "content-type",
-  "content-length",
-  "transfer-encoding",
-  "host",
-  "connection",
-  "user-agent",
-  "webhook-id",
-  "webhook-timestamp",
-  "webhook-signature",
-]);
+/**
+ * @internal The limits a webhook's fields are checked against, one constant each: the zod schemas below
+ * and the admin's OpenAPI document are both written from them.
+ */
+export const WEBHOOK_RULES = {
+  nameMaxLength: 200,
+  tenantMaxLength: 256,
+  headerNameMaxLength: 100,
+  headerValueMaxLength: 4096,
+  maxHeaders: 20,
+  headerName: /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/,
+  headerValue: /^[^\r\n\0]*$/,
+  secret: /^whsec_[A-Za-z0-9+/]{32,}={0,2}$/,
+  // Headers runhooks sets itself; letting a webhook override them would break delivery or signing.
+  reservedHeaders: [
+    "content-type",
+    "content-length",
+    "transfer-encoding",
+    "host",
+    "connection",
+    "user-agent",
+    "webhook-id",
+    "webhook-timestamp",
+    "webhook-signature",
+  ],
+} as const;
+
+const RESERVED_HEADERS = new Set<string>(WEBHOOK_RULES.reservedHeaders);
 
 const urlSchema = z
   .string()
@@ -207,21 +223,24 @@ const headersSchema = z
   .record(
     z
       .string()
-      .regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, "header names are HTTP tokens")
-      .max(100)
+      .regex(WEBHOOK_RULES.headerName, "header names are HTTP tokens")
+      .max(WEBHOOK_RULES.headerNameMaxLength)
       .refine(
         (name) => !RESERVED_HEADERS.has(name.toLowerCase()),
         "is set by runhooks and cannot be overridden",
       ),
     z
       .string()
-      .max(4096)
-      .regex(/^[^\r\n\0]*$/, "header values cannot contain line breaks"),
+      .max(WEBHOOK_RULES.headerValueMaxLength)
+      .regex(WEBHOOK_RULES.headerValue, "header values cannot contain line breaks"),
   )
-  .refine((headers) => Object.keys(headers).length <= 20, "at most 20 headers");
+  .refine(
+    (headers) => Object.keys(headers).length <= WEBHOOK_RULES.maxHeaders,
+    `at most ${WEBHOOK_RULES.maxHeaders} headers`,
+  );
 
 const fields = {
-  name: z.string().trim().min(1, "must not be empty").max(200),
+  name: z.string().trim().min(1, "must not be empty").max(WEBHOOK_RULES.nameMaxLength),
   url: urlSchema,
   format: z.string().min(1, "must not be empty").max(100),
   events: eventsSchema,
@@ -229,9 +248,9 @@ const fields = {
   enabled: z.boolean(),
   secret: z
     .string()
-    .regex(/^whsec_[A-Za-z0-9+/]{32,}={0,2}$/, "must be whsec_ followed by base64 (24 bytes or more)"),
+    .regex(WEBHOOK_RULES.secret, "must be whsec_ followed by base64 (24 bytes or more)"),
   headers: headersSchema,
-  tenant: z.string().trim().min(1).max(256),
+  tenant: z.string().trim().min(1).max(WEBHOOK_RULES.tenantMaxLength),
 };
 
 /** @internal */

@@ -1,0 +1,76 @@
+import { Ajv2020 } from "ajv/dist/2020.js";
+import addFormats from "ajv-formats";
+import { expect } from "vitest";
+import { createAdmin, type Admin, type AdminOptions } from "../../src/admin/index.js";
+import { createNotifier, type Notifier } from "../../src/notifier.js";
+import { LOOPBACK } from "./loopback.js";
+
+export const TOKEN = "test-token";
+
+/** An answer of the admin, its JSON body parsed. */
+export interface AdminAnswer {
+  status: number;
+  body: unknown;
+  headers: Headers;
+}
+
+/** Calls the admin as a client would: a bearer token, a JSON body, any extra headers. */
+export type AdminCall = (
+  method: string,
+  path: string,
+  body?: unknown,
+  headers?: Record<string, string>,
+) => Promise<AdminAnswer>;
+
+/**
+ * A notifier (loopback allowed, no retries) with an admin whose `authorize` takes the bearer TOKEN, or
+ * what `options` say; `close()` releases both.
+ */
+export function adminSetup(options: Partial<AdminOptions> = {}): {
+  notifier: Notifier;
+  admin: Admin;
+  call: AdminCall;
+  close: () => Promise<void>;
+} {
+  const notifier = createNotifier({ network: LOOPBACK, retry: { retries: 0 } });
+  const admin = createAdmin(notifier, {
+    authorize: (request) => request.headers.get("authorization") === `Bearer ${TOKEN}`,
+    ...options,
+  });
+  const call: AdminCall = async (method, path, body, headers = {}) => {
+    const response = await admin.fetch(
+      new Request(`http://admin.local${path}`, {
+        method,
+        headers: {
+          authorization: `Bearer ${TOKEN}`,
+          ...(body !== undefined && { "content-type": "application/json" }),
+          ...headers,
+        },
+        ...(body !== undefined && { body: typeof body === "string" ? body : JSON.stringify(body) }),
+      }),
+    );
+    const text = await response.text();
+    return {
+      status: response.status,
+      body: text ? (JSON.parse(text) as unknown) : undefined,
+      headers: response.headers,
+    };
+  };
+  const close = async (): Promise<void> => {
+    admin.close();
+    await notifier.close({ timeoutMs: 500 });
+  };
+  return { notifier, admin, call, close };
+}
+
+/** Validates values against a schema of an OpenAPI document's components. */
+export function schemaChecker(document: Record<string, unknown>): (schema: string, body: unknown) => void {
+  const ajv = new Ajv2020({ strict: false, allErrors: true });
+  (addFormats as unknown as (a: Ajv2020) => void)(ajv);
+  ajv.addSchema({ $id: "openapi", components: document["components"] });
+  return (schema, body) => {
+    const validate = ajv.getSchema(`openapi#/components/schemas/${schema}`);
+    if (!validate) throw new Error(`no schema ${schema}`);
+    expect(validate(body), `${schema}: ${JSON.stringify(validate.errors)}`).toBe(true);
+  };
+}
