@@ -246,9 +246,7 @@ const fields = {
   events: eventsSchema,
   global: z.boolean(),
   enabled: z.boolean(),
-  secret: z
-    .string()
-    .regex(WEBHOOK_RULES.secret, "must be whsec_ followed by base64 (24 bytes or more)"),
+  secret: z.string().regex(WEBHOOK_RULES.secret, "must be whsec_ followed by base64 (24 bytes or more)"),
   headers: headersSchema,
   tenant: z.string().trim().min(1).max(WEBHOOK_RULES.tenantMaxLength),
 };
