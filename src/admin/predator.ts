@@ -142,7 +142,18 @@ export function predatorGreeting(format: string): Record<string, unknown> | unde
 
 function ajv<S extends z.ZodType, T>(schema: S, body: unknown, map: (value: z.output<S>) => T): Parsed<T> {
   const result = schema.safeParse(body);
-  return result.success ? parsed(map(result.data)) : refused(result.error.issues.map(ajvMessage));
+  if (result.success) return parsed(map(result.data));
+  return refused(result.error.issues.map((issue) => ajvMessage(issue, missing(body, issue.path))));
+}
+
+/** Whether the value at `path` is absent from the body (AJV's `required`, whatever zod calls it). */
+function missing(body: unknown, path: readonly PropertyKey[]): boolean {
+  let value = body;
+  for (const key of path) {
+    if (typeof value !== "object" || value === null) return false;
+    value = (value as Record<PropertyKey, unknown>)[key];
+  }
+  return value === undefined && path.length > 0;
 }
 
 /** express-ajv-swagger-validation's data path: `body`, `body/events`, `body/events[0]`. */
@@ -153,12 +164,12 @@ function dataPath(path: readonly PropertyKey[]): string {
 }
 
 /** A zod issue in AJV 6's words, as Predator answers them. */
-function ajvMessage(issue: z.core.$ZodIssue): string {
+function ajvMessage(issue: z.core.$ZodIssue, absent: boolean): string {
+  if (absent) {
+    return `${dataPath(issue.path.slice(0, -1))} should have required property '${String(issue.path.at(-1))}'`;
+  }
   switch (issue.code) {
     case "invalid_type":
-      if (issue.input === undefined && issue.path.length > 0) {
-        return `${dataPath(issue.path.slice(0, -1))} should have required property '${String(issue.path.at(-1))}'`;
-      }
       return `${dataPath(issue.path)} should be ${issue.expected}`;
     case "invalid_value":
       return `${dataPath(issue.path)} should be equal to one of the allowed values [${issue.values.map(String).join(",")}]`;
