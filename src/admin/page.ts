@@ -11,8 +11,10 @@ const FORMATS = ["json", "slack", "teams", "discord"] as const;
  * It fits the admin's Content-Security-Policy (`default-src 'none'`, inline script and style, `connect-src
  * 'self'`). It sends `Authorization: Bearer <token>` with every API call, the token typed into its "Admin
  * token" field and kept in sessionStorage (no token, no header: a proxy's or the browser's own
- * credentials still apply). Everything that comes from the API is rendered as text (`textContent`),
- * never as HTML.
+ * credentials still apply), and `x-context-id: <tenant>` when its "Tenant" field (kept the same way)
+ * is set. It always asks for runhooks' own wire (`Accept: application/vnd.runhooks+json`), also from an
+ * admin in Predator mode. Everything that comes from the API is rendered as text (`textContent`), never
+ * as HTML.
  *
  * @param basePath The admin's base path as its handler sees requests; always ends with "/". When a
  * framework strips a mount prefix first, the browser's path is longer and ends with it: the page then
@@ -54,13 +56,20 @@ function body(): string {
   return `<a class="skip" href="#webhooks-title">Skip to the webhooks</a>
 <header class="top">
   <h1>runhooks <span class="muted">webhooks admin</span></h1>
-  <form id="token-form" class="token" autocomplete="off">
-    <label for="token">Admin token</label>
-    <input id="token" name="token" type="password" autocomplete="off" spellcheck="false" aria-describedby="token-hint">
-    <button type="submit">Use token</button>
-    <button type="button" id="token-forget">Forget</button>
-    <span id="token-hint" class="vh">Sent as a bearer token with every request; kept in this tab only.</span>
-  </form>
+  <div class="top-forms">
+    <form id="token-form" autocomplete="off">
+      <label for="token">Admin token</label>
+      <input id="token" name="token" type="password" autocomplete="off" spellcheck="false" aria-describedby="token-hint">
+      <span class="buttons"><button type="submit">Use token</button> <button type="button" id="token-forget">Forget</button></span>
+      <span id="token-hint" class="vh">Sent as a bearer token with every request; kept in this tab only.</span>
+    </form>
+    <form id="tenant-form" autocomplete="off">
+      <label for="tenant">Tenant (x-context-id)</label>
+      <input id="tenant" name="tenant" type="text" autocomplete="off" spellcheck="false" aria-describedby="tenant-hint">
+      <span class="buttons"><button type="submit">Use<span class="vh"> tenant</span></button></span>
+      <span id="tenant-hint" class="hint">Empty: every tenant's webhooks. Set: only that tenant's, and new webhooks are created in it.</span>
+    </form>
+  </div>
 </header>
 <p id="status" class="status" role="status" aria-live="polite" aria-atomic="true"></p>
 <noscript><p class="status error">This page needs JavaScript.</p></noscript>
@@ -122,11 +131,6 @@ function body(): string {
         <div class="flags">
           <label class="check"><input id="f-global" name="global" type="checkbox"> <span>Global: fires for every run (otherwise ad hoc: only for runs that name it)</span></label>
           <label class="check"><input id="f-enabled" name="enabled" type="checkbox" checked> <span>Enabled</span></label>
-        </div>
-        <div class="field">
-          <label for="f-context">Tenant (context_id)</label>
-          <input id="f-context" name="context_id" type="text" autocomplete="off" spellcheck="false" aria-describedby="f-context-hint">
-          <p id="f-context-hint" class="hint">Optional. Only runs of this tenant fire it.</p>
         </div>
         <div class="field">
           <label for="f-secret">Signing secret</label>
@@ -218,9 +222,11 @@ code, pre, .mono { font-family: ui-monospace, "SFMono-Regular", Menlo, Consolas,
 :focus-visible { outline: 3px solid var(--focus); outline-offset: 2px; }
 [hidden] { display: none !important; }
 .top { display: flex; flex-wrap: wrap; align-items: center; justify-content: space-between; gap: 12px; padding: 16px 0 10px; border-bottom: 1px solid var(--line); }
-.token { display: flex; align-items: center; gap: 8px; }
-.token label { font-weight: 600; }
-.token input { width: 16rem; }
+/* The token and tenant forms share one grid (label, input, buttons), so their fields line up. */
+.top-forms { display: grid; grid-template-columns: auto minmax(8rem, 16rem) auto; align-items: center; gap: 6px 8px; }
+.top-forms form { display: contents; }
+.top-forms label { font-weight: 600; justify-self: end; }
+.top-forms .hint { grid-column: 1 / -1; justify-self: end; margin-top: -3px; }
 input, select, textarea, button { font: inherit; color: inherit; }
 input[type=text], input[type=url], input[type=password], select, textarea {
   background: var(--card); border: 1px solid #8c95a3; border-radius: 6px; padding: 5px 8px; min-height: 2rem;
@@ -309,22 +315,26 @@ const SCRIPT = String.raw`
   const BASE = here.endsWith(CONFIG.base) ? here : CONFIG.base;
   const API = BASE + "v1/webhooks";
   const TOKEN_KEY = "runhooks-admin-token";
+  const TENANT_KEY = "runhooks-admin-tenant";
   const $ = (id) => document.getElementById(id);
   const form = $("hook-form");
   const f = {
     name: $("f-name"), url: $("f-url"), format: $("f-format"), formatOther: $("f-format-other"),
-    global: $("f-global"), enabled: $("f-enabled"), context: $("f-context"), secret: $("f-secret"),
-    secretClear: $("f-secret-clear"), headers: $("f-headers"), headersClear: $("f-headers-clear"),
+    global: $("f-global"), enabled: $("f-enabled"), secret: $("f-secret"), secretClear: $("f-secret-clear"),
+    headers: $("f-headers"), headersClear: $("f-headers-clear"),
   };
   const eventBoxes = Array.from(form.querySelectorAll("input[name=events]"));
   let token = "";
+  let tenant = "";
   let hooks = [];
   let loaded = false;
   let editing = null;
   let details = null; // { id, mode: "preview" | "deliveries" }
 
   try { token = sessionStorage.getItem(TOKEN_KEY) || ""; } catch (_) { token = ""; }
+  try { tenant = sessionStorage.getItem(TENANT_KEY) || ""; } catch (_) { tenant = ""; }
   $("token").value = token;
+  $("tenant").value = tenant;
   $("openapi-link").href = BASE + "openapi.json";
 
   // ----- helpers -------------------------------------------------------------------------------
@@ -357,8 +367,10 @@ const SCRIPT = String.raw`
   class NotAuthorized extends Error {}
 
   async function api(method, path, body) {
-    const headers = { accept: "application/json" };
+    // runhooks' own wire, also from an admin in Predator mode (which answers plain JSON requests in Predator's).
+    const headers = { accept: "application/vnd.runhooks+json, application/json" };
     if (token) headers.authorization = "Bearer " + token;
+    if (tenant) headers["x-context-id"] = tenant;
     if (body !== undefined) headers["content-type"] = "application/json";
     let response;
     try {
@@ -377,14 +389,15 @@ const SCRIPT = String.raw`
       setStatus("Not authorized: check the token", "error");
       throw new NotAuthorized("401");
     }
-    if (response.status === 403) {
-      setStatus("Forbidden: this token may not use the admin", "error");
-      throw new NotAuthorized("403");
-    }
     const text = await response.text();
     let data = null;
     if (text) {
       try { data = JSON.parse(text); } catch (_) { data = null; }
+    }
+    if (response.status === 403) {
+      const message = data && typeof data.message === "string" && data.message;
+      setStatus(message || "Forbidden: this token may not use the admin", "error");
+      throw new NotAuthorized("403");
     }
     // The server answered: an earlier "not authorized" or "unreachable" no longer holds.
     if ($("status").dataset.kind === "error") setStatus("");
@@ -414,7 +427,11 @@ const SCRIPT = String.raw`
       response = await api("GET", "");
     } catch (error) {
       quiet(error);
-      $("rows").replaceChildren(emptyRow("Enter the admin token above to see the webhooks."));
+      hooks = [];
+      loaded = false;
+      $("rows").replaceChildren(emptyRow(error instanceof NotAuthorized && error.message === "403"
+        ? "Not allowed: see the message above."
+        : "Enter the admin token above to see the webhooks."));
       return;
     }
     if (!response.ok || !Array.isArray(response.data)) {
@@ -450,7 +467,9 @@ const SCRIPT = String.raw`
   function renderRows() {
     const rows = $("rows");
     if (hooks.length === 0) {
-      rows.replaceChildren(emptyRow("No webhooks yet. Create one with the form below."));
+      rows.replaceChildren(emptyRow(tenant
+        ? "No webhooks of tenant \u201c" + tenant + "\u201d yet. Create one with the form below."
+        : "No webhooks yet. Create one with the form below."));
       return;
     }
     rows.replaceChildren(...hooks.map((h) => {
@@ -539,8 +558,7 @@ const SCRIPT = String.raw`
   }
 
   const FIELD_OF = {
-    name: "f-name", url: "f-url", format_type: "f-format", context_id: "f-context",
-    secret: "f-secret", headers: "f-headers",
+    name: "f-name", url: "f-url", format_type: "f-format", secret: "f-secret", headers: "f-headers",
   };
 
   function showErrors(messages, heading) {
@@ -594,7 +612,6 @@ const SCRIPT = String.raw`
     for (const box of eventBoxes) box.checked = hook.events.includes(box.value);
     f.global.checked = hook.global;
     f.enabled.checked = hook.enabled;
-    f.context.value = hook.context_id || "";
     if (hook.has_secret) {
       $("f-secret-hint").textContent = "Has a secret. Leave empty to keep it, or type a new one to replace it.";
       $("f-secret-clear-label").hidden = false;
@@ -642,11 +659,9 @@ const SCRIPT = String.raw`
     const name = f.name.value.trim();
     const url = f.url.value.trim();
     const format = formatValue();
-    const context = f.context.value.trim();
     const secret = f.secret.value.trim();
     if (!editing) {
       const body = { name, url, format_type: format, events, global: f.global.checked, enabled: f.enabled.checked };
-      if (context) body.context_id = context;
       if (secret) body.secret = secret;
       if (hasHeaders) body.headers = parsed.headers;
       return { body };
@@ -660,7 +675,6 @@ const SCRIPT = String.raw`
     if (!sameEvents(events, h.events)) body.events = events;
     if (f.global.checked !== h.global) body.global = f.global.checked;
     if (f.enabled.checked !== h.enabled) body.enabled = f.enabled.checked;
-    if (context !== (h.context_id || "")) body.context_id = context ? context : null;
     if (secret) body.secret = secret;
     else if (f.secretClear.checked) body.secret = null;
     if (hasHeaders) body.headers = parsed.headers;
@@ -872,6 +886,22 @@ const SCRIPT = String.raw`
       if (token) sessionStorage.setItem(TOKEN_KEY, token);
       else sessionStorage.removeItem(TOKEN_KEY);
     } catch (_) { /* storage disabled: the token lasts until the page reloads */ }
+    setStatus("");
+    load().catch(quiet);
+  });
+
+  // The tenant is the request's, never a body's: changing it shows another list, so nothing of the old
+  // one stays open.
+  $("tenant-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    tenant = $("tenant").value.trim();
+    $("tenant").value = tenant;
+    try {
+      if (tenant) sessionStorage.setItem(TENANT_KEY, tenant);
+      else sessionStorage.removeItem(TENANT_KEY);
+    } catch (_) { /* storage disabled: the tenant lasts until the page reloads */ }
+    if (editing) resetForm();
+    if (details) closeDetails();
     setStatus("");
     load().catch(quiet);
   });

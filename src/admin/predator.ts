@@ -21,6 +21,17 @@ export interface PredatorWebhookWire {
 /** Predator's test message (`WEBHOOK_TEST_MESSAGE`). */
 export const PREDATOR_GREETING = "Hello From Predator! Wuff! Wuff!";
 const GRAVATAR = "https://www.gravatar.com/avatar/af577df746d71dfc4a7ab9f76202f9b8?s=128";
+const PREDATOR_FORMATS: readonly string[] = ["slack", "json", "teams", "discord"];
+const PREDATOR_EVENTS = [
+  "started",
+  "finished",
+  "in_progress",
+  "api_failure",
+  "failed",
+  "aborted",
+  "benchmark_passed",
+  "benchmark_failed",
+] as const satisfies readonly (typeof EVENT_NAMES)[number][];
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
@@ -29,13 +40,18 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
  * (Predator's schemas allow them, and its UI sends back what a GET returned): they are ignored.
  */
 export function predatorDialect(formats: readonly string[]): Dialect {
-  const [first = "json", ...rest] = formats;
+  // Enums in the order of Predator's openapi3.yaml, which its messages list them in.
+  const ordered = [
+    ...PREDATOR_FORMATS.filter((name) => formats.includes(name)),
+    ...formats.filter((name) => !PREDATOR_FORMATS.includes(name)),
+  ];
+  const [first = "json", ...rest] = ordered;
   const format = z.enum([first, ...rest]);
   // Key order is AJV's `required` order, which sets the order of its messages.
   const webhook = z.looseObject({
     name: z.string(),
     url: z.string(),
-    events: z.array(z.enum(EVENT_NAMES)).min(1).superRefine(uniqueItems),
+    events: z.array(z.enum(PREDATOR_EVENTS)).min(1).superRefine(uniqueItems),
     format_type: format,
     global: z.boolean().optional(),
   });

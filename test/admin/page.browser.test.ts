@@ -34,6 +34,8 @@ let origin: string;
 const cleanup: Array<() => unknown> = [];
 const blocked: string[] = [];
 const pageErrors: string[] = [];
+/** Every API call any page made, with its Accept header. */
+const apiCalls: Array<{ url: string; accept: string | undefined }> = [];
 
 const isLoopback = (url: string): boolean =>
   url.startsWith("http://127.0.0.1:") || url.startsWith("data:") || url === "about:blank";
@@ -42,6 +44,11 @@ async function openPage(options: { header: "all" | "document"; url?: string }): 
   const url = options.url ?? `${origin}${BASE_PATH}`;
   const page = await context.newPage();
   page.on("pageerror", (error) => pageErrors.push(error.message));
+  page.on("request", (request) => {
+    if (new URL(request.url()).pathname.includes("/v1/webhooks")) {
+      apiCalls.push({ url: request.url(), accept: request.headers()["accept"] });
+    }
+  });
   page.on("console", (message) => {
     // 4xx answers log "Failed to load resource", which the page expects; a CSP violation does not.
     if (/Content Security Policy|Refused to/i.test(message.text())) pageErrors.push(message.text());
@@ -62,6 +69,11 @@ async function openPage(options: { header: "all" | "document"; url?: string }): 
 async function useToken(page: Page, token: string): Promise<void> {
   await page.getByLabel("Admin token").fill(token);
   await page.getByRole("button", { name: "Use token" }).click();
+}
+
+async function useTenant(page: Page, tenant: string): Promise<void> {
+  await page.getByLabel("Tenant (x-context-id)").fill(tenant);
+  await page.getByRole("button", { name: "Use tenant" }).click();
 }
 
 const row = (page: Page, name: string) =>
@@ -121,6 +133,12 @@ describe("admin page in Chromium", { timeout: 60_000 }, () => {
     for (const undo of cleanup.splice(0).reverse()) await undo();
     expect(blocked, "requests to anything but 127.0.0.1").toEqual([]);
     expect(pageErrors, "page errors and CSP violations").toEqual([]);
+    // runhooks' own wire, whatever the admin's compat: every API call asks for it.
+    expect(apiCalls.length).toBeGreaterThan(0);
+    expect(
+      apiCalls.filter((call) => !call.accept?.includes("application/vnd.runhooks+json")),
+      "API calls without Accept: application/vnd.runhooks+json",
+    ).toEqual([]);
   }, 30_000);
 
   beforeEach(async () => {
@@ -196,21 +214,52 @@ describe("admin page in Chromium", { timeout: 60_000 }, () => {
     await page.getByRole("button", { name: "Edit perf-team" }).click();
     expect(await page.getByLabel("URL", { exact: true }).inputValue()).toBe("");
     await page.getByRole("checkbox", { name: "in_progress", exact: true }).check();
-    await page.getByLabel("Tenant (context_id)").fill("payments");
     await page.getByRole("button", { name: "Save changes" }).click();
     await expect.poll(() => textOf(page, "#status")).toBe("Saved “perf-team”.");
-    expect(patches).toEqual([{ events: ["started", "in_progress", "finished"], context_id: "payments" }]);
+    expect(patches).toEqual([{ events: ["started", "in_progress", "finished"] }]);
     // (The delivery below proves the URL was kept: it still reaches /hook/SECRETPATH.)
-    expect(await notifier.webhooks.get(hook!.id)).toMatchObject({ tenant: "payments" });
-    await expect
-      .poll(async () => (await row(page, "perf-team").innerText()).replace(/\s+/g, " "))
-      .toContain("tenant: payments");
-    // Back to no tenant, so that a run without one fires it.
+
+    // The tenant field: the page's requests then carry x-context-id and see that tenant's webhooks only;
+    // webhooks created then are that tenant's. Changing it closes what was open on the old list.
+    await page.getByRole("button", { name: "Preview perf-team" }).click();
+    await expect.poll(() => textOf(page, "#preview-body")).toContain('"type": "finished"');
     await page.getByRole("button", { name: "Edit perf-team" }).click();
-    await page.getByLabel("Tenant (context_id)").fill("");
-    await page.getByRole("button", { name: "Save changes" }).click();
-    await expect.poll(() => patches.at(-1)).toEqual({ context_id: null });
-    await expect.poll(async () => (await notifier.webhooks.get(hook!.id))?.tenant).toBeUndefined();
+    const tenantHeaders: Array<string | undefined> = [];
+    page.on("request", (request) => {
+      if (request.url().includes("/v1/webhooks")) tenantHeaders.push(request.headers()["x-context-id"]);
+    });
+    await useTenant(page, "payments");
+    await page.getByText("No webhooks of tenant “payments” yet.").waitFor();
+    expect(await row(page, "perf-team").count()).toBe(0);
+    expect(await textOf(page, "#form-title")).toBe("New webhook");
+    expect(await textOf(page, "#details-title")).toBe("Preview and deliveries");
+    expect(await page.evaluate("sessionStorage.getItem('runhooks-admin-tenant')")).toBe("payments");
+    await page.getByLabel("Name", { exact: true }).fill("payments-squad");
+    await page.getByLabel("URL", { exact: true }).fill(`${receiver.url}/hook/payments`);
+    await page.getByRole("checkbox", { name: "failed", exact: true }).check();
+    await page.getByRole("button", { name: "Create webhook" }).click();
+    await expect.poll(() => textOf(page, "#status")).toBe("Created “payments-squad”.");
+    await row(page, "payments-squad").waitFor();
+    expect((await row(page, "payments-squad").innerText()).replace(/\s+/g, " ")).toContain(
+      "tenant: payments",
+    );
+    expect(await page.locator("#rows tr").count()).toBe(1);
+    const squad = (await notifier.webhooks.list()).find((w) => w.name === "payments-squad");
+    expect(await notifier.webhooks.get(squad!.id)).toMatchObject({ tenant: "payments" });
+    expect(tenantHeaders.length).toBeGreaterThanOrEqual(2); // the list and the POST, at least
+    expect(tenantHeaders.every((header) => header === "payments")).toBe(true);
+    // Cleared: every tenant's webhooks again, and no x-context-id.
+    tenantHeaders.length = 0;
+    await page.getByLabel("Tenant (x-context-id)").fill("");
+    await page.getByLabel("Tenant (x-context-id)").press("Enter");
+    await row(page, "perf-team").waitFor();
+    await row(page, "payments-squad").waitFor();
+    expect(tenantHeaders).toEqual([undefined]);
+    expect(await page.evaluate("sessionStorage.getItem('runhooks-admin-tenant')")).toBeNull();
+    // The run below fires perf-team only, which has no tenant.
+    await notifier.webhooks.remove(squad!.id);
+    await page.getByRole("button", { name: "Refresh", exact: true }).click();
+    await expect.poll(() => row(page, "payments-squad").count()).toBe(0);
 
     // A real run: its delivery shows in the Deliveries table.
     notifier.run({ id: "run-browser-1", testId: "t-1", name: "checkout" }).started();
@@ -288,6 +337,68 @@ describe("admin page in Chromium", { timeout: 60_000 }, () => {
     expect(await page.getByRole("link", { name: "OpenAPI document" }).getAttribute("href")).toBe(
       "/ops/hooks/openapi.json",
     );
+    await page.close();
+  });
+
+  it("gets runhooks' own wire from an admin in Predator mode, and shows a 403's message", async () => {
+    const predator = createAdmin(notifier, {
+      compat: "predator",
+      // TOKEN sees every tenant; "payments-token" is pinned to payments.
+      authorize: (request) => {
+        const authorization = request.headers.get("authorization");
+        if (authorization === "Bearer payments-token") return { tenant: "payments" };
+        return authorization === `Bearer ${TOKEN}`;
+      },
+    });
+    cleanup.push(() => predator.close());
+    const predatorServer = createServer(predator.node);
+    await new Promise<void>((resolve) => predatorServer.listen(0, "127.0.0.1", resolve));
+    cleanup.push(
+      () =>
+        new Promise((resolve) => {
+          predatorServer.close(resolve);
+          predatorServer.closeAllConnections();
+        }),
+    );
+    const predatorOrigin = `http://127.0.0.1:${(predatorServer.address() as AddressInfo).port}`;
+    await notifier.webhooks.create({
+      name: "predator-made",
+      url: `${receiver.url}/hook/PREDATORSECRET`,
+      format: "json",
+      events: ["started"],
+    });
+    // Without the page's Accept header the API speaks Predator's wire: full URLs.
+    const plain = await fetch(`${predatorOrigin}/v1/webhooks`, {
+      headers: { authorization: `Bearer ${TOKEN}` },
+    });
+    expect(JSON.stringify(await plain.json())).toContain("PREDATORSECRET");
+
+    const page = await openPage({ header: "document", url: `${predatorOrigin}/` });
+    await useToken(page, TOKEN);
+    await row(page, "predator-made").waitFor();
+    expect((await row(page, "predator-made").innerText()).replace(/\s+/g, " ")).toContain(
+      `${receiver.url}/***`,
+    );
+    expect(await page.content()).not.toContain("PREDATORSECRET");
+    await page.getByLabel("Name", { exact: true }).fill("page-made");
+    await page.getByLabel("URL", { exact: true }).fill(`${receiver.url}/hook/page`);
+    await page.getByRole("checkbox", { name: "finished", exact: true }).check();
+    await page.getByRole("button", { name: "Create webhook" }).click();
+    await expect.poll(() => textOf(page, "#status")).toBe("Created “page-made”.");
+    await row(page, "page-made").waitFor();
+    expect((await notifier.webhooks.list()).find((w) => w.name === "page-made")).toMatchObject({
+      format: "json",
+      enabled: true,
+      events: ["finished"],
+    });
+
+    // A token pinned to payments, with x-context-id naming another tenant: the server's 403 message.
+    await useTenant(page, "other");
+    await useToken(page, "payments-token");
+    await expect
+      .poll(() => textOf(page, "#status"))
+      .toBe("Forbidden: x-context-id names another tenant than this request is authorized for");
+    await page.getByText("Not allowed: see the message above.").waitFor();
     await page.close();
   });
 
