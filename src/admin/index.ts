@@ -19,7 +19,12 @@ import { deliveryToWire, nativeDialect, type DeliveryWire } from "./wire.js";
 
 export type { DeliveryWire, WebhookWire } from "./wire.js";
 export type { PredatorWebhookWire } from "./predator.js";
-export { openApiDocument, buildOpenApiDocument, type OpenApiOptions } from "./openapi.js";
+export {
+  openApiDocument,
+  buildOpenApiDocument,
+  type OpenApiDocument,
+  type OpenApiOptions,
+} from "./openapi.js";
 
 /**
  * What `authorize` decides for a request: `false` refuses it (401), `true` lets it in with the tenant its

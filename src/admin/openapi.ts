@@ -13,6 +13,16 @@ export interface OpenApiOptions {
 /** A JSON Schema, as plain data. */
 type Schema = Record<string, unknown>;
 
+/** An OpenAPI 3.1 document, as plain data: the parts code reads typed, the rest as JSON. */
+export interface OpenApiDocument {
+  openapi: "3.1.0";
+  info: { title: string; version: string; description: string };
+  security: Array<Record<string, string[]>>;
+  /** Path → path item (`parameters`, then one operation per method). */
+  paths: Record<string, Record<string, unknown>>;
+  components: { securitySchemes: Record<string, unknown>; schemas: Record<string, unknown> };
+}
+
 const json = (schema: unknown): Schema => ({ "application/json": { schema } });
 const ref = (name: string): Schema => ({ $ref: `#/components/schemas/${name}` });
 const message = (text: string, schema = "Message"): Schema => ({
@@ -293,7 +303,7 @@ const DELIVERY: Schema = {
   },
 };
 
-function paths(options: OpenApiOptions): Schema {
+function paths(options: OpenApiOptions): OpenApiDocument["paths"] {
   const predator = options.compat === "predator";
   const tenant = {
     name: "x-context-id",
@@ -399,7 +409,7 @@ function paths(options: OpenApiOptions): Schema {
  * Predator's. Every rule the server enforces on a body is in it, so a request valid against it is never
  * refused. The admin serves its own at `<basePath>openapi.json`.
  */
-export function buildOpenApiDocument(options: OpenApiOptions): Record<string, unknown> {
+export function buildOpenApiDocument(options: OpenApiOptions): OpenApiDocument {
   const predator = options.compat === "predator";
   return {
     openapi: "3.1.0",
@@ -427,4 +437,4 @@ export function buildOpenApiDocument(options: OpenApiOptions): Record<string, un
 }
 
 /** The document of an admin in runhooks' own wire with the built-in formats, as docs/openapi.json has it. */
-export const openApiDocument: Record<string, unknown> = buildOpenApiDocument({ formats: BUILT_IN_FORMATS });
+export const openApiDocument: OpenApiDocument = buildOpenApiDocument({ formats: BUILT_IN_FORMATS });

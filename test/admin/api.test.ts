@@ -1,25 +1,20 @@
 import { readFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { createAdmin, openApiDocument } from "../../src/admin/index.js";
 import { createNotifier } from "../../src/notifier.js";
 import { startReceiver } from "../../src/testing/receiver.js";
-import { TOKEN, adminSetup, schemaChecker } from "../helpers/admin.js";
+import { TOKEN, adminsPerTest, schemaChecker } from "../helpers/admin.js";
 
-const cleanup: Array<() => unknown> = [];
-afterEach(async () => {
-  for (const fn of cleanup.splice(0).reverse()) await fn();
-});
+const admins = adminsPerTest();
+const defer = admins.defer;
 
 // Every response is validated against the committed OpenAPI document.
 const check = schemaChecker(openApiDocument);
 
-function setup(basePath?: string): ReturnType<typeof adminSetup> {
-  const parts = adminSetup(basePath === undefined ? {} : { basePath });
-  cleanup.push(parts.close);
-  return parts;
-}
+const setup = (basePath?: string): ReturnType<typeof admins.setup> =>
+  admins.setup(basePath === undefined ? {} : { basePath });
 
 const SLACK = "https://hooks.slack.com/services/T000/B000/SECRETPART";
 const input = {
@@ -146,7 +141,7 @@ describe("admin REST API (Predator-compatible)", () => {
 
   it("tests a URL (Predator's /test), reports deliveries, previews payloads", async () => {
     const receiver = await startReceiver({ respond: (_r, i) => (i === 0 ? 200 : 503) });
-    cleanup.push(() => receiver.close());
+    defer(() => receiver.close());
     const { notifier, call } = setup();
     const ok = await call("POST", "/v1/webhooks/test", { url: `${receiver.url}/t`, format_type: "teams" });
     expect(ok).toMatchObject({ status: 200, body: { webhook_status_code: 200, is_successful: true } });
@@ -212,7 +207,7 @@ describe("admin REST API (Predator-compatible)", () => {
       admin.node(req, res);
     });
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-    cleanup.push(() => new Promise((resolve) => server.close(resolve)));
+    defer(() => new Promise((resolve) => server.close(resolve)));
     const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     const headers = { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" };
     const created = await fetch(`${base}/v1/webhooks`, {

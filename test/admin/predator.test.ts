@@ -1,20 +1,12 @@
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { buildOpenApiDocument } from "../../src/admin/index.js";
 import { memoryStore } from "../../src/webhooks/store/memory.js";
 import { startReceiver } from "../../src/testing/receiver.js";
-import { TOKEN, adminSetup, schemaChecker } from "../helpers/admin.js";
+import { TOKEN, adminsPerTest, schemaChecker } from "../helpers/admin.js";
 import { createAdmin } from "../../src/admin/index.js";
 import { createNotifier } from "../../src/notifier.js";
 
-const cleanup: Array<() => unknown> = [];
-afterEach(async () => {
-  for (const fn of cleanup.splice(0).reverse()) await fn();
-});
-function setup(): ReturnType<typeof adminSetup> {
-  const parts = adminSetup({ compat: "predator" });
-  cleanup.push(parts.close);
-  return parts;
-}
+const { setup, defer } = adminsPerTest({ compat: "predator" });
 const check = schemaChecker(
   buildOpenApiDocument({ formats: ["json", "slack", "teams", "discord"], compat: "predator" }),
 );
@@ -126,7 +118,7 @@ describe("admin in Predator mode", () => {
 
   it("sends Predator's test message and answers as Predator does, an error's message where no status came", async () => {
     const receiver = await startReceiver();
-    cleanup.push(() => receiver.close());
+    defer(() => receiver.close());
     const { call } = setup();
     for (const format of ["json", "slack", "teams", "discord"]) {
       const answer = await call("POST", "/v1/webhooks/test", {
@@ -162,10 +154,8 @@ describe("admin in Predator mode", () => {
       store: { ...store, list: () => Promise.reject(new Error("db down at postgres://u:p@h")) },
     });
     const admin = createAdmin(notifier, { compat: "predator", authorize: () => true });
-    cleanup.push(
-      () => notifier.close(),
-      () => admin.close(),
-    );
+    defer(() => notifier.close());
+    defer(() => admin.close());
     const failed = await admin.fetch(new Request("http://a/v1/webhooks"));
     expect(failed.status).toBe(500);
     expect(await failed.json()).toEqual({ message: "Internal server error" });

@@ -1,19 +1,11 @@
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { request as httpRequest } from "node:http";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { openApiDocument } from "../../src/admin/index.js";
-import { TOKEN, adminSetup, schemaChecker } from "../helpers/admin.js";
+import { TOKEN, adminsPerTest, schemaChecker } from "../helpers/admin.js";
 
-const cleanup: Array<() => unknown> = [];
-afterEach(async () => {
-  for (const fn of cleanup.splice(0).reverse()) await fn();
-});
-function setup(options: Parameters<typeof adminSetup>[0] = {}): ReturnType<typeof adminSetup> {
-  const parts = adminSetup(options);
-  cleanup.push(parts.close);
-  return parts;
-}
+const { setup, defer } = adminsPerTest();
 const check = schemaChecker(openApiDocument);
 
 const SLACK = "https://hooks.slack.com/services/T000/B000/SECRETPART";
@@ -179,7 +171,7 @@ describe("admin: methods", () => {
     const { admin } = setup();
     const server = createServer(admin.node);
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-    cleanup.push(() => new Promise((resolve) => server.close(resolve)));
+    defer(() => new Promise((resolve) => server.close(resolve)));
     const { port } = server.address() as AddressInfo;
     const send = (method: string, path: string, headers: Record<string, string> = {}) =>
       new Promise<{ status: number; allow: string | undefined }>((resolve, reject) => {

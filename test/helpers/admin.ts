@@ -1,7 +1,7 @@
 import { Ajv2020 } from "ajv/dist/2020.js";
 import addFormats from "ajv-formats";
-import { expect } from "vitest";
-import { createAdmin, type Admin, type AdminOptions } from "../../src/admin/index.js";
+import { afterEach, expect } from "vitest";
+import { createAdmin, type Admin, type AdminOptions, type OpenApiDocument } from "../../src/admin/index.js";
 import { createNotifier, type Notifier } from "../../src/notifier.js";
 import { LOOPBACK } from "./loopback.js";
 
@@ -64,13 +64,35 @@ export function adminSetup(options: Partial<AdminOptions> = {}): {
 }
 
 /** Validates values against a schema of an OpenAPI document's components. */
-export function schemaChecker(document: Record<string, unknown>): (schema: string, body: unknown) => void {
+export function schemaChecker(document: OpenApiDocument): (schema: string, body: unknown) => void {
   const ajv = new Ajv2020({ strict: false, allErrors: true });
   (addFormats as unknown as (a: Ajv2020) => void)(ajv);
-  ajv.addSchema({ $id: "openapi", components: document["components"] });
+  ajv.addSchema({ $id: "openapi", components: document.components });
   return (schema, body) => {
     const validate = ajv.getSchema(`openapi#/components/schemas/${schema}`);
     if (!validate) throw new Error(`no schema ${schema}`);
     expect(validate(body), `${schema}: ${JSON.stringify(validate.errors)}`).toBe(true);
+  };
+}
+
+/**
+ * For a test file: `setup()` makes an {@link adminSetup} that is closed after the test, and `defer()`
+ * queues any other clean-up (a receiver, a server), run in reverse order after each test.
+ */
+export function adminsPerTest(defaults: Partial<AdminOptions> = {}): {
+  setup: (options?: Partial<AdminOptions>) => ReturnType<typeof adminSetup>;
+  defer: (fn: () => unknown) => void;
+} {
+  const cleanup: Array<() => unknown> = [];
+  afterEach(async () => {
+    for (const fn of cleanup.splice(0).reverse()) await fn();
+  });
+  return {
+    setup(options = {}) {
+      const parts = adminSetup({ ...defaults, ...options });
+      cleanup.push(parts.close);
+      return parts;
+    },
+    defer: (fn) => cleanup.push(fn),
   };
 }

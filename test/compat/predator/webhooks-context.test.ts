@@ -5,11 +5,12 @@
 //   assertions are written as chai's (`should(x).not.be.undefined()` → `expect(x).not.to.be.undefined`,
 //   `should(n).eql(0)` → `expect(n).to.eql(0)`); `this.timeout` dropped; `uuid.v4().toString()` →
 //   `uuid.v4()` (already a string);
-// - the app is runhooks/admin in Predator mode on 127.0.0.1 (helpers/requestCreator.ts).
+// - the app is runhooks/admin in Predator mode on 127.0.0.1 (helpers/requestCreator.ts), and the two
+//   helpers the file defines at its end are in helpers/webhooks.ts, shared with the other file.
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { EVENT_FORMAT_TYPE_JSON, WEBHOOK_EVENT_TYPES } from "./helpers/consts.js";
 import * as webhookRequestSender from "./helpers/requestCreator.js";
+import { assertDeepWebhookEquality, generateWebhook, type GeneratedWebhook } from "./helpers/webhooks.js";
 
 const uuid = { v4: randomUUID };
 
@@ -194,39 +195,3 @@ describe("Webhooks api", function () {
     });
   });
 });
-
-interface GeneratedWebhook {
-  name: string;
-  url: string;
-  events: string[];
-  global: boolean;
-  format_type: string;
-  context_id?: string;
-}
-
-function generateWebhook(
-  name = "My webhook",
-  url = "https://humus.is.love/callback",
-  events = WEBHOOK_EVENT_TYPES,
-): GeneratedWebhook {
-  return {
-    name,
-    url,
-    events,
-    global: false,
-    format_type: EVENT_FORMAT_TYPE_JSON,
-  };
-}
-
-function assertDeepWebhookEquality(webhook: GeneratedWebhook, webhookFromAPI: Record<string, unknown>): void {
-  const { events, ...restOfWebhook } = webhook;
-  const {
-    id: _webhookFromAPIId,
-    events: webhookFromAPIEvents,
-    created_at: _createdAt,
-    updated_at: _updatedAt,
-    ...restwebhookFromAPI
-  } = webhookFromAPI;
-  expect(restOfWebhook).to.deep.equal(restwebhookFromAPI);
-  expect(events).to.have.members(webhookFromAPIEvents as string[]);
-}

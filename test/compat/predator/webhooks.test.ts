@@ -2,19 +2,19 @@
 // Apache License 2.0 (https://www.apache.org/licenses/LICENSE-2.0). Its requests and assertions are kept;
 // what changed for runhooks is marked "runhooks:" where it happens:
 // - mocha + chai → vitest, whose expect speaks chai's `to.…` assertions; `this.timeout` dropped;
-// - the app is runhooks/admin in Predator mode on 127.0.0.1 (helpers/requestCreator.ts);
+// - the app is runhooks/admin in Predator mode on 127.0.0.1 (helpers/requestCreator.ts), and the two
+//   helpers the file defines at its end are in helpers/webhooks.ts, shared with the other file;
 // - nock → a real receiver on 127.0.0.1 for the test endpoint: tests send nothing anywhere else.
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startReceiver, type TestReceiver } from "../../../src/testing/receiver.js";
 import {
-  EVENT_FORMAT_TYPE_JSON,
   EVENT_FORMAT_TYPES,
   WEBHOOK_EVENT_TYPE_API_FAILURE,
   WEBHOOK_EVENT_TYPE_FAILED,
-  WEBHOOK_EVENT_TYPES,
 } from "./helpers/consts.js";
 import * as webhookRequestSender from "./helpers/requestCreator.js";
+import { assertDeepWebhookEquality, generateWebhook } from "./helpers/webhooks.js";
 
 const uuid = { v4: randomUUID };
 
@@ -382,39 +382,3 @@ describe("Webhooks api", function () {
     });
   });
 });
-
-interface GeneratedWebhook {
-  name: string;
-  url: string;
-  events: string[];
-  global: boolean;
-  format_type: string;
-  context_id?: string;
-}
-
-function generateWebhook(
-  name = "My webhook",
-  url = "https://humus.is.love/callback",
-  events = WEBHOOK_EVENT_TYPES,
-): GeneratedWebhook {
-  return {
-    name,
-    url,
-    events,
-    global: false,
-    format_type: EVENT_FORMAT_TYPE_JSON,
-  };
-}
-
-function assertDeepWebhookEquality(webhook: GeneratedWebhook, webhookFromAPI: Record<string, unknown>): void {
-  const { events, ...restOfWebhook } = webhook;
-  const {
-    id: _webhookFromAPIId,
-    events: webhookFromAPIEvents,
-    created_at: _createdAt,
-    updated_at: _updatedAt,
-    ...restwebhookFromAPI
-  } = webhookFromAPI;
-  expect(restOfWebhook).to.deep.equal(restwebhookFromAPI);
-  expect(events).to.have.members(webhookFromAPIEvents as string[]);
-}
