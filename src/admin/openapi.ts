@@ -42,8 +42,8 @@ function urlSchema(masked: "refused" | "kept"): Schema {
     type: "string",
     format: "uri",
     maxLength: MAX_URL_LENGTH,
-    // http(s), a host, no user name or password, no white space.
-    pattern: "^[hH][tT][tT][pP][sS]?://[^\\s/?#@\\\\]+([/?#][^\\s\\\\]*)?$",
+    // http(s), a host without a user name or password, as RFC 3986 writes it.
+    pattern: escape(WEBHOOK_RULES.httpUri),
     ...(masked === "refused"
       ? {
           not: { pattern: `^[^/]*//[^/]*/\\*\\*\\*$` },

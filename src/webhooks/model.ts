@@ -166,6 +166,9 @@ export interface WebhookViewFields {
 
 export const MAX_URL_LENGTH = 2048;
 
+// One character of an RFC 3986 component: unreserved, sub-delims, `extra`, or a %XX escape.
+const URI_CHAR = (extra: string): string => `[A-Za-z0-9\\-._~!$&'()*+,;=${extra}]|%[0-9A-Fa-f]{2}`;
+
 /**
  * @internal The limits a webhook's fields are checked against, one constant each: the zod schemas below
  * and the admin's OpenAPI document are both written from them.
@@ -179,6 +182,13 @@ export const WEBHOOK_RULES = {
   headerName: /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/,
   headerValue: /^[^\r\n\0]*$/,
   secret: /^whsec_[A-Za-z0-9+/]{32,}={0,2}$/,
+  // An http(s) URI as RFC 3986 writes it, without user info. The WHATWG parser would quietly
+  // percent-encode what this refuses; refusing it keeps the stored URL the one the user wrote, and the
+  // admin's OpenAPI document states the same pattern.
+  httpUri: new RegExp(
+    `^[hH][tT][tT][pP][sS]?://(\\[[0-9A-Fa-f:.]+\\]|(${URI_CHAR("")})+)(:[0-9]*)?` +
+      `(/(${URI_CHAR(":@")})*)*(\\?(${URI_CHAR(":@/?")})*)?(#(${URI_CHAR(":@/?")})*)?$`,
+  ),
   // Headers runhooks sets itself; letting a webhook override them would break delivery or signing.
   reservedHeaders: [
     "content-type",
@@ -211,6 +221,14 @@ const urlSchema = z
     }
     if (url.username !== "" || url.password !== "") {
       ctx.addIssue({ code: "custom", message: "must not contain a user name or password; use headers" });
+      return;
+    }
+    if (!WEBHOOK_RULES.httpUri.test(value)) {
+      ctx.addIssue({
+        code: "custom",
+        message:
+          'must be a URI as RFC 3986 writes one: percent-encode (%XX) spaces, non-ASCII text and characters such as < > " { } | \\ ^ ` [ ]',
+      });
     }
   });
 
@@ -240,7 +258,8 @@ const headersSchema = z
   );
 
 const fields = {
-  name: z.string().trim().min(1, "must not be empty").max(WEBHOOK_RULES.nameMaxLength),
+  // The length is the one sent (as the OpenAPI document states it); the stored name is trimmed.
+  name: z.string().max(WEBHOOK_RULES.nameMaxLength).trim().min(1, "must not be empty"),
   url: urlSchema,
   format: z.string().min(1, "must not be empty").max(100),
   events: eventsSchema,
@@ -248,7 +267,7 @@ const fields = {
   enabled: z.boolean(),
   secret: z.string().regex(WEBHOOK_RULES.secret, "must be whsec_ followed by base64 (24 bytes or more)"),
   headers: headersSchema,
-  tenant: z.string().trim().min(1).max(WEBHOOK_RULES.tenantMaxLength),
+  tenant: z.string().max(WEBHOOK_RULES.tenantMaxLength).trim().min(1),
 };
 
 /** @internal */
