@@ -218,6 +218,7 @@ const urlSchema = z
     }
     if (url.protocol !== "http:" && url.protocol !== "https:") {
       ctx.addIssue({ code: "custom", message: "must use http: or https:" });
+      return;
     }
     if (url.username !== "" || url.password !== "") {
       ctx.addIssue({ code: "custom", message: "must not contain a user name or password; use headers" });
