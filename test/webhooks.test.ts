@@ -261,6 +261,42 @@ describe("a masked value is never stored", () => {
   });
 });
 
+describe("URLs are written as RFC 3986 writes them", () => {
+  it("refuses on create what the WHATWG parser would quietly re-encode, and still reads such a URL stored earlier", async () => {
+    const store = memoryStore();
+    const { notifier, errors } = make(store);
+    for (const url of [
+      "https://hooks.example.com/a b",
+      "https://hooks.example.com/a|b",
+      "https://hooks.example.com/%zz",
+      "https://hooks.example.com/ä",
+    ]) {
+      await expect(
+        notifier.webhooks.create({ name: "s", url, format: "json", events: ["started"] }),
+      ).rejects.toThrow(/webhook\.url: must be a URI as RFC 3986 writes one/);
+    }
+    const ok = await notifier.webhooks.create({
+      name: "s",
+      url: "https://hooks.example.com/a%20b?x=%7C",
+      format: "json",
+      events: ["started"],
+    });
+    expect(ok.reveal().url).toBe("https://hooks.example.com/a%20b?x=%7C");
+    // A record an earlier version stored, with a raw "|" in its query.
+    await store.create({ ...ok.reveal(), id: "old", url: "https://hooks.example.com/x?a=1|2" });
+    expect((await notifier.webhooks.get("old"))?.reveal().url).toBe("https://hooks.example.com/x?a=1|2");
+    expect((await notifier.webhooks.list()).map((w) => w.id)).toContain("old");
+    expect(errors).toEqual([]);
+    // Editing its other fields keeps it; only a new URL has to be written properly.
+    expect(await notifier.webhooks.update("old", { name: "renamed" })).toMatchObject({ name: "renamed" });
+    const old = (await notifier.webhooks.get("old"))!.reveal();
+    expect(await notifier.webhooks.update("old", { url: old.url, events: ["finished"] })).toBeDefined();
+    await expect(
+      notifier.webhooks.update("old", { url: "https://hooks.example.com/y?a=1|2" }),
+    ).rejects.toThrow(/patch\.url: must be a URI as RFC 3986 writes one/);
+  });
+});
+
 describe("scoped to a tenant", () => {
   it("get, update and remove treat another tenant's webhook, or one without a tenant, as missing", async () => {
     const { notifier } = make();

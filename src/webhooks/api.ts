@@ -6,6 +6,7 @@ import { StoreError, ValidationError, describe, toValidationError, type Runhooks
 import type { FormatterRegistry } from "../formatters/registry.js";
 import {
   toWebhook,
+  urlProblem,
   webhookInputSchema,
   webhookPatchSchema,
   type Webhook,
@@ -179,7 +180,13 @@ export function createWebhooksApi(
       const current = await readOne(id, scope);
       if (!current) return undefined;
       const data = unmask("webhook update", "patch", fields, current);
-      if (data.url !== current.url) checkUrl(data.url, "patch");
+      if (data.url !== undefined && data.url !== current.url) {
+        const problem = urlProblem(data.url, "written");
+        if (problem !== undefined) {
+          throw new ValidationError("webhook update", [{ path: "patch.url", message: problem }]);
+        }
+        checkUrl(data.url, "patch");
+      }
       const { secret, headers, tenant, ...rest } = data;
       const next: WebhookRecord = { ...current, ...definedOnly(rest), updatedAt: new Date().toISOString() };
       const clearable = { secret, headers, tenant };

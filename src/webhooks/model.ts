@@ -205,33 +205,36 @@ export const WEBHOOK_RULES = {
 
 const RESERVED_HEADERS = new Set<string>(WEBHOOK_RULES.reservedHeaders);
 
-const urlSchema = z
-  .string()
-  .max(MAX_URL_LENGTH, `must be at most ${MAX_URL_LENGTH} characters`)
-  .superRefine((value, ctx) => {
-    let url: URL;
-    try {
-      url = new URL(value);
-    } catch {
-      ctx.addIssue({ code: "custom", message: "must be an absolute http: or https: URL" });
-      return;
-    }
-    if (url.protocol !== "http:" && url.protocol !== "https:") {
-      ctx.addIssue({ code: "custom", message: "must use http: or https:" });
-      return;
-    }
-    if (url.username !== "" || url.password !== "") {
-      ctx.addIssue({ code: "custom", message: "must not contain a user name or password; use headers" });
-      return;
-    }
-    if (!WEBHOOK_RULES.httpUri.test(value)) {
-      ctx.addIssue({
-        code: "custom",
-        message:
-          'must be a URI as RFC 3986 writes one: percent-encode (%XX) spaces, non-ASCII text and characters such as < > " { } | \\ ^ ` [ ]',
-      });
-    }
-  });
+/**
+ * A webhook URL: absolute http(s), no user name or password. `written` (what create and update take) also
+ * wants it written as RFC 3986 writes a URI; records already stored are read without that, so a URL an
+ * earlier version took keeps working.
+ */
+const urlSchema = (rule: "written" | "stored") =>
+  z
+    .string()
+    .max(MAX_URL_LENGTH, `must be at most ${MAX_URL_LENGTH} characters`)
+    .superRefine((value, ctx) => {
+      const problem = urlProblem(value, rule);
+      if (problem !== undefined) ctx.addIssue({ code: "custom", message: problem });
+    });
+
+/** @internal What is wrong with a webhook URL, or `undefined`. */
+export function urlProblem(value: string, rule: "written" | "stored"): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return "must be an absolute http: or https: URL";
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:") return "must use http: or https:";
+  if (url.username !== "" || url.password !== "")
+    return "must not contain a user name or password; use headers";
+  if (rule === "written" && !WEBHOOK_RULES.httpUri.test(value)) {
+    return 'must be a URI as RFC 3986 writes one: percent-encode (%XX) spaces, non-ASCII text and characters such as < > " { } | \\ ^ ` [ ]';
+  }
+  return undefined;
+}
 
 const eventsSchema = z
   .array(z.enum(EVENT_NAMES, { error: `must be one of ${EVENT_NAMES.join(", ")}` }))
@@ -261,7 +264,7 @@ const headersSchema = z
 const fields = {
   // The length is the one sent (as the OpenAPI document states it); the stored name is trimmed.
   name: z.string().max(WEBHOOK_RULES.nameMaxLength).trim().min(1, "must not be empty"),
-  url: urlSchema,
+  url: urlSchema("written"),
   format: z.string().min(1, "must not be empty").max(100),
   events: eventsSchema,
   global: z.boolean(),
@@ -287,7 +290,8 @@ export const webhookInputSchema = z.strictObject({
 /** @internal */
 export const webhookPatchSchema = z.strictObject({
   name: fields.name.optional(),
-  url: fields.url.optional(),
+  // A URL given back unchanged is fine as it was stored; a new one must be written (api.ts checks).
+  url: urlSchema("stored").optional(),
   format: fields.format.optional(),
   events: fields.events.optional(),
   global: fields.global.optional(),
@@ -307,7 +311,7 @@ export const webhookPatchSchema = z.strictObject({
 export const storedWebhookSchema = z.object({
   id: z.string().min(1).max(256),
   name: z.string().max(200),
-  url: fields.url,
+  url: urlSchema("stored"),
   format: fields.format,
   events: fields.events,
   global: z.boolean(),
