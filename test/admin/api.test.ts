@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import { createAdmin, openApiDocument } from "../../src/admin/index.js";
 import { createNotifier } from "../../src/notifier.js";
 import { startReceiver } from "../../src/testing/receiver.js";
-import { TOKEN, adminsPerTest, schemaChecker } from "../helpers/admin.js";
+import { TOKEN, adminsPerTest, schemaChecker, SLACK_URL, WEBHOOK_BODY } from "../helpers/admin.js";
 
 const admins = adminsPerTest();
 const defer = admins.defer;
@@ -16,14 +16,8 @@ const check = schemaChecker(openApiDocument);
 const setup = (basePath?: string): ReturnType<typeof admins.setup> =>
   admins.setup(basePath === undefined ? {} : { basePath });
 
-const SLACK = "https://hooks.slack.com/services/T000/B000/SECRETPART";
-const input = {
-  name: "perf",
-  url: SLACK,
-  format_type: "slack",
-  events: ["started", "finished"],
-  global: true,
-};
+const SLACK = SLACK_URL;
+const input = WEBHOOK_BODY;
 
 describe("admin REST API (Predator-compatible)", () => {
   it("creates (201), lists, gets, patches, puts and deletes (204), masking URLs and header values", async () => {

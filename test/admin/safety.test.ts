@@ -3,20 +3,14 @@ import type { AddressInfo } from "node:net";
 import { request as httpRequest } from "node:http";
 import { describe, expect, it } from "vitest";
 import { openApiDocument } from "../../src/admin/index.js";
-import { TOKEN, adminsPerTest, schemaChecker } from "../helpers/admin.js";
+import { TOKEN, adminsPerTest, schemaChecker, SLACK_URL, WEBHOOK_BODY } from "../helpers/admin.js";
 
 const { setup, defer } = adminsPerTest();
 const check = schemaChecker(openApiDocument);
 
-const SLACK = "https://hooks.slack.com/services/T000/B000/SECRETPART";
+const SLACK = SLACK_URL;
 const SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
-const input = {
-  name: "perf",
-  url: SLACK,
-  format_type: "slack",
-  events: ["started", "finished"],
-  global: true,
-};
+const input = WEBHOOK_BODY;
 
 describe("admin: a masked value is never stored", () => {
   it("GET → edit one field → PUT keeps the real URL, headers and secret", async () => {

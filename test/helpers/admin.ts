@@ -7,6 +7,18 @@ import { LOOPBACK } from "./loopback.js";
 
 export const TOKEN = "test-token";
 
+/** A Slack webhook URL whose secret part (`SECRETPART`) tests look for in answers. */
+export const SLACK_URL = "https://hooks.slack.com/services/T000/B000/SECRETPART";
+
+/** A valid body for `POST v1/webhooks` in runhooks' own wire. */
+export const WEBHOOK_BODY = {
+  name: "perf",
+  url: SLACK_URL,
+  format_type: "slack",
+  events: ["started", "finished"],
+  global: true,
+} as const;
+
 /** An answer of the admin, its JSON body parsed. */
 export interface AdminAnswer {
   status: number;
