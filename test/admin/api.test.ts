@@ -16,7 +16,6 @@ const check = schemaChecker(openApiDocument);
 const setup = (basePath?: string): ReturnType<typeof admins.setup> =>
   admins.setup(basePath === undefined ? {} : { basePath });
 
-const SLACK = SLACK_URL;
 const input = WEBHOOK_BODY;
 
 describe("admin REST API (Predator-compatible)", () => {
@@ -99,7 +98,7 @@ describe("admin REST API (Predator-compatible)", () => {
       expect((response.body as { validation_errors: string[] }).validation_errors[0]).toMatch(message);
     }
     expect(
-      JSON.stringify(await call("POST", "/v1/webhooks", { ...input, url: `${SLACK}?x`, events: [] })),
+      JSON.stringify(await call("POST", "/v1/webhooks", { ...input, url: `${SLACK_URL}?x`, events: [] })),
     ).not.toContain("SECRETPART");
   });
 

@@ -8,7 +8,6 @@ import { TOKEN, adminsPerTest, schemaChecker, SLACK_URL, WEBHOOK_BODY } from "..
 const { setup, defer } = adminsPerTest();
 const check = schemaChecker(openApiDocument);
 
-const SLACK = SLACK_URL;
 const SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 const input = WEBHOOK_BODY;
 
@@ -32,7 +31,7 @@ describe("admin: a masked value is never stored", () => {
     const record = (await notifier.webhooks.get(id))!.reveal();
     expect(record).toMatchObject({
       name: "perf", // PATCH sent the GET's name back
-      url: SLACK,
+      url: SLACK_URL,
       secret: SECRET,
       headers: { Authorization: "Bearer HEADERSECRET" },
       events: ["finished"],
@@ -133,7 +132,7 @@ describe("admin: the tenant is the request's", () => {
     expect(created.body).toMatchObject({ context_id: "acme" });
     await notifier.webhooks.create({
       name: "b",
-      url: SLACK,
+      url: SLACK_URL,
       format: "json",
       events: ["started"],
       tenant: "beta",
