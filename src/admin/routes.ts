@@ -1,5 +1,5 @@
 import type { Notifier } from "../notifier.js";
-import type { Webhook } from "../webhooks/model.js";
+import type { Webhook, WebhookPatch } from "../webhooks/model.js";
 import type { Dialect, Parsed } from "./dialect.js";
 import { jsonResponse, methodNotAllowed, notFound, readJson, validationErrors } from "./http.js";
 import { previewBodySchema, wireBodyIssue, type DeliveryWire } from "./wire.js";
@@ -115,7 +115,7 @@ async function patchWebhook(context: RouteContext): Promise<Response> {
 
 async function updateWith(
   context: RouteContext,
-  parse: (value: unknown) => Parsed<Parameters<Notifier["webhooks"]["update"]>[1]>,
+  parse: (value: unknown) => Parsed<WebhookPatch>,
 ): Promise<Response> {
   const patch = await body(context, parse);
   if (patch instanceof Response) return patch;
