@@ -1,6 +1,7 @@
+import type { EventName } from "../events.js";
 import type { Notifier } from "../notifier.js";
 import type { Webhook, WebhookPatch } from "../webhooks/model.js";
-import type { Dialect, Parsed } from "./dialect.js";
+import { parsed, refused, type Dialect, type Parsed } from "./dialect.js";
 import { jsonResponse, methodNotAllowed, notFound, readJson, validationErrors } from "./http.js";
 import { previewBodySchema, wireBodyIssue, type DeliveryWire } from "./wire.js";
 
@@ -139,11 +140,9 @@ async function listDeliveries(context: RouteContext): Promise<Response> {
 }
 
 async function previewWebhook(context: RouteContext): Promise<Response> {
-  const event = await body(context, (value) => {
+  const event = await body(context, (value): Parsed<EventName> => {
     const result = previewBodySchema.safeParse(value);
-    return result.success
-      ? { ok: true, value: result.data.event }
-      : { ok: false, errors: result.error.issues.map(wireBodyIssue) };
+    return result.success ? parsed(result.data.event) : refused(result.error.issues.map(wireBodyIssue));
   });
   if (event instanceof Response) return event;
   const webhook = await owned(context);
