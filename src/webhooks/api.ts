@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import type { z } from "zod";
 import { isIP } from "node:net";
 import type { AddressPolicy } from "../delivery/address-guard.js";
 import { generateSecret } from "../delivery/signing.js";
@@ -94,6 +95,9 @@ export function createWebhooksApi(
   // checked at connect time (their addresses can change).
   const checkUrl = (url: string | undefined, root: string): void => {
     if (url === undefined) return;
+    const problem = urlProblem(url, "written");
+    if (problem !== undefined)
+      throw new ValidationError("webhook", [{ path: `${root}.url`, message: problem }]);
     const host = new URL(url).hostname.replace(/^\[|\]$/g, "");
     const range = isIP(host) ? policy.refusal(host) : undefined;
     if (range !== undefined) {
@@ -163,39 +167,14 @@ export function createWebhooksApi(
     async update(id, patch, scope) {
       const parsed = webhookPatchSchema.safeParse(patch);
       if (!parsed.success) throw toValidationError("webhook update", "patch", parsed.error);
-      const {
-        id: viewId,
-        hasSecret: _h,
-        secretRotationEndsAt: _s,
-        createdAt: _c,
-        updatedAt: _u,
-        ...fields
-      } = parsed.data;
-      if (viewId !== undefined && viewId !== id) {
-        throw new ValidationError("webhook update", [
-          { path: "patch.id", message: "is another webhook's id; ids cannot change" },
-        ]);
-      }
+      const fields = withoutViewFields(id, parsed.data);
       checkFormat(fields.format ?? undefined, "patch");
       const current = await readOne(id, scope);
       if (!current) return undefined;
       const data = unmask("webhook update", "patch", fields, current);
-      if (data.url !== undefined && data.url !== current.url) {
-        const problem = urlProblem(data.url, "written");
-        if (problem !== undefined) {
-          throw new ValidationError("webhook update", [{ path: "patch.url", message: problem }]);
-        }
-        checkUrl(data.url, "patch");
-      }
-      const { secret, headers, tenant, ...rest } = data;
-      const next: WebhookRecord = { ...current, ...definedOnly(rest), updatedAt: new Date().toISOString() };
-      const clearable = { secret, headers, tenant };
-      for (const key of ["secret", "headers", "tenant"] as const) {
-        const value = clearable[key];
-        if (value === null) next[key] = undefined;
-        else if (value !== undefined) Object.assign(next, { [key]: value });
-      }
-      const stored = withoutUndefined(next);
+      // A stored URL sent back unchanged is not checked again against today's rules.
+      if (data.url !== current.url) checkUrl(data.url, "patch");
+      const stored = patched(current, data);
       const found = await call("update", () => store.update(structuredClone(stored)));
       return found ? toWebhook(stored) : undefined;
     },
@@ -204,18 +183,7 @@ export function createWebhooksApi(
       return call("remove", () => store.remove(id));
     },
     async rotateSecret(id, options = {}) {
-      const secret = options.secret ?? generateSecret();
-      const graceMs = options.graceMs ?? 24 * 3_600_000;
-      if (!webhookInputSchema.shape.secret.safeParse(secret).success) {
-        throw new ValidationError("secret rotation", [
-          { path: "options.secret", message: "must be whsec_ followed by base64 (24 bytes or more)" },
-        ]);
-      }
-      if (!Number.isFinite(graceMs) || graceMs < 0) {
-        throw new ValidationError("secret rotation", [
-          { path: "options.graceMs", message: "must be 0 or more milliseconds" },
-        ]);
-      }
+      const { secret, graceMs } = rotation(options);
       const current = await readOne(id);
       if (!current) return undefined;
       const now = Date.now();
@@ -231,6 +199,59 @@ export function createWebhooksApi(
       return found ? { webhook: toWebhook(next), secret } : undefined;
     },
   };
+}
+
+/** The options of a secret rotation, defaults applied. @throws {ValidationError} naming the option. */
+function rotation(options: RotateSecretOptions): { secret: string; graceMs: number } {
+  const secret = options.secret ?? generateSecret();
+  const graceMs = options.graceMs ?? 24 * 3_600_000;
+  if (!webhookInputSchema.shape.secret.safeParse(secret).success) {
+    throw new ValidationError("secret rotation", [
+      { path: "options.secret", message: "must be whsec_ followed by base64 (24 bytes or more)" },
+    ]);
+  }
+  if (!Number.isFinite(graceMs) || graceMs < 0) {
+    throw new ValidationError("secret rotation", [
+      { path: "options.graceMs", message: "must be 0 or more milliseconds" },
+    ]);
+  }
+  return { secret, graceMs };
+}
+
+type ParsedPatch = z.output<typeof webhookPatchSchema>;
+
+/** A patch without the read-only fields of a view, which may come with it; `id` must be the webhook's. */
+function withoutViewFields(
+  id: string,
+  patch: ParsedPatch,
+): Omit<ParsedPatch, "id" | "hasSecret" | "secretRotationEndsAt" | "createdAt" | "updatedAt"> {
+  const {
+    id: viewId,
+    hasSecret: _h,
+    secretRotationEndsAt: _s,
+    createdAt: _c,
+    updatedAt: _u,
+    ...fields
+  } = patch;
+  if (viewId !== undefined && viewId !== id) {
+    throw new ValidationError("webhook update", [
+      { path: "patch.id", message: "is another webhook's id; ids cannot change" },
+    ]);
+  }
+  return fields;
+}
+
+/** The record after a checked patch: given fields replace, `null` clears `secret`, `headers` or `tenant`. */
+function patched(current: WebhookRecord, patch: ReturnType<typeof withoutViewFields>): WebhookRecord {
+  const { secret, headers, tenant, ...rest } = patch;
+  const next: WebhookRecord = { ...current, ...definedOnly(rest), updatedAt: new Date().toISOString() };
+  const clearable = { secret, headers, tenant };
+  for (const key of ["secret", "headers", "tenant"] as const) {
+    const value = clearable[key];
+    if (value === null) next[key] = undefined;
+    else if (value !== undefined) Object.assign(next, { [key]: value });
+  }
+  return withoutUndefined(next);
 }
 
 /** The fields of a patch that were given (`undefined` means "leave as it is"). */
