@@ -1,10 +1,21 @@
 import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import { defineConfig } from "vitest/config";
 
 const { version } = JSON.parse(readFileSync("./package.json", "utf8")) as { version: string };
 
 export default defineConfig({
   define: { __RUNHOOKS_VERSION__: JSON.stringify(version) },
+  // As tsconfig.json's paths: the package's own name means its sources here (the examples use it).
+  resolve: {
+    alias: [
+      { find: /^runhooks$/, replacement: fileURLToPath(new URL("./src/index.ts", import.meta.url)) },
+      {
+        find: /^runhooks\/(testing|admin)$/,
+        replacement: fileURLToPath(new URL("./src/$1/index.ts", import.meta.url)),
+      },
+    ],
+  },
   test: {
     // The examples' tests run too: each example is exercised against loopback in CI.
     include: ["test/**/*.test.ts", "examples/**/*.test.ts"],

@@ -6,7 +6,7 @@
  * At the end the run is scored against its benchmark and finished, or, if stopped, aborted.
  */
 import autocannon from "autocannon";
-import type { Notifier, RunInfo, StatsBatch } from "../../src/index.js";
+import type { Notifier, RunInfo, StatsBatch } from "runhooks";
 
 /** What the runner needs to know. */
 export interface LoadTest {

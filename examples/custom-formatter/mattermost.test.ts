@@ -1,6 +1,6 @@
 import { expect, it } from "vitest";
-import { createNotifier } from "../../src/index.js";
-import { sampleEvents, testFormatter } from "../../src/testing/index.js";
+import { createNotifier } from "runhooks";
+import { sampleEvents, testFormatter } from "runhooks/testing";
 import { mattermost } from "./mattermost.js";
 
 // The published contract: every fixture event renders, within limits, deterministically.

@@ -3,7 +3,7 @@
  * shape, Markdown text). Registered per notifier with `createNotifier({ formatters: [mattermost] })`,
  * then used by any webhook with `format: "mattermost"`.
  */
-import { defineFormatter, type RunEvent } from "../../src/index.js";
+import { defineFormatter, type RunEvent } from "runhooks";
 
 const COLOR: Record<RunEvent["event"], string> = {
   started: "#1d9bd1",

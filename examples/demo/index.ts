@@ -19,7 +19,7 @@ import {
   type DeliveryReport,
   type EventName,
   type Webhook,
-} from "../../src/index.js";
+} from "runhooks";
 import { runLoadTest } from "../autocannon-runner/runner.js";
 
 const argument = (name: string, fallback: number): number => {

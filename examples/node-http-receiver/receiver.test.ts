@@ -1,6 +1,6 @@
 import type { AddressInfo } from "node:net";
 import { expect, it } from "vitest";
-import { createNotifier, generateSecret, type JsonEnvelope } from "../../src/index.js";
+import { createNotifier, generateSecret, type JsonEnvelope } from "runhooks";
 import { startJsonReceiver } from "./receiver.js";
 
 it("receives, verifies and de-duplicates runhooks JSON webhooks", async () => {

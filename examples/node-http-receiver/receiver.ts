@@ -5,7 +5,7 @@
  *   WEBHOOK_SECRET=whsec_… node --import tsx examples/node-http-receiver/receiver.ts
  */
 import { createServer, type Server } from "node:http";
-import { verifyWebhook, type JsonEnvelope } from "../../src/index.js";
+import { verifyWebhook, type JsonEnvelope } from "runhooks";
 
 /** Starts a receiver on 127.0.0.1:`port` that calls `onEvent` once per verified delivery. */
 export function startJsonReceiver(options: {

@@ -5,7 +5,7 @@
  * webhook/event mapping, as a production adapter for Postgres or MySQL would.
  */
 import Database from "better-sqlite3";
-import type { EventName, SubscriptionStore, WebhookFilter, WebhookRecord } from "../../src/index.js";
+import type { EventName, SubscriptionStore, WebhookFilter, WebhookRecord } from "runhooks";
 
 /** A SubscriptionStore you can also close. */
 export interface SqliteStore extends SubscriptionStore {
