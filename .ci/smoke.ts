@@ -1,0 +1,20 @@
+// Type-checks the packed tarball's declarations as a TypeScript user sees them (strict, NodeNext):
+// `tsc --noEmit` over this file in the smoke project, where runhooks is installed from the tarball.
+import { createNotifier, type DeliveryReport, type RunEvent, type Webhook } from "runhooks";
+import { createAdmin, type Admin } from "runhooks/admin";
+import { sampleEvents, startReceiver, type TestReceiver } from "runhooks/testing";
+
+const notifier = createNotifier({ network: { allowPrivate: true } });
+const admin: Admin = createAdmin(notifier, { authorize: () => ({ tenant: "acme" }) });
+const receiver: Promise<TestReceiver> = startReceiver();
+const hook: Promise<Webhook> = notifier.webhooks.create({
+  name: "t",
+  url: "https://hooks.example.com/x",
+  format: "json",
+  events: ["started"],
+});
+const events: Record<string, RunEvent> = sampleEvents();
+notifier.on("delivery", (report: DeliveryReport) => report.outcome);
+// @ts-expect-error an unknown event name is a type error
+notifier.bus.on("exploded", () => undefined);
+export { admin, events, hook, receiver };
