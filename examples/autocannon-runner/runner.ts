@@ -3,7 +3,8 @@
  *
  * Every second, autocannon's `tick` closes a statistics batch (requests, status codes, errors and the
  * latency percentiles of that second, from the per-response `response` events) for `run.stats()`.
- * At the end the run is scored against its benchmark and finished, or, if stopped, aborted.
+ * At the end the run is scored against its benchmark and finished, or, if stopped, aborted with the
+ * run's average rate.
  */
 import autocannon from "autocannon";
 import type { Notifier, RunInfo, StatsBatch } from "runhooks";
@@ -53,18 +54,25 @@ export async function runLoadTest(notifier: Notifier, test: LoadTest): Promise<L
   // Changed from autocannon's callbacks: an object, so the type checker does not assume it stays false.
   const stop = { requested: false, at: 0 };
   let second = 0;
+  let startedAt = 0;
+  let total = 0;
   let codes: Record<string, number> = {};
   let times: number[] = [];
 
   instance.on("start", () => {
+    startedAt = Date.now();
     run.started();
   });
   instance.on("response", (_client, statusCode, _bytes, responseTime) => {
     const code = String(statusCode);
     codes[code] = (codes[code] ?? 0) + 1;
     times.push(responseTime);
+    total += 1;
   });
   instance.on("tick", () => {
+    // autocannon ends a run with one extra tick right after the last second (or right after stop()):
+    // a few stragglers, not a second of its own. They go with the final call instead.
+    if (stop.requested || second >= test.duration) return;
     second += 1;
     const batch: StatsBatch = {
       requests: times.length,
@@ -76,7 +84,7 @@ export async function runLoadTest(notifier: Notifier, test: LoadTest): Promise<L
     times = [];
     run.stats(batch);
     test.onSecond?.(second, batch);
-    if (test.abortAfter !== undefined && second >= test.abortAfter && !stop.requested) {
+    if (test.abortAfter !== undefined && second >= test.abortAfter) {
       stop.requested = true;
       stop.at = second;
       instance.stop();
@@ -90,8 +98,14 @@ export async function runLoadTest(notifier: Notifier, test: LoadTest): Promise<L
     run.failed(error);
     throw error;
   }
+  // The stragglers of the closing tick: counted, but too few for percentiles of their own.
+  const rest: StatsBatch = { requests: times.length, codes };
   const errors = result.errors + result.timeouts + result.non2xx;
   if (stop.requested) {
+    // The aborted message shows the totals' rate, which is the last batch's unless told otherwise:
+    // give it the run's average (requests so far / elapsed seconds), as `finished` gets.
+    const elapsedSeconds = Math.max(0.001, (Date.now() - startedAt) / 1000);
+    run.stats({ ...rest, rps: Math.round((total / elapsedSeconds) * 10) / 10 });
     run.aborted(`stopped after ${stop.at} s by the runner`);
     return { requests: result.requests.total, errors, p95: result.latency.p97_5, aborted: true };
   }
@@ -100,6 +114,7 @@ export async function runLoadTest(notifier: Notifier, test: LoadTest): Promise<L
     score,
     // The final numbers of the whole run: percentiles over all requests, which per-second batches cannot give.
     stats: {
+      ...rest,
       latency: {
         median: result.latency.p50,
         p95: result.latency.p97_5,

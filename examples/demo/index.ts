@@ -5,12 +5,14 @@
  *
  * 1. A service under test starts; part-way through the run it answers some requests with 503.
  * 2. A receiver stands in for Slack, Teams, Discord and a JSON endpoint, and prints every message the
- *    way a person would read it (and verifies the JSON webhook's signature).
+ *    way a person would read it (and verifies the JSON webhook's signature). The JSON endpoint answers
+ *    503 to the first attempt of every delivery, so each JSON message shows a retry and its wait.
  * 3. autocannon loads the service; runhooks turns the run into started, in_progress, api_failure,
  *    benchmark and finished notifications. A second, short run is aborted.
- * 4. A summary shows what each webhook received. The exit code is 0 only if every expected message arrived.
+ * 4. A summary shows what each webhook received. The exit code is 0 only if every expected message
+ *    arrived and every JSON message was retried once.
  */
-import { createServer, type Server } from "node:http";
+import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import {
   createNotifier,
@@ -18,6 +20,7 @@ import {
   verifyWebhook,
   type DeliveryReport,
   type EventName,
+  type StatsBatch,
   type Webhook,
 } from "runhooks";
 import { runLoadTest } from "../autocannon-runner/runner.js";
@@ -28,9 +31,22 @@ const argument = (name: string, fallback: number): number => {
   return Number.isFinite(value) && value > 0 ? value : fallback;
 };
 const DURATION = argument("--duration", 16);
+/** The first retry's backoff (runhooks' default), set here so that the retry lines can say how long it is. */
+const MIN_DELAY_MS = 1_000;
+/** The one Retry-After the JSON endpoint sends, in seconds: runhooks waits exactly that long. */
+const RETRY_AFTER_S = 1;
 const tty = process.stdout.isTTY;
+// `npm run demo | head` closes the pipe early: stop quietly then, as command-line tools do.
+process.stdout.on("error", (error: NodeJS.ErrnoException) => {
+  if (error.code === "EPIPE") process.exit(process.exitCode ?? 0);
+  throw error;
+});
 const dim = (text: string): string => (tty ? `\x1b[2m${text}\x1b[0m` : text);
 const bold = (text: string): string => (tty ? `\x1b[1m${text}\x1b[0m` : text);
+const count = (n: number): string => n.toLocaleString("en-US");
+const runLabel = (runId: string): string => `run ${runId.slice(runId.lastIndexOf("-") + 1)}`;
+
+const status = statusLine();
 
 // --- 1. The service under test ------------------------------------------------------------------
 let failing = false;
@@ -45,18 +61,31 @@ const service = await listen(
 // --- 2. The receiver standing in for Slack, Teams, Discord and a JSON endpoint -----------------
 const secret = generateSecret();
 const received = new Map<string, Array<{ run: string; event: string }>>();
+/** The JSON endpoint's attempts per delivery, by `webhook-id` (the same on every retry of a delivery). */
+const attempts = new Map<string, { count: number; firstAt: number }>();
+let retryAfterSent = false;
 const receiver = await listen(
   createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on("data", (chunk: Buffer) => chunks.push(chunk));
     req.on("end", () => {
       const format = (req.url ?? "").slice(1);
+      const seen = format === "json" ? countAttempt(req) : undefined;
+      if (seen?.count === 1) {
+        // The first attempt of a delivery fails, as a busy endpoint would; once, it says when to come back.
+        const headers = retryAfterSent ? {} : { "retry-after": String(RETRY_AFTER_S) };
+        retryAfterSent = true;
+        res.writeHead(503, headers).end("busy");
+        return;
+      }
       const body = Buffer.concat(chunks).toString("utf8");
       const { run, event, lines } = readable(format, body, req.headers);
       received.set(format, [...(received.get(format) ?? []), { run, event }]);
-      clearProgress();
-      console.log(`  ${bold(`[${format}]`.padEnd(10))} ${lines[0] ?? ""}`);
-      for (const line of lines.slice(1)) console.log(`  ${" ".repeat(10)} ${dim(line)}`);
+      const retried = seen
+        ? ` — arrived on attempt ${seen.count}, ${seconds(Date.now() - seen.firstAt)} after the first`
+        : "";
+      say(`  ${bold(`[${format}]`.padEnd(10))} ${lines[0] ?? ""}${retried}`);
+      for (const line of lines.slice(1)) say(`  ${" ".repeat(10)} ${dim(line)}`);
       // Teams Workflows answer 202, Discord 204, Slack 200 "ok": all success.
       res
         .writeHead(format === "teams" ? 202 : format === "discord" ? 204 : 200)
@@ -71,11 +100,16 @@ const notifier = createNotifier({
   // The demo's receiver is on 127.0.0.1, which runhooks refuses unless told otherwise.
   network: { allowPrivate: true },
   apiFailureCooldownMs: 4_000,
+  retry: { minDelayMs: MIN_DELAY_MS },
   display: { productName: "runhooks demo" },
 });
 const reports: DeliveryReport[] = [];
-notifier.on("delivery", (report) => reports.push(report));
-notifier.on("warning", (warning) => console.log(`  ${bold("warning")} ${warning.message}`));
+notifier.on("delivery", (report) => {
+  reports.push(report);
+  const line = deliveryProblem(report);
+  if (line !== undefined) say(`  ${bold(`[${formatOf(report.webhookId)}]`.padEnd(10))} ${line}`);
+});
+notifier.on("warning", (warning) => say(`  ${bold("warning")} ${warning.message}`));
 
 const all: EventName[] = [
   "started",
@@ -87,45 +121,28 @@ const all: EventName[] = [
   "benchmark_passed",
   "benchmark_failed",
 ];
+const hook = (name: string, format: string, more: { global?: boolean; secret?: string } = {}) =>
+  notifier.webhooks.create({ name, url: `${receiverUrl}/${format}`, format, events: all, ...more });
 const hooks: Webhook[] = [
-  await notifier.webhooks.create({
-    name: "perf-team (Slack)",
-    url: `${receiverUrl}/slack`,
-    format: "slack",
-    events: all,
-    global: true,
-  }),
-  await notifier.webhooks.create({
-    name: "ops channel (Teams)",
-    url: `${receiverUrl}/teams`,
-    format: "teams",
-    events: all,
-    global: true,
-  }),
-  await notifier.webhooks.create({
-    name: "ci (JSON, signed)",
-    url: `${receiverUrl}/json`,
-    format: "json",
-    events: all,
-    global: true,
-    secret,
-  }),
+  await hook("perf-team (Slack)", "slack", { global: true }),
+  await hook("ops channel (Teams)", "teams", { global: true }),
+  await hook("ci (JSON, signed, flaky)", "json", { global: true, secret }),
+  // Not global: only a run that names it (run 1) notifies it.
+  await hook("checkout squad (Discord, ad hoc)", "discord"),
 ];
-const discord = await notifier.webhooks.create({
-  name: "checkout squad (Discord, ad hoc)",
-  url: `${receiverUrl}/discord`,
-  format: "discord",
-  events: all,
-});
-hooks.push(discord);
+const discord = hooks[3]!;
+const formatOf = (webhookId: string): string => hooks.find((h) => h.id === webhookId)?.format ?? "?";
 
 console.log(
   bold(`runhooks demo`) + dim(` — service http://127.0.0.1:${port(service)}, receiver ${receiverUrl}`),
 );
-console.log(dim(`  webhooks: ${hooks.map((h) => `${h.name} ${h.url}`).join(" · ")}\n`));
+console.log(dim(`  webhooks: ${hooks.map((h) => `${h.name} ${h.url}`).join(" · ")}`));
+console.log(dim(`  the JSON endpoint answers 503 to the first attempt of each delivery, to show retries\n`));
+status.start();
 
 // --- 4. Run 1: a full load test with a failure window, scored against a benchmark --------------
-console.log(bold(`Run 1: checkout flow, ${DURATION} s at 10 connections`));
+say(bold(`Run 1: checkout flow, ${DURATION} s at 10 connections`));
+status.set(`  … run 1: starting`);
 const first = await runLoadTest(notifier, {
   url: `http://127.0.0.1:${port(service)}/checkout`,
   duration: DURATION,
@@ -139,78 +156,194 @@ const first = await runLoadTest(notifier, {
     webhooks: [discord.id],
     benchmark: { threshold: 60, lastScores: [72.5, 68.1] },
   },
-  onSecond: (second, batch) => {
+  onSecond: progressOf("run 1", DURATION, (second) => {
     failing = second >= Math.floor(DURATION * 0.4) && second < Math.floor(DURATION * 0.7);
-    progress(
-      `  … ${second}/${DURATION} s: ${batch.requests ?? 0} requests, ${Object.entries(batch.codes ?? {})
-        .map(([c, n]) => `${c}×${n}`)
-        .join(" ")}`,
-    );
-  },
+  }),
 });
-clearProgress();
-console.log(
-  dim(`  run 1 done: ${first.requests} requests, ${first.errors} errors, score ${first.score ?? "-"}\n`),
-);
+// Run 1's last messages (benchmark, finished) are still on their way, some being retried: they belong
+// under run 1's heading, so wait for them before run 2 starts.
+const firstDrained = await settle("run 1");
+const score = first.score ?? "-";
+say(dim(`  run 1 done: ${count(first.requests)} requests, ${count(first.errors)} errors, score ${score}`));
+say("");
 
 // --- 5. Run 2: stopped after three seconds -----------------------------------------------------
-console.log(bold("Run 2: search smoke test, stopped after 3 s"));
-await runLoadTest(notifier, {
+say(bold("Run 2: search smoke test, stopped after 3 s"));
+status.set(`  … run 2: starting`);
+const second = await runLoadTest(notifier, {
   url: `http://127.0.0.1:${port(service)}/search`,
   duration: 10,
   abortAfter: 3,
   run: { id: `demo-${Date.now()}-2`, testId: "search", name: "search smoke", environment: "local" },
-  onSecond: (second, batch) => progress(`  … ${second} s: ${batch.requests ?? 0} requests`),
+  onSecond: progressOf("run 2", 10),
 });
-clearProgress();
+const secondDrained = await settle("run 2");
+say(dim(`  run 2 done: ${count(second.requests)} requests, aborted after 3 s`));
 
-// --- 6. Drain, summarise, check -----------------------------------------------------------------
+// --- 6. Close, summarise, check -----------------------------------------------------------------
 const { drained } = await notifier.close({ timeoutMs: 30_000 });
+status.stop();
 service.close();
 receiver.close();
 
 console.log(bold("\nSummary"));
-const rows = hooks.map((hook) => {
-  const mine = reports.filter((r) => r.webhookId === hook.id);
-  return {
-    webhook: hook.name,
-    delivered: mine.filter((r) => r.outcome === "delivered").length,
-    attempts: mine.filter((r) => r.attempt > 0).length,
-    failures: mine.filter((r) => r.final && !r.ok).length,
-    events: [...new Set(mine.filter((r) => r.ok).map((r) => r.event))].join(", "),
-  };
-});
-console.table(rows);
-
-// Every webhook must have received the lifecycle of each run it applies to.
-const expectedRun1 = [
-  "started",
-  "in_progress",
-  "api_failure",
-  first.score !== undefined && first.score >= 60 ? "benchmark_passed" : "benchmark_failed",
-  "finished",
-];
-const expectedRun2 = ["started", "in_progress", "aborted"];
-const missing: string[] = [];
-for (const format of ["slack", "teams", "json", "discord"]) {
-  const got = received.get(format) ?? [];
-  const runs = [...new Set(got.map((g) => g.run))];
-  const check = (runIndex: number, expected: string[]): void => {
-    const events = got.filter((g) => g.run.endsWith(`-${runIndex}`)).map((g) => g.event);
-    for (const event of expected)
-      if (!events.includes(event)) missing.push(`${format}: run ${runIndex} ${event}`);
-  };
-  check(1, expectedRun1);
-  if (format === "discord") {
-    if (runs.some((r) => r.endsWith("-2")))
-      missing.push("discord: received run 2, but it is ad hoc for run 1 only");
-  } else check(2, expectedRun2);
-}
-if (missing.length > 0 || !drained) {
-  console.log(bold(`\nMissing: ${missing.join("; ") || "(queue not drained)"}`));
+printSummary();
+const problems = [...missingMessages(), ...missingRetries()];
+if (!(firstDrained && secondDrained && drained)) problems.push("some deliveries were still queued");
+if (problems.length > 0) {
+  console.log(bold(`\nNot as expected: ${problems.join("; ")}`));
   process.exitCode = 1;
 } else {
-  console.log(bold("\nEvery expected message arrived."));
+  console.log(
+    bold("\nEvery expected message arrived, and every JSON message arrived on its second attempt."),
+  );
+}
+
+// --- the run's output ---------------------------------------------------------------------------
+
+/** The runner's per-second callback: keeps the status line current (and lets the caller react). */
+function progressOf(run: string, duration: number, onSecond?: (second: number) => void) {
+  let requests = 0;
+  const codes: Record<string, number> = {};
+  return (second: number, batch: StatsBatch): void => {
+    onSecond?.(second);
+    requests += batch.requests ?? 0;
+    for (const [code, n] of Object.entries(batch.codes ?? {})) codes[code] = (codes[code] ?? 0) + n;
+    const byCode = Object.entries(codes).map(([code, n]) => `${code} × ${count(n)}`);
+    status.set(`  … ${run}: ${second}/${duration} s, ${count(requests)} requests (${byCode.join(", ")})`);
+  };
+}
+
+/** Waits for every delivery queued so far, saying what it waits for. False if some were still queued. */
+async function settle(run: string): Promise<boolean> {
+  status.set(() => {
+    const { queued, inFlight } = notifier.stats();
+    const n = queued + inFlight;
+    return `  … ${run} over; waiting for ${n} ${n === 1 ? "delivery" : "deliveries"} still queued or being retried`;
+  });
+  const { drained: done } = await notifier.flush({ timeoutMs: 30_000 });
+  status.set("");
+  return done;
+}
+
+/** The line for a delivery attempt that did not simply arrive (the receiver prints those), if any. */
+function deliveryProblem(report: DeliveryReport): string | undefined {
+  const what = `${report.event} (${runLabel(report.runId)})`;
+  const answer = report.status === undefined ? (report.error?.code ?? "no response") : `${report.status}`;
+  if (report.outcome === "retrying") {
+    // Only a Retry-After gives the wait; otherwise it is the backoff, random within a known range.
+    const low = MIN_DELAY_MS * 2 ** (report.attempt - 1);
+    const wait =
+      report.nextAttemptInMs !== undefined
+        ? `${seconds(report.nextAttemptInMs)}, as its Retry-After asked`
+        : `${low / 1000}–${(2 * low) / 1000} s (backoff with jitter)`;
+    return `↻ ${what}: attempt ${report.attempt} answered ${answer}, retrying in ${wait}`;
+  }
+  if (report.ok) return undefined;
+  if (superseded(report)) {
+    return `↷ ${what}: not sent, the run ended first (an in_progress never attempted gives way to the run's last event)`;
+  }
+  return `✗ ${what}: ${report.outcome} (${report.reason ?? answer}) after ${report.attempt} attempt(s)`;
+}
+
+function countAttempt(req: IncomingMessage): { count: number; firstAt: number } {
+  const id = String(req.headers["webhook-id"]);
+  const seen = attempts.get(id) ?? { count: 0, firstAt: Date.now() };
+  seen.count += 1;
+  attempts.set(id, seen);
+  return seen;
+}
+
+// --- summary and checks -------------------------------------------------------------------------
+
+function printSummary(): void {
+  const rows = hooks.map((hook) => {
+    const mine = reports.filter((r) => r.webhookId === hook.id);
+    return [
+      hook.name,
+      mine.filter((r) => r.outcome === "delivered").length,
+      mine.filter((r) => r.attempt > 0).length,
+      mine.filter((r) => r.outcome === "retrying").length,
+      mine.filter((r) => r.final && !r.ok).length,
+      [...new Set(mine.filter((r) => r.ok).map((r) => r.event))].join(", "),
+    ];
+  });
+  for (const line of table(["webhook", "delivered", "attempts", "retries", "failures", "events"], rows))
+    console.log(`  ${line}`);
+}
+
+/** Plain-text columns (readable in a log too): text left-aligned, numbers right-aligned, a rule under the header. */
+function table(header: string[], rows: Array<Array<string | number>>): string[] {
+  const widths = header.map((title, i) =>
+    Math.max(title.length, ...rows.map((row) => String(row[i]).length)),
+  );
+  const numeric = header.map((_, i) => rows.every((row) => typeof row[i] === "number"));
+  const line = (cells: Array<string | number>): string =>
+    cells
+      .map((cell, i) =>
+        numeric[i] ? String(cell).padStart(widths[i] ?? 0) : String(cell).padEnd(widths[i] ?? 0),
+      )
+      .join("  ")
+      .trimEnd();
+  return [line(header), widths.map((w) => "-".repeat(w)).join("  "), ...rows.map(line)];
+}
+
+/** Every webhook must have received the lifecycle of each run it applies to. */
+function missingMessages(): string[] {
+  const expectedRun1 = [
+    "started",
+    "in_progress",
+    "api_failure",
+    first.score !== undefined && first.score >= 60 ? "benchmark_passed" : "benchmark_failed",
+    "finished",
+  ];
+  const expectedRun2 = ["started", "in_progress", "aborted"];
+  const missing: string[] = [];
+  for (const format of ["slack", "teams", "json", "discord"]) {
+    const got = received.get(format) ?? [];
+    const check = (runIndex: number, expected: string[]): void => {
+      const events = got.filter((g) => g.run.endsWith(`-${runIndex}`)).map((g) => g.event);
+      for (const event of expected) {
+        if (events.includes(event) || wasSuperseded(format, runIndex, event)) continue;
+        missing.push(`${format} missed run ${runIndex} ${event}`);
+      }
+    };
+    check(1, expectedRun1);
+    if (format !== "discord") check(2, expectedRun2);
+    else if (got.some((g) => g.run.endsWith("-2")))
+      missing.push("discord received run 2, but it is ad hoc for run 1 only");
+  }
+  return missing;
+}
+
+/** An in_progress still waiting when its run's terminal event is queued is dropped: that is the rule. */
+function superseded(report: DeliveryReport): boolean {
+  return report.outcome === "dropped" && report.reason === "superseded" && report.event === "in_progress";
+}
+
+function wasSuperseded(format: string, runIndex: number, event: string): boolean {
+  return reports.some(
+    (r) =>
+      superseded(r) &&
+      r.event === event &&
+      formatOf(r.webhookId) === format &&
+      r.runId.endsWith(`-${runIndex}`),
+  );
+}
+
+/** Every JSON delivery must have failed once with 503, then arrived on attempt 2; one waited for Retry-After. */
+function missingRetries(): string[] {
+  const json = hooks.find((h) => h.format === "json")?.id;
+  const mine = reports.filter((r) => r.webhookId === json);
+  const problems = mine
+    .filter((r) => r.outcome === "delivered")
+    .filter((r) => r.attempt !== 2 || !mine.some((m) => m.deliveryId === r.deliveryId && m.status === 503))
+    .map(
+      (r) => `json ${r.event} (${runLabel(r.runId)}) arrived on attempt ${r.attempt}, not after one retry`,
+    );
+  if (!mine.some((r) => r.outcome === "retrying" && r.nextAttemptInMs === RETRY_AFTER_S * 1000))
+    problems.push("no retry waited for the Retry-After");
+  return problems;
 }
 
 // --- helpers ----------------------------------------------------------------------------------
@@ -224,12 +357,61 @@ function port(server: Server): number {
   return (server.address() as AddressInfo).port;
 }
 
-function progress(text: string): void {
-  if (tty) process.stdout.write(`\r${text.padEnd(78)}`);
+function seconds(ms: number): string {
+  return `${(ms / 1000).toFixed(ms % 1000 === 0 ? 0 : 1)} s`;
 }
 
-function clearProgress(): void {
-  if (tty) process.stdout.write(`\r${" ".repeat(80)}\r`);
+/** Prints a line of output, keeping the status line (on a terminal) below it. */
+function say(line: string): void {
+  status.clear();
+  console.log(line);
+  status.draw();
+}
+
+/**
+ * What the demo is doing, at least every 2 s: on a terminal, one line updated in place; piped (CI, a
+ * log file), where `\r` does not work, a plain line every 2 s, so that a quiet stretch never looks hung.
+ * Piped, an update prints if the last line is about 2 s old (every other per-second tick of a run); a
+ * heartbeat prints the current text when nothing updated it for 2 s (while waiting for deliveries).
+ */
+function statusLine() {
+  let text: string | (() => string) = "";
+  let timer: NodeJS.Timeout | undefined;
+  let printedAt = 0;
+  const current = (): string => (typeof text === "function" ? text() : text);
+  const print = (minAgeMs: number): void => {
+    if (timer === undefined || tty || current() === "" || Date.now() - printedAt < minAgeMs) return;
+    printedAt = Date.now();
+    console.log(current());
+  };
+  const api = {
+    set(next: string | (() => string)): void {
+      text = next;
+      api.draw();
+      // A little under 2 s, so that ticks 1 s apart print every other one, whatever their jitter.
+      print(1_900);
+    },
+    draw(): void {
+      // The cursor goes back to the left margin: a line printed next starts there (say() clears first).
+      if (tty && timer) process.stdout.write(`\r${current().slice(0, 79).padEnd(79)}\r`);
+    },
+    clear(): void {
+      if (tty && timer) process.stdout.write(`\r${" ".repeat(79)}\r`);
+    },
+    start(): void {
+      printedAt = Date.now();
+      timer = setInterval(() => {
+        api.draw();
+        print(2_000);
+      }, 100);
+    },
+    stop(): void {
+      api.clear();
+      clearInterval(timer);
+      timer = undefined;
+    },
+  };
+  return api;
 }
 
 /** The message as a person would read it in each service. */
