@@ -1,7 +1,7 @@
-import { describe, expect, it } from "vitest";
 import type { FormatContext, FormattedMessage, Formatter } from "../formatters/types.js";
 import { fixtureEvents, type FixtureEvent } from "./fixtures.js";
 import { deepFreeze } from "../_freeze.js";
+import { vitestApi } from "./_vitest.js";
 
 /** Options of {@link testFormatter}. */
 export interface TestFormatterOptions {
@@ -15,7 +15,10 @@ export interface TestFormatterOptions {
   check?: (message: FormattedMessage, body: string, fixture: FixtureEvent) => void;
 }
 
-/** The context `testFormatter` passes (what a notifier passes with default display options). */
+/**
+ * The context `testFormatter` passes (what a notifier passes with default display options). Plain data:
+ * it works with any test runner.
+ */
 export function testContext(overrides: Partial<FormatContext> = {}): FormatContext {
   return { productName: "runhooks", locale: "en-US", timeZone: "UTC", links: [], ...overrides };
 }
@@ -26,11 +29,21 @@ export function testContext(overrides: Partial<FormatContext> = {}): FormatConte
  * must not change the event, must be deterministic, must produce a serialisable body within its
  * declared size limit, and only string headers.
  *
+ * **Needs vitest** (an optional peer dependency, `npm install -D vitest`): call it at the top level of a
+ * test file that vitest runs, or inside a `describe()`. vitest is looked up only when it is called, so the
+ * rest of runhooks/testing works with any test runner. Without vitest, or outside a vitest run, it throws
+ * an Error that starts `runhooks/testing: testFormatter() registers vitest tests; install vitest`. With
+ * another runner, feed {@link fixtureEvents} and {@link testContext} to your formatter yourself.
+ *
+ * @throws Error when vitest is not installed or is not running this file.
+ *
  * @example
+ * import { expect } from "vitest";
  * import { testFormatter } from "runhooks/testing";
  * testFormatter(myMattermostFormatter, { check: (message) => expect(message.body).toHaveProperty("text") });
  */
 export function testFormatter(formatter: Formatter, options: TestFormatterOptions = {}): void {
+  const { describe, expect, it } = vitestApi("testFormatter()");
   const fixtures = [...fixtureEvents(), ...(options.fixtures ?? [])];
   describe(`formatter contract: ${formatter.name}`, () => {
     for (const fixture of fixtures) {

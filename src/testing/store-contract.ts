@@ -1,7 +1,7 @@
-import { afterEach, describe, expect, it } from "vitest";
 import type { EventName } from "../events.js";
 import type { WebhookRecord } from "../webhooks/model.js";
 import type { SubscriptionStore } from "../webhooks/store/types.js";
+import { vitestApi } from "./_vitest.js";
 
 /** The cases of {@link testStore}, by id: name one in `skip` to leave it out. */
 export const STORE_CASES = {
@@ -40,7 +40,7 @@ export interface TestStoreOptions {
 
 let sequence = 0;
 
-/** A valid webhook record for store tests; every call gives a new id. */
+/** A valid webhook record for store tests; every call gives a new id. Works with any test runner. */
 export function sampleRecord(overrides: Partial<WebhookRecord> = {}): WebhookRecord {
   sequence += 1;
   const stamp = new Date(Date.UTC(2026, 0, 1, 0, 0, sequence % 60, sequence)).toISOString();
@@ -62,6 +62,14 @@ export function sampleRecord(overrides: Partial<WebhookRecord> = {}): WebhookRec
  * Registers the subscription-store contract as vitest tests: the rules every {@link SubscriptionStore}
  * must follow for runhooks to select webhooks correctly. Each case gets a fresh store from `createStore`.
  *
+ * **Needs vitest** (an optional peer dependency, `npm install -D vitest`): call it at the top level of a
+ * test file that vitest runs, or inside a `describe()`. vitest is looked up only when it is called, so the
+ * rest of runhooks/testing works with any test runner. Without vitest, or outside a vitest run, it throws
+ * an Error that starts `runhooks/testing: testStore() registers vitest tests; install vitest`.
+ * {@link STORE_CASES} lists the rules, for reference with another runner.
+ *
+ * @throws Error when vitest is not installed or is not running this file.
+ *
  * @example
  * import { testStore } from "runhooks/testing";
  * testStore("my postgres store", async () => createPgStore(await freshSchema()), {
@@ -73,6 +81,7 @@ export function testStore(
   createStore: () => SubscriptionStore | Promise<SubscriptionStore>,
   options: TestStoreOptions = {},
 ): void {
+  const { afterEach, describe, it } = vitestApi("testStore()");
   describe(`SubscriptionStore contract: ${label}`, () => {
     const used: SubscriptionStore[] = [];
     afterEach(async () => {
@@ -101,6 +110,7 @@ export function testStore(
 export function storeCases(
   fresh: () => Promise<SubscriptionStore>,
 ): Record<StoreCaseId, () => Promise<void>> {
+  const { expect } = vitestApi("testStore()");
   const ids = (rows: readonly WebhookRecord[]): string[] => rows.map((row) => row.id).sort();
   const seed = async (store: SubscriptionStore, records: WebhookRecord[]): Promise<void> => {
     for (const record of records) await store.create(structuredClone(record));
