@@ -45,6 +45,7 @@ import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { EVENT_NAMES, generateSecret } from "runhooks";
 import { startReceiver, type TestReceiver } from "runhooks/testing";
+import { nativeAddonProblem } from "../helpers/native.js";
 import {
   blockLabel,
   compilerOptions,
@@ -99,6 +100,15 @@ CONTEXT_NAMES.delete("disposeContext");
 const FILES = markdownFiles(ROOT);
 const BLOCKS = new Map(FILES.map((file) => [file, extractBlocks(ROOT, file)]));
 const MODULES = [...BLOCKS.values()].flatMap((blocks) => composeModules(blocks, CONTEXT_NAMES));
+
+// better-sqlite3 is built for the Node that installed it: under another Node's ABI the blocks that use
+// it (through the SQLite example) are type-checked only, and their titles say why.
+const noSqlite = await nativeAddonProblem("better-sqlite3");
+const needsSqlite = (module: SnippetModule): boolean => /better-sqlite3|sqlite-store/.test(module.source);
+const sqliteSkip = (module: SnippetModule): string | undefined =>
+  noSqlite !== undefined && needsSqlite(module)
+    ? `needs better-sqlite3, which cannot load on Node ${process.version}: ${noSqlite}`
+    : undefined;
 
 const problems = new Map<Block, string[]>();
 const ran = new Map<SnippetModule, string>();
@@ -178,7 +188,7 @@ beforeAll(async () => {
     for (const [name, source] of Object.entries(modules))
       writeFile(join(runDir, slugOf(file), name.replace(/\.ts$/, ".js")), transpile(source(), name));
   }
-  const runnable = MODULES.filter((module) => module.noRun === undefined);
+  const runnable = MODULES.filter((module) => module.noRun === undefined && sqliteSkip(module) === undefined);
   for (const module of runnable) {
     const { source, changes } = forRun(module, `${receiver.url}/${module.key}`);
     if (changes.length > 0)
@@ -271,6 +281,8 @@ function mode(block: Block): string {
   const module = MODULES.find((candidate) => candidate.blocks.includes(block))!;
   const chain = module.blocks.length > 1 ? ` as part of ${moduleLabel(module)}` : "";
   if (module.noRun !== undefined) return ` — type-checked, no-run: ${module.noRun}${chain}`;
+  const native = sqliteSkip(module);
+  if (native !== undefined) return ` — type-checked; not run here: ${native}${chain}`;
   return ` — type-checked and run${module.testStyle ? " by vitest" : ""}${chain}`;
 }
 
