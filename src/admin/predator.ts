@@ -2,6 +2,7 @@ import { z } from "zod";
 import { EVENT_NAMES } from "../events.js";
 import type { Webhook, WebhookInput } from "../webhooks/model.js";
 import { parsed, refused, type Dialect, type Parsed } from "./dialect.js";
+import { toWireField } from "./wire.js";
 
 /** Predator 1.7's answer for a webhook: its table's columns, then the events (`parseWebhook()`). */
 export interface PredatorWebhookWire {
@@ -19,7 +20,7 @@ export interface PredatorWebhookWire {
 }
 
 /** Predator's test message (`WEBHOOK_TEST_MESSAGE`). */
-export const PREDATOR_GREETING = "Hello From Predator! Wuff! Wuff!";
+const PREDATOR_GREETING = "Hello From Predator! Wuff! Wuff!";
 const GRAVATAR = "https://www.gravatar.com/avatar/af577df746d71dfc4a7ab9f76202f9b8?s=128";
 const PREDATOR_FORMATS: readonly string[] = ["slack", "json", "teams", "discord"];
 const PREDATOR_EVENTS = [
@@ -101,16 +102,13 @@ export function predatorDialect(formats: readonly string[]): Dialect {
       webhook_status_code: result.status ?? result.error ?? "no response",
       is_successful: result.ok,
     }),
-    issue: (issue) => {
-      const [, field, ...path] = issue.path.split(".");
-      return `${dataPath([field === "format" ? "format_type" : (field ?? ""), ...path].filter(Boolean))} ${issue.message}`;
-    },
+    // The wire field as the native dialect names it (`body.format_type…`), in AJV's path form.
+    issue: (issue) => `${dataPath(toWireField(issue.path).split(".").slice(1))} ${issue.message}`,
     internalError: "Internal server error",
   };
 }
 
-/** @internal */
-export function predatorWire(webhook: Webhook): PredatorWebhookWire {
+function predatorWire(webhook: Webhook): PredatorWebhookWire {
   return {
     id: webhook.id,
     name: webhook.name,
@@ -125,11 +123,11 @@ export function predatorWire(webhook: Webhook): PredatorWebhookWire {
 }
 
 /**
- * @internal Predator's test message in a built-in format (`formatSimpleMessage`). Teams gets it as an
+ * Predator's test message in a built-in format (`formatSimpleMessage`). Teams gets it as an
  * Adaptive Card: Predator's `{ themeColor, text }` was an Office 365 connector card, which the Teams
  * Workflows that replaced those connectors refuse.
  */
-export function predatorGreeting(format: string): Record<string, unknown> | undefined {
+function predatorGreeting(format: string): Record<string, unknown> | undefined {
   switch (format) {
     case "json":
       return { greeting: PREDATOR_GREETING };

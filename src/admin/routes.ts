@@ -101,9 +101,9 @@ async function createWebhook(context: RouteContext): Promise<Response> {
   return jsonResponse(201, context.dialect.toWire(await context.notifier.webhooks.create(input)));
 }
 
-async function getWebhook({ notifier, id, tenant, dialect }: RouteContext): Promise<Response> {
-  const webhook = await notifier.webhooks.get(id, { tenant });
-  return webhook ? jsonResponse(200, dialect.toWire(webhook)) : notFound();
+async function getWebhook(context: RouteContext): Promise<Response> {
+  const webhook = await owned(context);
+  return webhook ? jsonResponse(200, context.dialect.toWire(webhook)) : notFound();
 }
 
 async function replaceWebhook(context: RouteContext): Promise<Response> {

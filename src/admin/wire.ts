@@ -64,8 +64,8 @@ const readOnly = {
   updated_at: z.string().optional(),
 };
 
-/** @internal POST and PUT: Predator's required fields. */
-export const fullBodySchema = z.strictObject({
+/** POST and PUT: Predator's required fields. */
+const fullBodySchema = z.strictObject({
   name: fields.name,
   url: fields.url,
   format_type: fields.format_type,
@@ -77,11 +77,10 @@ export const fullBodySchema = z.strictObject({
   ...readOnly,
 });
 
-/** @internal PATCH: any subset. */
-export const patchBodySchema = fullBodySchema.partial();
+/** PATCH: any subset. */
+const patchBodySchema = fullBodySchema.partial();
 
-/** @internal */
-export const testBodySchema = z.strictObject({ url: z.string(), format_type: z.string() });
+const testBodySchema = z.strictObject({ url: z.string(), format_type: z.string() });
 
 /** @internal */
 export const previewBodySchema = z.strictObject({ event: z.enum(EVENT_NAMES) });
@@ -89,8 +88,8 @@ export const previewBodySchema = z.strictObject({ event: z.enum(EVENT_NAMES) });
 type FullBody = z.output<typeof fullBodySchema>;
 type PatchBody = z.output<typeof patchBodySchema>;
 
-/** @internal Wire body → library input, in the request's tenant. */
-export function fromWire(body: FullBody, tenant: string | undefined): WebhookInput {
+/** Wire body → library input, in the request's tenant. */
+function fromWire(body: FullBody, tenant: string | undefined): WebhookInput {
   return {
     name: body.name,
     url: body.url,
@@ -105,10 +104,10 @@ export function fromWire(body: FullBody, tenant: string | undefined): WebhookInp
 }
 
 /**
- * @internal PUT → library patch: a replacement of every field a GET shows, so those left out take their
+ * PUT → library patch: a replacement of every field a GET shows, so those left out take their
  * defaults. The secret, which a GET never shows, is kept unless the body sets it or clears it (`null`).
  */
-export function replaceFromWire(body: FullBody): WebhookPatch {
+function replaceFromWire(body: FullBody): WebhookPatch {
   return {
     ...patchFromWire(body),
     global: body.global ?? false,
@@ -117,8 +116,8 @@ export function replaceFromWire(body: FullBody): WebhookPatch {
   };
 }
 
-/** @internal Wire patch → library patch (`null` clears). */
-export function patchFromWire(body: PatchBody): WebhookPatch {
+/** Wire patch → library patch (`null` clears). */
+function patchFromWire(body: PatchBody): WebhookPatch {
   return {
     ...(body.name !== undefined && { name: body.name }),
     ...(body.url !== undefined && { url: body.url }),

@@ -2,10 +2,10 @@ import { ValidationError, type ValidationIssue } from "../errors.js";
 import { MASK, maskUrl, type WebhookRecord } from "./model.js";
 
 /**
- * @internal Whether a URL is what a masked view shows (`https://host/***`) rather than a real one. A real
+ * Whether a URL is what a masked view shows (`https://host/***`) rather than a real one. A real
  * URL whose path is literally `/***` is indistinguishable, and no webhook endpoint has one.
  */
-export function isMaskedUrl(url: string): boolean {
+function isMaskedUrl(url: string): boolean {
   return url.endsWith(`/${MASK}`) && maskUrl(url) === url;
 }
 
