@@ -95,9 +95,6 @@ export function createWebhooksApi(
   // checked at connect time (their addresses can change).
   const checkUrl = (url: string | undefined, root: string): void => {
     if (url === undefined) return;
-    const problem = urlProblem(url, "written");
-    if (problem !== undefined)
-      throw new ValidationError("webhook", [{ path: `${root}.url`, message: problem }]);
     const host = new URL(url).hostname.replace(/^\[|\]$/g, "");
     const range = isIP(host) ? policy.refusal(host) : undefined;
     if (range !== undefined) {
@@ -173,7 +170,11 @@ export function createWebhooksApi(
       if (!current) return undefined;
       const data = unmask("webhook update", "patch", fields, current);
       // A stored URL sent back unchanged is not checked again against today's rules.
-      if (data.url !== current.url) checkUrl(data.url, "patch");
+      if (data.url !== current.url) {
+        // Create's schema checks how a URL is written; a patch's takes a stored URL sent back as it is.
+        assertWritten(data.url, "patch");
+        checkUrl(data.url, "patch");
+      }
       const stored = patched(current, data);
       const found = await call("update", () => store.update(structuredClone(stored)));
       return found ? toWebhook(stored) : undefined;
@@ -199,6 +200,13 @@ export function createWebhooksApi(
       return found ? { webhook: toWebhook(next), secret } : undefined;
     },
   };
+}
+
+/** A new URL must be written as RFC 3986 writes a URI. @throws {ValidationError} naming `root.url`. */
+function assertWritten(url: string | undefined, root: string): void {
+  const problem = url === undefined ? undefined : urlProblem(url, "written");
+  if (problem !== undefined)
+    throw new ValidationError("webhook", [{ path: `${root}.url`, message: problem }]);
 }
 
 /** The options of a secret rotation, defaults applied. @throws {ValidationError} naming the option. */
