@@ -102,24 +102,20 @@ export function createAdmin(notifier: Notifier, options: AdminOptions): Admin {
   const document = buildOpenApiDocument({ formats: notifier.formats(), compat: options.compat });
   const deliveries = recordDeliveries(notifier, options.deliveriesPerWebhook ?? 50);
 
-  const handle = async (request: Request): Promise<Response> => {
-    const url = new URL(request.url);
-    if (!url.pathname.startsWith(basePath) && `${url.pathname}/` !== basePath) return notFound();
-    const verdict = await options.authorize(request);
-    const tenant = requestTenant(request, verdict);
-    if (tenant instanceof Response) return tenant;
-    const path = url.pathname.slice(basePath.length - 1).replace(/\/+$/, "") || "/";
-    const method = request.method.toUpperCase();
-    if (path === "/") return method === "GET" ? html(adminPage(basePath)) : methodNotAllowed(["GET"]);
-    if (path === "/openapi.json")
-      return method === "GET" ? jsonResponse(200, document) : methodNotAllowed(["GET"]);
+  // The two documents the admin serves beside the API, by path inside basePath; GET only.
+  const served = new Map<string, () => Response>([
+    ["/", () => html(adminPage(basePath))],
+    ["/openapi.json", () => jsonResponse(200, document)],
+  ]);
+
+  const api = async (path: string, request: Request, tenant: string | undefined): Promise<Response> => {
     const [v1, webhooks, ...rest] = path.split("/").filter(Boolean);
     if (v1 !== "v1" || webhooks !== "webhooks") return notFound();
     const dialect = predator !== undefined && !wantsNative(request) ? predator : nativeDialect;
     try {
-      return await dispatch(rest, method, {
+      return await dispatch(rest, request.method.toUpperCase(), {
         request,
-        tenant: tenant.tenant,
+        tenant,
         notifier,
         dialect,
         maxBody,
@@ -128,6 +124,16 @@ export function createAdmin(notifier: Notifier, options: AdminOptions): Admin {
     } catch (error) {
       return failure(error, dialect);
     }
+  };
+
+  const handle = async (request: Request): Promise<Response> => {
+    const path = pathInside(basePath, new URL(request.url).pathname);
+    if (path === undefined) return notFound();
+    const tenant = requestTenant(request, await options.authorize(request));
+    if (tenant instanceof Response) return tenant;
+    const serve = served.get(path);
+    if (serve === undefined) return api(path, request, tenant.tenant);
+    return request.method.toUpperCase() === "GET" ? serve() : methodNotAllowed(["GET"]);
   };
 
   const fetchHandler = async (request: Request): Promise<Response> => {
@@ -162,15 +168,30 @@ export function createAdmin(notifier: Notifier, options: AdminOptions): Admin {
 function requestTenant(request: Request, verdict: unknown): { tenant: string | undefined } | Response {
   const header = request.headers.get("x-context-id") || undefined;
   if (verdict === true) return { tenant: header };
-  const pinned =
-    typeof verdict === "object" && verdict !== null ? (verdict as { tenant?: unknown }).tenant : undefined;
-  if (typeof pinned !== "string" || pinned === "") return new Response(null, { status: 401 });
+  const pinned = pinnedTenant(verdict);
+  if (pinned === undefined) return new Response(null, { status: 401 });
   if (header !== undefined && header !== pinned) {
     return jsonResponse(403, {
       message: "Forbidden: x-context-id names another tenant than this request is authorized for",
     });
   }
   return { tenant: pinned };
+}
+
+/** The tenant a `{ tenant }` verdict pins; none for anything else (`false`, or not such an object). */
+function pinnedTenant(verdict: unknown): string | undefined {
+  if (typeof verdict !== "object" || verdict === null) return undefined;
+  const { tenant } = verdict as { tenant?: unknown };
+  return typeof tenant === "string" && tenant !== "" ? tenant : undefined;
+}
+
+/**
+ * The path inside `basePath` (`/` for `basePath` itself, with or without its trailing slash; trailing
+ * slashes dropped), or none for a path outside it.
+ */
+function pathInside(basePath: string, pathname: string): string | undefined {
+  if (!pathname.startsWith(basePath) && `${pathname}/` !== basePath) return undefined;
+  return pathname.slice(basePath.length - 1).replace(/\/+$/, "") || "/";
 }
 
 function wantsNative(request: Request): boolean {

@@ -1,6 +1,7 @@
 import { EVENT_NAMES } from "../events.js";
 import { BUILT_IN_FORMATS } from "../formatters/registry.js";
 import { MASK, MAX_URL_LENGTH, WEBHOOK_RULES } from "../webhooks/model.js";
+import { routeSegments, routes, type OperationDoc, type SchemaName } from "./routes.js";
 
 /** Options of {@link buildOpenApiDocument}. */
 export interface OpenApiOptions {
@@ -13,6 +14,9 @@ export interface OpenApiOptions {
 /** A JSON Schema, as plain data. */
 type Schema = Record<string, unknown>;
 
+/** The names of `components.schemas`: the operations' (from the routes table) and those the schemas share. */
+type ComponentName = SchemaName | "Event" | "Format" | "ValidationError" | "NotFound" | "Message";
+
 /** An OpenAPI 3.1 document, as plain data: the parts code reads typed, the rest as JSON. */
 export interface OpenApiDocument {
   openapi: "3.1.0";
@@ -24,8 +28,8 @@ export interface OpenApiDocument {
 }
 
 const json = (schema: unknown): Schema => ({ "application/json": { schema } });
-const ref = (name: string): Schema => ({ $ref: `#/components/schemas/${name}` });
-const message = (text: string, schema = "Message"): Schema => ({
+const ref = (name: ComponentName): Schema => ({ $ref: `#/components/schemas/${name}` });
+const message = (text: string, schema: ComponentName = "Message"): Schema => ({
   description: text,
   content: json(ref(schema)),
 });
@@ -206,7 +210,8 @@ const PREDATOR_TEST_RESPONSE: Schema = {
   },
 };
 
-function schemas(options: OpenApiOptions): Schema {
+/** The document's `components.schemas`: every name an operation in the routes table uses is one of them. */
+function schemas(options: OpenApiOptions): Record<ComponentName, Schema> {
   const predator = options.compat === "predator";
   const [first = "json", ...others] = options.formats;
   return {
@@ -303,103 +308,89 @@ const DELIVERY: Schema = {
   },
 };
 
-function paths(options: OpenApiOptions): OpenApiDocument["paths"] {
-  const predator = options.compat === "predator";
-  const tenant = {
-    name: "x-context-id",
-    in: "header",
-    required: false,
-    description:
-      "The tenant (Predator's context id): the request sees, changes and creates this tenant's webhooks only; without it, every webhook. When authorize() pins a tenant, a different value is refused with 403.",
-    schema: { type: "string", minLength: 1, maxLength: WEBHOOK_RULES.tenantMaxLength },
-  };
-  const webhookId = {
-    name: "webhook_id",
-    in: "path",
-    required: true,
-    schema: predator
-      ? { type: "string", format: "uuid" }
-      : { type: "string", pattern: "^[A-Za-z0-9_-]{1,256}$" },
-  };
-  const common = {
-    "400": message("Input validation error", "ValidationError"),
-    "401": { description: "Not authorized (no body)" },
-    "403": message("x-context-id names another tenant than authorize() pinned"),
-    "500": message(predator ? "Internal server error" : "Internal error"),
-  };
-  const withBody = {
-    "413": message("Body over maxBodyBytes"),
-    "415": message("Not application/json"),
-  };
-  const missing = { "404": message("Not found", "NotFound") };
-  const body = (name: string): Schema => ({ required: true, content: json(ref(name)) });
-  const ok = (description: string, schema: unknown, status = "200"): Schema => ({
-    [status]: { description, content: json(schema) },
-  });
+/**
+ * The parameters and answers the document repeats, for one wire (runhooks' own or Predator's): the parts
+ * of a path item or an operation that follow from the route's shape rather than from its `doc`.
+ */
+interface Shared {
+  predator: boolean;
+  tenant: Schema;
+  webhookId: Schema;
+  /** What any operation may answer: the admin's own refusals before or around the handler. */
+  common: Schema;
+  /** What an operation that reads a body may answer, from `readJson`. */
+  withBody: Schema;
+  /** What an operation on a path with an id may answer: the webhook is missing or another tenant's. */
+  missing: Schema;
+}
+
+function shared(predator: boolean): Shared {
   return {
-    "/v1/webhooks": {
-      parameters: [tenant],
-      get: {
-        summary: "List the tenant's webhooks, most recently updated first",
-        responses: { ...ok("Webhooks", { type: "array", items: ref("Webhook") }), ...common },
-      },
-      post: {
-        summary: "Create a webhook in the request's tenant",
-        requestBody: body("WebhookInput"),
-        responses: { ...ok("Created", ref("Webhook"), "201"), ...common, ...withBody },
-      },
+    predator,
+    tenant: {
+      name: "x-context-id",
+      in: "header",
+      required: false,
+      description:
+        "The tenant (Predator's context id): the request sees, changes and creates this tenant's webhooks only; without it, every webhook. When authorize() pins a tenant, a different value is refused with 403.",
+      schema: { type: "string", minLength: 1, maxLength: WEBHOOK_RULES.tenantMaxLength },
     },
-    "/v1/webhooks/test": {
-      parameters: [tenant],
-      post: {
-        summary: predator
-          ? "Send Predator's test message to a URL in a format, without saving anything"
-          : "Send a test message to a URL in a format, without saving anything",
-        requestBody: body("TestRequest"),
-        responses: {
-          ...ok("The result (also when the target failed)", ref("TestResponse")),
-          ...common,
-          ...withBody,
-        },
-      },
+    webhookId: {
+      name: "webhook_id",
+      in: "path",
+      required: true,
+      schema: predator
+        ? { type: "string", format: "uuid" }
+        : { type: "string", pattern: "^[A-Za-z0-9_-]{1,256}$" },
     },
-    "/v1/webhooks/{webhook_id}": {
-      parameters: [webhookId, tenant],
-      get: {
-        summary: "Get a webhook",
-        responses: { ...ok("The webhook", ref("Webhook")), ...common, ...missing },
-      },
-      put: {
-        summary: predator
-          ? "Update a webhook as Predator does: the required fields, and global when given"
-          : "Replace a webhook: fields a GET shows and the body leaves out take their defaults; the secret is kept unless set or cleared (null)",
-        requestBody: body("WebhookReplace"),
-        responses: { ...ok("Updated", ref("Webhook")), ...common, ...missing, ...withBody },
-      },
-      patch: {
-        summary: "Change some fields of a webhook (null clears secret or headers)",
-        requestBody: body("WebhookPatch"),
-        responses: { ...ok("Updated", ref("Webhook")), ...common, ...missing, ...withBody },
-      },
-      delete: {
-        summary: "Delete a webhook",
-        responses: { "204": { description: "Deleted" }, ...common, ...missing },
-      },
+    common: {
+      "400": message("Input validation error", "ValidationError"),
+      "401": { description: "Not authorized (no body)" },
+      "403": message("x-context-id names another tenant than authorize() pinned"),
+      "500": message(predator ? "Internal server error" : "Internal error"),
     },
-    "/v1/webhooks/{webhook_id}/deliveries": {
-      parameters: [webhookId, tenant],
-      get: {
-        summary: "Recent delivery reports of a webhook, newest first",
-        responses: { ...ok("Reports", { type: "array", items: ref("Delivery") }), ...common, ...missing },
-      },
+    withBody: {
+      "413": message("Body over maxBodyBytes"),
+      "415": message("Not application/json"),
     },
-    "/v1/webhooks/{webhook_id}/preview": {
-      parameters: [webhookId, tenant],
-      post: {
-        summary: "The payload this webhook would receive for a sample event",
-        requestBody: body("PreviewRequest"),
-        responses: { ...ok("The payload", ref("Preview")), ...common, ...missing, ...withBody },
-      },
+    missing: { "404": message("Not found", "NotFound") },
+  };
+}
+
+/** The document's `paths`: one path item per route of the table the admin dispatches on, in its order. */
+function paths(options: OpenApiOptions): OpenApiDocument["paths"] {
+  const docs = shared(options.compat === "predator");
+  return Object.fromEntries(
+    routes.map((route) => {
+      const segments = routeSegments(route);
+      const hasId = segments.includes(":id");
+      const item: Record<string, unknown> = {
+        parameters: hasId ? [docs.webhookId, docs.tenant] : [docs.tenant],
+      };
+      for (const [method, { doc }] of Object.entries(route.methods)) {
+        item[method.toLowerCase()] = operation(doc, hasId, docs);
+      }
+      // The route's `:id` is the `webhook_id` parameter, Predator's name for it.
+      const path = ["/v1/webhooks", ...segments.map((part) => (part === ":id" ? "{webhook_id}" : part))];
+      return [path.join("/"), item];
+    }),
+  );
+}
+
+function operation(doc: OperationDoc, hasId: boolean, docs: Shared): Schema {
+  const { status, description, schema, list } = doc.ok;
+  const answer =
+    schema === undefined
+      ? { description }
+      : { description, content: json(list ? { type: "array", items: ref(schema) } : ref(schema)) };
+  return {
+    summary: docs.predator ? (doc.predatorSummary ?? doc.summary) : doc.summary,
+    ...(doc.body !== undefined && { requestBody: { required: true, content: json(ref(doc.body)) } }),
+    responses: {
+      [status]: answer,
+      ...docs.common,
+      ...(hasId && docs.missing),
+      ...(doc.body !== undefined && docs.withBody),
     },
   };
 }

@@ -20,24 +20,167 @@ export interface RouteContext {
 
 type Handler = (context: RouteContext) => Promise<Response>;
 
+/** @internal A schema of the OpenAPI document's `components.schemas` that an operation names. */
+export type SchemaName =
+  | "Webhook"
+  | "WebhookInput"
+  | "WebhookReplace"
+  | "WebhookPatch"
+  | "TestRequest"
+  | "TestResponse"
+  | "PreviewRequest"
+  | "Preview"
+  | "Delivery";
+
+/**
+ * @internal What the OpenAPI document says of one operation, as plain data (openapi.ts writes it out).
+ * What follows from the route's shape is not here, so it cannot drift from what the server does: the
+ * document adds 400, 401, 403 and 500 to every operation; on a path with `:id`, the `webhook_id`
+ * parameter and 404 (a webhook missing or another tenant's); with a `body`, 413 and 415 (`readJson`'s
+ * refusals); and the `x-context-id` header to every path, as the admin reads it before it dispatches.
+ */
+export interface OperationDoc {
+  readonly summary: string;
+  /** The summary in Predator mode, where what the operation does there differs. */
+  readonly predatorSummary?: string;
+  /** The schema of the JSON body the handler reads; none when it reads no body. */
+  readonly body?: SchemaName;
+  /** The answer on success. */
+  readonly ok: {
+    readonly status: "200" | "201" | "204";
+    readonly description: string;
+    /** The answer's body: this schema, or (`list`) an array of it; none for an answer without a body. */
+    readonly schema?: SchemaName;
+    readonly list?: true;
+  };
+}
+
+/**
+ * @internal One method of a route: the handler that answers it and what the OpenAPI document says of it.
+ * A pair, so that a method cannot be added without its docs (that is a type error). openapi.ts reads this
+ * table; nothing here imports openapi.ts, so that makes no import cycle.
+ */
+export interface Operation {
+  readonly handler: Handler;
+  readonly doc: OperationDoc;
+}
+
 /** @internal One path under `v1/webhooks` and the methods it takes. */
 export interface Route {
   /** `""`, `"test"`, `":id"`, `":id/deliveries"`… */
   readonly path: string;
-  readonly methods: Readonly<Record<string, Handler>>;
+  /** Method (upper case) → operation, in the order the OpenAPI document lists them. */
+  readonly methods: Readonly<Record<string, Operation>>;
 }
 
-/** @internal The admin's API: the one table the handler dispatches on. */
+/**
+ * @internal The admin's API: the one table the handler dispatches on and the OpenAPI document's `paths`
+ * are built from, in this order.
+ */
 export const routes: readonly Route[] = [
-  { path: "", methods: { GET: listWebhooks, POST: createWebhook } },
-  { path: "test", methods: { POST: testWebhook } },
+  {
+    path: "",
+    methods: {
+      GET: {
+        handler: listWebhooks,
+        doc: {
+          summary: "List the tenant's webhooks, most recently updated first",
+          ok: { status: "200", description: "Webhooks", schema: "Webhook", list: true },
+        },
+      },
+      POST: {
+        handler: createWebhook,
+        doc: {
+          summary: "Create a webhook in the request's tenant",
+          body: "WebhookInput",
+          ok: { status: "201", description: "Created", schema: "Webhook" },
+        },
+      },
+    },
+  },
+  {
+    path: "test",
+    methods: {
+      POST: {
+        handler: testWebhook,
+        doc: {
+          summary: "Send a test message to a URL in a format, without saving anything",
+          predatorSummary: "Send Predator's test message to a URL in a format, without saving anything",
+          body: "TestRequest",
+          ok: {
+            status: "200",
+            description: "The result (also when the target failed)",
+            schema: "TestResponse",
+          },
+        },
+      },
+    },
+  },
   {
     path: ":id",
-    methods: { GET: getWebhook, PUT: replaceWebhook, PATCH: patchWebhook, DELETE: removeWebhook },
+    methods: {
+      GET: {
+        handler: getWebhook,
+        doc: {
+          summary: "Get a webhook",
+          ok: { status: "200", description: "The webhook", schema: "Webhook" },
+        },
+      },
+      PUT: {
+        handler: replaceWebhook,
+        doc: {
+          summary:
+            "Replace a webhook: fields a GET shows and the body leaves out take their defaults; the secret is kept unless set or cleared (null)",
+          predatorSummary: "Update a webhook as Predator does: the required fields, and global when given",
+          body: "WebhookReplace",
+          ok: { status: "200", description: "Updated", schema: "Webhook" },
+        },
+      },
+      PATCH: {
+        handler: patchWebhook,
+        doc: {
+          summary: "Change some fields of a webhook (null clears secret or headers)",
+          body: "WebhookPatch",
+          ok: { status: "200", description: "Updated", schema: "Webhook" },
+        },
+      },
+      DELETE: {
+        handler: removeWebhook,
+        doc: { summary: "Delete a webhook", ok: { status: "204", description: "Deleted" } },
+      },
+    },
   },
-  { path: ":id/deliveries", methods: { GET: listDeliveries } },
-  { path: ":id/preview", methods: { POST: previewWebhook } },
+  {
+    path: ":id/deliveries",
+    methods: {
+      GET: {
+        handler: listDeliveries,
+        doc: {
+          summary: "Recent delivery reports of a webhook, newest first",
+          ok: { status: "200", description: "Reports", schema: "Delivery", list: true },
+        },
+      },
+    },
+  },
+  {
+    path: ":id/preview",
+    methods: {
+      POST: {
+        handler: previewWebhook,
+        doc: {
+          summary: "The payload this webhook would receive for a sample event",
+          body: "PreviewRequest",
+          ok: { status: "200", description: "The payload", schema: "Preview" },
+        },
+      },
+    },
+  },
 ];
+
+/** @internal A route's path as segments: `""` has none, `":id/deliveries"` has two. */
+export function routeSegments(route: Route): readonly string[] {
+  return route.path === "" ? [] : route.path.split("/");
+}
 
 /**
  * @internal Finds the route for the segments after `v1/webhooks` and runs it: 404 for no route, 405 with
@@ -50,18 +193,18 @@ export async function dispatch(
 ): Promise<Response> {
   const match = matchRoute(segments);
   if (match === undefined) return notFound();
-  const handler = match.route.methods[method];
-  if (handler === undefined) return methodNotAllowed(Object.keys(match.route.methods));
+  const operation = match.route.methods[method];
+  if (operation === undefined) return methodNotAllowed(Object.keys(match.route.methods));
   if (match.id !== undefined) {
     const problem = context.dialect.idProblem(match.id);
     if (problem !== undefined) return validationErrors([problem]);
   }
-  return handler({ ...context, id: match.id ?? "" });
+  return operation.handler({ ...context, id: match.id ?? "" });
 }
 
 function matchRoute(segments: readonly string[]): { route: Route; id?: string | undefined } | undefined {
   for (const route of routes) {
-    const parts = route.path === "" ? [] : route.path.split("/");
+    const parts = routeSegments(route);
     if (parts.length !== segments.length) continue;
     let id: string | undefined;
     // Routes are tried in order, so `test` is matched before it could be taken for an id.

@@ -2,7 +2,8 @@ import { Ajv2020, type ValidateFunction } from "ajv/dist/2020.js";
 import addFormats from "ajv-formats";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import type { OpenApiDocument } from "../../src/admin/index.js";
+import { buildOpenApiDocument, type OpenApiDocument } from "../../src/admin/index.js";
+import { routes } from "../../src/admin/routes.js";
 import { startReceiver } from "../../src/testing/receiver.js";
 import { adminsPerTest, type AdminCall } from "../helpers/admin.js";
 import { invalidArbitrary, validArbitrary } from "../helpers/schema-arbitrary.js";
@@ -170,3 +171,54 @@ async function badIds(
     }
   }
 }
+
+// Issue 18: the document's paths are built from the routes table the admin dispatches on. These pin that
+// the two stay one list, whichever side someone adds to.
+describe.each([
+  ["runhooks' own wire", undefined],
+  ["Predator mode", "predator"],
+] as const)("the admin's OpenAPI paths are its routes table (%s)", (_label, compat) => {
+  it("has every route × method of the table in paths, and every path × method of paths in the table (issue 18)", () => {
+    const document = buildOpenApiDocument({ formats: ["json"], compat });
+    // The OpenAPI path of a route, written out here rather than taken from openapi.ts, so that a wrong
+    // mapping there cannot agree with itself.
+    const table = routes.flatMap((route) => {
+      const parts = route.path === "" ? [] : route.path.split("/");
+      const path = ["/v1/webhooks", ...parts.map((part) => (part === ":id" ? "{webhook_id}" : part))].join(
+        "/",
+      );
+      return Object.keys(route.methods).map((method) => `${method} ${path}`);
+    });
+    const documented = operations(document).map((op) => `${op.method} ${op.path}`);
+    for (const operation of table) {
+      expect(documented, `${operation} is a route the document leaves out`).toContain(operation);
+    }
+    for (const operation of documented) {
+      expect(table, `${operation} is in the document but not a route`).toContain(operation);
+    }
+    // The same length too: a route listed twice in the table would otherwise pass.
+    expect(documented).toHaveLength(table.length);
+    for (const [path, item] of Object.entries(document.paths)) {
+      const placeholders = [...path.matchAll(/\{(\w+)\}/g)].map((match) => match[1]);
+      const declared = (item["parameters"] as Array<{ name: string; in: string }>)
+        .filter((parameter) => parameter.in === "path")
+        .map((parameter) => parameter.name);
+      expect(declared, `the path parameters ${path} declares`).toEqual(placeholders);
+    }
+  });
+
+  it("answers 405 to a method a documented path does not list, with Allow naming those it does (issue 18)", async () => {
+    const { call } = setup(compat === undefined ? {} : { compat });
+    const document = (await call("GET", "/openapi.json")).body as OpenApiDocument;
+    for (const [path, item] of Object.entries(document.paths)) {
+      const listed = Object.keys(item)
+        .filter((key) => key !== "parameters")
+        .map((method) => method.toUpperCase());
+      for (const method of ["GET", "POST", "PUT", "PATCH", "DELETE"].filter((m) => !listed.includes(m))) {
+        const answer = await call(method, path.replace("{webhook_id}", "some-id"));
+        expect(answer.status, `${method} ${path}`).toBe(405);
+        expect(answer.headers.get("allow"), `${method} ${path}`).toBe(listed.join(", "));
+      }
+    }
+  });
+});
