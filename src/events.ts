@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { EVENT_LIMITS as LIMITS } from "./event-limits.js";
 
 /**
  * The eight lifecycle events, in lifecycle order. The names are the API: webhooks subscribe to them
@@ -18,8 +19,22 @@ export const EVENT_NAMES = [
 /** The name of a lifecycle event. */
 export type EventName = (typeof EVENT_NAMES)[number];
 
-/** The events that end a run. After one of them, a run emits nothing more. */
-export const TERMINAL_EVENTS: ReadonlySet<EventName> = new Set(["aborted", "failed", "finished"]);
+/**
+ * The events that say how a run ended: `aborted`, `failed` or `finished`. A run has at most one of
+ * them, and emits nothing after it.
+ */
+export const OUTCOME_EVENTS: ReadonlySet<EventName> = new Set(["aborted", "failed", "finished"]);
+
+/**
+ * @internal The events no `in_progress` of the same run can follow: the {@link OUTCOME_EVENTS} and the
+ * benchmark verdicts (which come right before `finished`). A queued `in_progress` that has not been
+ * attempted yet is superseded by one of them, so the delivery queue drops it.
+ */
+export const SUPERSEDING_EVENTS: ReadonlySet<EventName> = new Set([
+  ...OUTCOME_EVENTS,
+  "benchmark_passed",
+  "benchmark_failed",
+]);
 
 /** True when `value` is one of the eight event names. */
 export function isEventName(value: unknown): value is EventName {
@@ -243,18 +258,19 @@ export type EventInput<E extends EventName> = {
 // Schemas
 // ---------------------------------------------------------------------------------------------
 
-const MAX_ID = 256;
-const MAX_TEXT = 10_000;
-
-const id = z.string().trim().min(1, "must not be empty").max(MAX_ID, `must be at most ${MAX_ID} characters`);
-const text = z.string().max(MAX_TEXT, `must be at most ${MAX_TEXT} characters`);
+const id = z
+  .string()
+  .trim()
+  .min(1, "must not be empty")
+  .max(LIMITS.id, `must be at most ${LIMITS.id} characters`);
+const text = z.string().max(LIMITS.text, `must be at most ${LIMITS.text} characters`);
 const nonEmptyText = text.trim().min(1, "must not be empty");
 const count = z.number().int("must be a whole number").nonnegative("must not be negative");
 const measure = z.number().nonnegative("must not be negative");
 /** @internal An http: or https: URL of a link. */
 export const httpUrlSchema = z
   .url({ protocol: /^https?$/, error: "must be an http: or https: URL" })
-  .max(2048);
+  .max(LIMITS.url);
 /** @internal When an event happened: ISO 8601 with an offset. */
 export const eventTimeSchema = z.iso.datetime({ offset: true });
 
@@ -267,11 +283,14 @@ const loadProfileSchema = z.strictObject({
   maxVirtualUsers: count.optional(),
 });
 
-const linkSchema = z.strictObject({ title: nonEmptyText.max(200), url: httpUrlSchema });
+const linkSchema = z.strictObject({ title: nonEmptyText.max(LIMITS.shortText), url: httpUrlSchema });
+
+/** @internal Earlier benchmark scores, most recent first (the run info's and `run.finished()`'s). */
+export const lastScoresSchema = z.array(z.number()).max(LIMITS.scores, `at most ${LIMITS.scores} scores`);
 
 const benchmarkConfigSchema = z.strictObject({
   threshold: z.number(),
-  lastScores: z.array(z.number()).max(20, "at most 20 scores").optional(),
+  lastScores: lastScoresSchema.optional(),
 });
 
 /** @internal */
@@ -280,15 +299,15 @@ export const runInfoSchema = z.strictObject({
   testId: id,
   name: nonEmptyText,
   jobId: id.optional(),
-  environment: nonEmptyText.max(200).optional(),
+  environment: nonEmptyText.max(LIMITS.shortText).optional(),
   tenant: id.optional(),
   load: loadProfileSchema.optional(),
-  links: z.array(linkSchema).max(20, "at most 20 links").optional(),
+  links: z.array(linkSchema).max(LIMITS.links, `at most ${LIMITS.links} links`).optional(),
   labels: z
-    .record(z.string().min(1).max(100), text.max(1000))
-    .refine((r) => Object.keys(r).length <= 50, "at most 50 labels")
+    .record(z.string().min(1).max(LIMITS.labelName), text.max(LIMITS.labelValue))
+    .refine((r) => Object.keys(r).length <= LIMITS.labels, `at most ${LIMITS.labels} labels`)
     .optional(),
-  webhooks: z.array(id).max(100, "at most 100 webhooks").optional(),
+  webhooks: z.array(id).max(LIMITS.webhooks, `at most ${LIMITS.webhooks} webhooks`).optional(),
   benchmark: benchmarkConfigSchema.optional(),
 });
 
@@ -302,11 +321,13 @@ const latencySchema = z.strictObject({
   p99: measure.optional(),
 });
 
-const statusCode = z.string().regex(/^[1-5]\d\d$/, "status codes are three digits from 100 to 599");
+/** @internal A key of the `codes` records: an HTTP status code, three digits from 100 to 599. */
+export const STATUS_CODE_PATTERN = /^[1-5]\d\d$/;
+const statusCode = z.string().regex(STATUS_CODE_PATTERN, "status codes are three digits from 100 to 599");
 const codesSchema = z.record(statusCode, count);
 const errorsSchema = z
-  .record(z.string().min(1).max(200), count)
-  .refine((r) => Object.keys(r).length <= 1000, "at most 1000 error kinds");
+  .record(z.string().min(1).max(LIMITS.errorKindLength), count)
+  .refine((r) => Object.keys(r).length <= LIMITS.errorKinds, `at most ${LIMITS.errorKinds} error kinds`);
 
 /** @internal */
 export const statsBatchSchema = z.strictObject({
@@ -329,14 +350,14 @@ export const statsSchema = z.strictObject({
 
 const runErrorSchema = z.strictObject({
   message: text,
-  name: text.max(200).optional(),
-  code: text.max(200).optional(),
+  name: text.max(LIMITS.shortText).optional(),
+  code: text.max(LIMITS.shortText).optional(),
 });
 
 const benchmarkResultSchema = z.strictObject({
   score: z.number(),
   threshold: z.number(),
-  lastScores: z.array(z.number()).max(20),
+  lastScores: z.array(z.number()).max(LIMITS.scores),
 });
 
 const apiFailuresSchema = z.strictObject({ codes: codesSchema, count, total: count });

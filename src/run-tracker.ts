@@ -2,17 +2,14 @@ import { hash } from "node:crypto";
 import { z } from "zod";
 import { toValidationError } from "./errors.js";
 import { emptyCounts, frozenCounts } from "./_counts.js";
-import {
-  fastStatsBatch,
-  isCount,
-  isErrorKind,
-  isMeasure,
-  isPlainObject,
-  isStatusCode,
-} from "./_fast-parse.js";
+import { EVENT_LIMITS } from "./event-limits.js";
+import { fastStatsBatch, readStatsBatch, statsFields } from "./_fast-parse.js";
 import {
   emptyStats,
+  eventInputSchemas,
+  lastScoresSchema,
   statsBatchSchema,
+  type ApiFailures,
   type Latency,
   type EventName,
   type RunError,
@@ -192,24 +189,12 @@ export function step(
       if (next.phase === "idle") start();
       const stats = withElapsed(addBatch(next.stats, call.batch), next.startedAt, now);
       if (!next.fired.includes("in_progress")) fire(makeEvent("in_progress", run, now, 0, { stats }));
-      const fresh = serverErrors(call.batch.codes);
-      if (fresh.count > 0) {
-        const prev = next.apiFailure;
-        const pending =
-          prev.pending === NO_COUNTS
-            ? fresh.codes
-            : addCounts(addCounts(emptyCounts(), prev.pending), fresh.codes);
-        const total = prev.total + fresh.count;
-        const due = prev.lastAt === undefined || now - prev.lastAt >= apiFailureCooldownMs;
-        if (due) {
-          const seq = prev.seq + 1;
-          next = { ...next, apiFailure: { seq, lastAt: now, pending: NO_COUNTS, total } };
-          // Frozen as built, like the statistics copy: publish() then has nothing left to walk.
-          const failures = Object.freeze({ codes: Object.freeze(pending), count: sum(pending), total });
-          fire(makeEvent("api_failure", run, now, seq, { stats, failures }));
-        } else {
-          next = { ...next, apiFailure: { ...prev, pending, total } };
-        }
+      const fresh = emptyCounts();
+      const count = serverErrors(call.batch.codes, fresh);
+      if (count > 0) {
+        const { state, failures } = throttle(next.apiFailure, fresh, count, now, apiFailureCooldownMs);
+        next = { ...next, apiFailure: state };
+        if (failures) fire(makeEvent("api_failure", run, now, state.seq, { stats, failures }));
       }
       break;
     }
@@ -247,16 +232,38 @@ export function step(
   return { snapshot: next, events };
 }
 
+/**
+ * The `api_failure` throttle: a batch's 5xx join the ones pending, and go out together (`failures`)
+ * when the cooldown since the previous `api_failure` of the run has passed (or there was none).
+ */
+function throttle(
+  prev: RunSnapshot["apiFailure"],
+  fresh: Record<string, number>,
+  count: number,
+  now: number,
+  cooldownMs: number,
+): { state: RunSnapshot["apiFailure"]; failures?: ApiFailures } {
+  const pending =
+    prev.pending === NO_COUNTS ? fresh : addCounts(addCounts(emptyCounts(), prev.pending), fresh);
+  const total = prev.total + count;
+  if (prev.lastAt !== undefined && now - prev.lastAt < cooldownMs)
+    return { state: { ...prev, pending, total } };
+  // Frozen as built, like the statistics copy: publish() then has nothing left to walk.
+  const failures = Object.freeze({ codes: Object.freeze(pending), count: sum(pending), total });
+  return { state: { seq: prev.seq + 1, lastAt: now, pending: NO_COUNTS, total }, failures };
+}
+
 const errorInput = z.unknown();
 const finishResultSchema = z
   .strictObject({
     score: z.number().optional(),
     stats: statsBatchSchema.optional(),
     threshold: z.number().optional(),
-    lastScores: z.array(z.number()).max(20, "at most 20 scores").optional(),
+    lastScores: lastScoresSchema.optional(),
   })
   .optional();
-const reasonSchema = z.string().max(10_000, "must be at most 10000 characters").optional();
+// The rule of the `aborted` event's field, which the reason becomes.
+const reasonSchema = eventInputSchemas.aborted.shape.reason;
 
 /** @internal Validates the argument of a runner call, throwing a ValidationError that names the field. */
 export function parseCall(kind: RunCall["kind"], arg: unknown): RunCall {
@@ -305,8 +312,10 @@ export function normaliseError(value: unknown): RunError | undefined {
     const error: RunError = {
       message: typeof message === "string" ? clip(message) : clip(safeString(value)),
     };
-    if (typeof name === "string" && name !== "") error.name = clip(name, 200);
-    if (typeof code === "string" || typeof code === "number") error.code = clip(String(code), 200);
+    // Clipped to what the `failed` event's fields allow.
+    const short = EVENT_LIMITS.shortText;
+    if (typeof name === "string" && name !== "") error.name = clip(name, short);
+    if (typeof code === "string" || typeof code === "number") error.code = clip(String(code), short);
     return error;
   }
   return { message: clip(safeString(value)) };
@@ -362,6 +371,16 @@ function addBatch(stats: Stats, batch: StatsBatch): Stats {
   return addFields(stats, batch.requests, batch.codes, batch.errors, latency, batch.rps);
 }
 
+/** A frozen copy of a checked latency's defined measures (zod keeps a field given as `undefined`). */
+function latencyCopy(latency: Readonly<Latency>): Readonly<Latency> {
+  const own: Latency = {};
+  for (const key in latency) {
+    const measured = latency[key as keyof Latency];
+    if (measured !== undefined) own[key as keyof Latency] = measured;
+  }
+  return Object.freeze(own);
+}
+
 /** The batch's fields, already read and checked, added in place; `latency` must be the totals' own. */
 function addFields(
   stats: Stats,
@@ -380,21 +399,6 @@ function addFields(
   return stats;
 }
 
-/** A frozen copy of the defined measures, or `undefined` when one is not a measure. */
-function latencyCopy(
-  latency: Readonly<Partial<Record<(typeof LATENCY_KEYS)[number], unknown>>>,
-): Readonly<Latency> | undefined {
-  const own: Latency = {};
-  for (const key of LATENCY_KEYS) {
-    // Read by name, as the schema reads them: a non-enumerable field counts too.
-    const measured = latency[key];
-    if (measured === undefined) continue;
-    if (!isMeasure(measured)) return undefined;
-    own[key] = measured;
-  }
-  return Object.freeze(own);
-}
-
 /** Sets the totals' `elapsedMs`, in place like addBatch. */
 function withElapsed(stats: Stats, startedAt: number | undefined, now: number): Stats {
   if (startedAt !== undefined) stats.elapsedMs = Math.max(0, now - startedAt);
@@ -411,20 +415,24 @@ function addCounts(
   return into;
 }
 
-function serverErrors(codes: Readonly<Record<string, number>> | undefined): {
-  codes: Record<string, number>;
-  count: number;
-} {
-  const out = emptyCounts();
+/**
+ * The 5xx responses of a batch's `codes`, which `api_failure` reports: their number, and, given
+ * `into`, the counts per code copied there. The one test of "5xx" for both paths (step, quickBatch).
+ */
+function serverErrors(
+  codes: Readonly<Record<string, number>> | undefined,
+  into?: Record<string, number>,
+): number {
   let count = 0;
   for (const code in codes) {
+    if (code.charCodeAt(0) !== 53 /* "5" */) continue;
     const n = codes[code] ?? 0;
-    if (code.startsWith("5") && n > 0) {
-      out[code] = n;
+    if (n > 0) {
+      if (into !== undefined) into[code] = n;
       count += n;
     }
   }
-  return { codes: out, count };
+  return count;
 }
 
 function sum(counts: Readonly<Record<string, number>>): number {
@@ -497,68 +505,38 @@ export function createRunHandle(run: Run, deps: RunHandleDeps): RunHandle {
   };
 }
 
-const BATCH_KEYS = new Set(["requests", "codes", "errors", "latency", "rps"]);
-const LATENCY_KEYS = ["min", "max", "mean", "median", "p90", "p95", "p99"] as const;
-const LATENCY_KEY_SET = new Set<string>(LATENCY_KEYS);
-
-function isCounts(
-  value: unknown,
-  key: (name: string) => boolean,
-  max: number,
-): value is Record<string, number> {
-  // Symbol keys are zod's to reject.
-  if (!isPlainObject(value) || Object.getOwnPropertySymbols(value).length > 0) return false;
-  let n = 0;
-  for (const name in value) {
-    if (!Object.hasOwn(value, name) || !key(name) || !isCount(value[name]) || ++n > max) return false;
-  }
-  return true;
-}
+// quickBatch's fields, reused by every call: it allocates nothing for a batch it applies.
+const BATCH = statsFields();
 
 /** @internal quickBatch() applied the batch: nothing to emit. */
 export const APPLIED: unique symbol = Symbol("runhooks.applied");
 
 /**
- * @internal The quick path for a running run's statistics batch that is plainly valid (the shapes
- * the schema accepts, checked by hand; `in_progress` fired already). A batch without 5xx is applied in
- * place (APPLIED): it emits nothing. One with 5xx comes back as the fields that were read and checked
- * (latency copied), for step() to handle `api_failure` without checking them again. `undefined`,
- * changing nothing, in every other case: the caller then takes the general path, whose schema gives
- * the precise validation error.
+ * @internal The quick path for a running run's statistics batch that is plainly valid (checked by
+ * `readStatsBatch`, the bus's check of a batch; `in_progress` fired already). A batch without 5xx is
+ * applied in place (APPLIED): it emits nothing. One with 5xx comes back as the fields that were read
+ * and checked (latency copied), for step() to handle `api_failure` without checking them again.
+ * `undefined`, changing nothing, in every other case: the caller then takes the general path, whose
+ * schema gives the precise validation error.
  */
 export function quickBatch(
   snapshot: RunSnapshot,
   value: unknown,
   now: number,
 ): typeof APPLIED | StatsBatch | undefined {
-  if (snapshot.phase !== "running" || !snapshot.fired.includes("in_progress") || !isPlainObject(value))
-    return undefined;
-  for (const key in value) if (!BATCH_KEYS.has(key)) return undefined;
-  // Each field is read once, here: what is checked is what is added (a getter cannot answer twice).
-  const { requests, codes, errors, latency, rps } = value;
-  if (requests !== undefined && !isCount(requests)) return undefined;
-  if (rps !== undefined && !isMeasure(rps)) return undefined;
-  if (codes !== undefined && !isCounts(codes, isStatusCode, 500)) return undefined;
-  if (errors !== undefined && !isCounts(errors, isErrorKind, 1000)) return undefined;
-  let own: Readonly<Latency> | undefined;
-  if (latency !== undefined) {
-    if (!isPlainObject(latency)) return undefined;
-    for (const key in latency) if (!LATENCY_KEY_SET.has(key)) return undefined;
-    own = latencyCopy(latency);
-    if (own === undefined) return undefined;
+  if (snapshot.phase !== "running" || !snapshot.fired.includes("in_progress")) return undefined;
+  if (!readStatsBatch(value, BATCH)) return undefined;
+  // Read out at once: the entries read below may be getters that call back into a run handle.
+  const { requests, codes, errors, latency, rps } = BATCH;
+  if (codes !== undefined && serverErrors(codes) > 0) {
+    const batch: StatsBatch = { codes };
+    if (requests !== undefined) batch.requests = requests;
+    if (errors !== undefined) batch.errors = errors;
+    if (latency !== undefined) batch.latency = latency;
+    if (rps !== undefined) batch.rps = rps;
+    return batch;
   }
-  if (codes !== undefined)
-    for (const code in codes)
-      if (code.charCodeAt(0) === 53 /* "5" */ && (codes[code] ?? 0) > 0) {
-        const batch: StatsBatch = { codes };
-        if (requests !== undefined) batch.requests = requests;
-        if (errors !== undefined) batch.errors = errors;
-        if (own !== undefined) batch.latency = own;
-        if (rps !== undefined) batch.rps = rps;
-        return batch;
-      }
-
-  withElapsed(addFields(snapshot.stats, requests, codes, errors, own, rps), snapshot.startedAt, now);
+  withElapsed(addFields(snapshot.stats, requests, codes, errors, latency, rps), snapshot.startedAt, now);
   return APPLIED;
 }
 

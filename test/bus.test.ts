@@ -85,6 +85,95 @@ describe("createEventBus", () => {
     },
   );
 
+  // Issue 18 moved the limits to EVENT_LIMITS; the messages users and docs quote stay word for word.
+  const run = { id: "r", testId: "t", name: "n" };
+  const stats = { requests: 0, codes: {}, errors: {} };
+  const entries = <T>(n: number, value: T): Record<string, T> =>
+    Object.fromEntries(Array.from({ length: n }, (_, i) => [`k${i}`, value]));
+  const link = { title: "t", url: "https://example.com/" };
+  it.each<[string, EventName, unknown, string]>([
+    [
+      "id",
+      "started",
+      { run: { ...run, id: "x".repeat(257) } },
+      "event.run.id: must be at most 256 characters",
+    ],
+    [
+      "name",
+      "started",
+      { run: { ...run, name: "x".repeat(10_001) } },
+      "event.run.name: must be at most 10000 characters",
+    ],
+    [
+      "environment",
+      "started",
+      { run: { ...run, environment: "x".repeat(201) } },
+      "event.run.environment: Too big: expected string to have <=200 characters",
+    ],
+    [
+      "links",
+      "started",
+      { run: { ...run, links: Array.from({ length: 21 }, () => link) } },
+      "event.run.links: at most 20 links",
+    ],
+    [
+      "link title",
+      "started",
+      { run: { ...run, links: [{ ...link, title: "x".repeat(201) }] } },
+      "event.run.links.0.title: Too big: expected string to have <=200 characters",
+    ],
+    [
+      "labels",
+      "started",
+      { run: { ...run, labels: entries(51, "v") } },
+      "event.run.labels: at most 50 labels",
+    ],
+    [
+      "label value",
+      "started",
+      { run: { ...run, labels: { k: "x".repeat(1001) } } },
+      "event.run.labels.k: Too big: expected string to have <=1000 characters",
+    ],
+    [
+      "webhooks",
+      "started",
+      { run: { ...run, webhooks: Object.keys(entries(101, 0)) } },
+      "event.run.webhooks: at most 100 webhooks",
+    ],
+    [
+      "last scores",
+      "started",
+      { run: { ...run, benchmark: { threshold: 1, lastScores: Array<number>(21).fill(1) } } },
+      "event.run.benchmark.lastScores: at most 20 scores",
+    ],
+    [
+      "a verdict's last scores",
+      "benchmark_passed",
+      { run, stats, benchmark: { score: 1, threshold: 1, lastScores: Array<number>(21).fill(1) } },
+      "event.benchmark.lastScores: Too big: expected array to have <=20 items",
+    ],
+    [
+      "error kinds",
+      "in_progress",
+      { run, stats: { ...stats, errors: entries(1001, 1) } },
+      "event.stats.errors: at most 1000 error kinds",
+    ],
+    [
+      "an error's name",
+      "failed",
+      { run, error: { message: "m", name: "x".repeat(201) } },
+      "event.error.name: Too big: expected string to have <=200 characters",
+    ],
+    [
+      "a reason",
+      "aborted",
+      { run, reason: "x".repeat(10_001) },
+      "event.reason: must be at most 10000 characters",
+    ],
+  ])("quotes the limit on %s word for word", (_label, name, payload, message) => {
+    expect(() => createEventBus().emit(name, payload as never)).toThrow(`Invalid ${name} event: ${message}`);
+  });
+
   it("rejects an unknown event name", () => {
     const bus = createEventBus();
     expect(() => bus.emit("exploded" as EventName, { run: sampleRun })).toThrow(/must be one of started/);

@@ -1,7 +1,7 @@
 import { isDeepStrictEqual } from "node:util";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { fastEventInput, fastStatsBatch } from "../src/_fast-parse.js";
+import { fastEventInput, fastStatsBatch, readStatsBatch, statsFields } from "../src/_fast-parse.js";
 import { isDeepFrozen } from "../src/_freeze.js";
 import { eventInputSchemas, statsBatchSchema, type EventName } from "../src/events.js";
 import { fixtureEvents } from "../src/testing/fixtures.js";
@@ -277,5 +277,98 @@ describe("the hand-written check of a statistics batch", () => {
       }),
       { numRuns: 2000 },
     );
+  });
+});
+
+describe("unknown keys next to hidden fields (issue 18)", () => {
+  // Counting the keys alone let an unknown key and a non-enumerable known field cancel out: the
+  // check took what zod rejects.
+  const hidden = <T extends Obj>(object: T, name: string, value: unknown): T =>
+    Object.defineProperty(object, name, { value, enumerable: false });
+
+  it("leaves an event payload with both to zod, which rejects it", () => {
+    const payload = hidden({ run: { id: "r", testId: "t", name: "n" }, bogus: 1 }, "id", "evt_1");
+    expect(fastEventInput("started", payload)).toBeUndefined();
+    expect(eventInputSchemas.started.safeParse(payload).success).toBe(false);
+  });
+
+  it("leaves a statistics batch, or an event's statistics, with both to zod", () => {
+    const batch = hidden({ requests: 1, extra: 5 }, "rps", 3);
+    expect(fastStatsBatch(batch)).toBeUndefined();
+    expect(statsBatchSchema.safeParse(batch).success).toBe(false);
+    expect(readStatsBatch(batch, statsFields())).toBe(false);
+    const stats = hidden({ requests: 1, codes: {}, errors: {}, extra: 5 }, "rps", 3);
+    const payload = { run: { id: "r", testId: "t", name: "n" }, stats };
+    expect(fastEventInput("in_progress", payload)).toBeUndefined();
+    expect(eventInputSchemas.in_progress.safeParse(payload).success).toBe(false);
+  });
+});
+
+describe("the shared check of a statistics batch, in place (the run tracker's quick path)", () => {
+  const batch = {
+    requests: 1200,
+    codes: { "200": 1180, "503": 20 },
+    errors: { ETIMEDOUT: 3 },
+    latency: { min: 1, median: 20, p99: 410.5 },
+    rps: 20,
+  };
+
+  it("hands back the runner's own records and a frozen copy of the latency, each field read once", () => {
+    const fields = statsFields();
+    expect(readStatsBatch(batch, fields)).toBe(true);
+    expect(fields.codes).toBe(batch.codes);
+    expect(fields.errors).toBe(batch.errors);
+    expect(fields.latency).toEqual(batch.latency);
+    expect(fields.latency).not.toBe(batch.latency);
+    expect(Object.isFrozen(fields.latency)).toBe(true);
+    expect(fields).toMatchObject({ requests: 1200, rps: 20, elapsedMs: undefined });
+    let reads = 0;
+    const changing = {
+      get requests() {
+        reads += 1;
+        return reads === 1 ? 2 : -1;
+      },
+    };
+    expect(readStatsBatch(changing, fields)).toBe(true);
+    expect([fields.requests, reads]).toEqual([2, 1]);
+    expect(fields.codes).toBeUndefined();
+  });
+
+  it("accepts exactly what the copying check accepts, with zod's values", () => {
+    const cases = paths(batch);
+    const damage: fc.Arbitrary<Damage> = fc.oneof(
+      fc.record({ kind: fc.constant("set" as const), value: fc.constantFrom(...oddValues) }),
+      fc.constant({ kind: "delete" as const }),
+      fc.record({
+        kind: fc.constant("add" as const),
+        key: fc.constantFrom("extra", "200", "500", "min", "__proto__", "elapsedMs"),
+        value: fc.constantFrom(...oddValues),
+      }),
+    );
+    const seen = { accepted: 0, rejected: 0 };
+    fc.assert(
+      fc.property(fc.constantFrom(...cases), damage, (path, how) => {
+        const input = damaged(batch, path, how);
+        const fields = statsFields();
+        const accepted = readStatsBatch(input, fields);
+        const copy = fastStatsBatch(input);
+        expect(accepted).toBe(copy !== undefined);
+        if (!accepted) {
+          seen.rejected += 1;
+          expect(fields).toEqual(statsFields());
+          return;
+        }
+        seen.accepted += 1;
+        const parsed = statsBatchSchema.safeParse(input);
+        expect(parsed.success).toBe(true);
+        const { elapsedMs, ...read } = fields;
+        expect(elapsedMs).toBeUndefined();
+        expect(JSON.stringify(read)).toBe(JSON.stringify(parsed.data));
+        expect(JSON.stringify(read)).toBe(JSON.stringify(copy));
+      }),
+      { numRuns: 2000 },
+    );
+    expect(seen.accepted).toBeGreaterThan(100);
+    expect(seen.rejected).toBeGreaterThan(100);
   });
 });

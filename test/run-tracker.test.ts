@@ -1,6 +1,14 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { EVENT_NAMES, type EventName, type Run, type RunEvent, type StatsBatch } from "../src/events.js";
+import {
+  EVENT_NAMES,
+  OUTCOME_EVENTS,
+  SUPERSEDING_EVENTS,
+  type EventName,
+  type Run,
+  type RunEvent,
+  type StatsBatch,
+} from "../src/events.js";
 import { isValidationError } from "../src/errors.js";
 import {
   createRunHandle,
@@ -317,6 +325,29 @@ describe("bad input", () => {
     const h = harness();
     expect(() => h.handle.aborted(5 as unknown as string)).toThrow(/reason/);
   });
+
+  it("quotes the limits word for word (issue 18: they moved to EVENT_LIMITS)", () => {
+    const messageOf = (call: () => void): string => {
+      try {
+        call();
+      } catch (error) {
+        return (error as Error).message;
+      }
+      return "accepted";
+    };
+    const h = harness();
+    const kinds = Object.fromEntries(Array.from({ length: 1001 }, (_, i) => [`E${i}`, 1]));
+    expect(messageOf(() => h.handle.stats({ errors: kinds }))).toBe(
+      "Invalid stats batch: stats.errors: at most 1000 error kinds",
+    );
+    expect(messageOf(() => h.handle.finished({ score: 1, lastScores: Array<number>(21).fill(1) }))).toBe(
+      "Invalid finish result: result.lastScores: at most 20 scores",
+    );
+    expect(messageOf(() => h.handle.aborted("x".repeat(10_001)))).toBe(
+      "Invalid abort reason: reason: must be at most 10000 characters",
+    );
+    expect(h.events).toEqual([]);
+  });
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -402,6 +433,11 @@ describe("run tracker properties", () => {
           if (end >= 0) expect(names.length).toBe(end + 1);
           // Event ids are unique.
           expect(new Set(h.events.map((e) => e.id)).size).toBe(h.events.length);
+          // The sets say the same: nothing after an outcome, no in_progress after a superseding event.
+          const outcome = names.findIndex((n) => OUTCOME_EVENTS.has(n));
+          if (outcome >= 0) expect(names.length).toBe(outcome + 1);
+          const superseding = names.findIndex((n) => SUPERSEDING_EVENTS.has(n));
+          if (superseding >= 0) expect(names.slice(superseding)).not.toContain("in_progress");
         },
       ),
       { numRuns: 500 },
@@ -555,6 +591,76 @@ describe("the quick path for quiet batches", () => {
       Object.defineProperty(latency, "p99", { value: -5, enumerable: false });
       expect(() => h.handle.stats({ codes, latency })).toThrow(/stats\.latency\.p99/);
     }
+  });
+
+  it("agrees with the general path on damaged batches: the same error, or the same totals (issue 18)", () => {
+    // The quick path checks a batch with the bus's check (readStatsBatch); whatever it leaves to the
+    // general path must come out as if it had never been there.
+    const good = {
+      requests: 10,
+      codes: { "200": 8, "503": 2 },
+      errors: { ETIMEDOUT: 1 },
+      latency: { p95: 20, p99: 40 },
+      rps: 5,
+    };
+    const where = [
+      ["requests"],
+      ["codes"],
+      ["codes", "200"],
+      ["codes", "503"],
+      ["codes", "099"],
+      ["errors"],
+      ["errors", "ETIMEDOUT"],
+      ["errors", "__proto__"],
+      ["latency"],
+      ["latency", "p95"],
+      ["latency", "mean"],
+      ["rps"],
+      ["extra"],
+    ];
+    const odd = [-1, 0, 1.5, Number.NaN, "5", undefined, null, {}, [], { "200": 1 }, { p95: -1 }, { a: 1 }];
+    const seen = { accepted: 0, rejected: 0 };
+    fc.assert(
+      fc.property(
+        fc.constantFrom(...where),
+        fc.constantFrom(...odd),
+        fc.constantFrom("set", "hidden", "delete"),
+        (path, value, how) => {
+          const batch = structuredClone(good) as Record<string, unknown>;
+          const parent = path.length === 1 ? batch : (batch[path[0]!] as Record<string, unknown>);
+          const key = path[path.length - 1]!;
+          if (how === "delete") Reflect.deleteProperty(parent, key);
+          else if (how === "hidden") Object.defineProperty(parent, key, { value, enumerable: false });
+          else Object.defineProperty(parent, key, { value, enumerable: true, writable: true });
+          const quick = harness();
+          quick.handle.stats({ requests: 1 });
+          let reference = step(initialSnapshot(), parseCall("stats", { requests: 1 }), run, 0, COOLDOWN);
+          const fieldOf = (call: () => void): string | undefined => {
+            try {
+              call();
+            } catch (error) {
+              expect(isValidationError(error)).toBe(true);
+              return isValidationError(error) ? error.field : "?";
+            }
+            return undefined;
+          };
+          const quickError = fieldOf(() => quick.handle.stats(batch));
+          const referenceError = fieldOf(() => {
+            reference = step(reference.snapshot, parseCall("stats", batch), run, 0, COOLDOWN);
+          });
+          expect(quickError).toBe(referenceError);
+          seen[quickError === undefined ? "accepted" : "rejected"] += 1;
+          const names = (events: RunEvent[]): string[] => events.map((e) => e.event);
+          expect(names(quick.events.slice(2))).toEqual(quickError ? [] : names(reference.events));
+          const { elapsedMs: _a, ...quickStats } = quickSnapshot(quick);
+          const { elapsedMs: _b, ...referenceStats } = reference.snapshot.stats;
+          expect(quickStats).toEqual(referenceStats);
+        },
+      ),
+      { numRuns: 500 },
+    );
+    expect(seen.accepted).toBeGreaterThan(50);
+    expect(seen.rejected).toBeGreaterThan(50);
   });
 
   it("copies the latency object: a runner reusing its batch object cannot change past totals", () => {

@@ -6,6 +6,7 @@ import {
   type RunEvent,
   type Stats,
 } from "../events.js";
+import { EVENT_LIMITS as LIMITS } from "../event-limits.js";
 
 /** A run with every optional field filled, for tests. */
 export const sampleRun: Run = {
@@ -84,37 +85,33 @@ export function fixtureEvents(): FixtureEvent[] {
   const hugeCodes: Record<string, number> = {};
   for (let code = 100; code < 600; code += 3) hugeCodes[String(code)] = code * 7;
   const hugeErrors: Record<string, number> = {};
-  for (let i = 0; i < 1000; i++) hugeErrors[`E_SOMETHING_WENT_WRONG_${i}`] = i + 1;
+  for (let i = 0; i < LIMITS.errorKinds; i++) hugeErrors[`E_SOMETHING_WENT_WRONG_${i}`] = i + 1;
   const markupRun: Run = {
     ...sampleRun,
     name: MARKUP,
-    environment: MARKUP.slice(0, 200),
+    environment: MARKUP.slice(0, LIMITS.shortText),
     labels: { note: MARKUP },
-    links: [{ title: MARKUP.slice(0, 200), url: "https://example.com/report?a=1&b=<2>" }],
+    links: [{ title: MARKUP.slice(0, LIMITS.shortText), url: "https://example.com/report?a=1&b=<2>" }],
   };
   const longRun: Run = {
     ...sampleRun,
-    id: "r".repeat(256),
-    testId: "t".repeat(256),
-    jobId: "j".repeat(256),
+    id: "r".repeat(LIMITS.id),
+    testId: "t".repeat(LIMITS.id),
+    jobId: "j".repeat(LIMITS.id),
     name: longText.repeat(8),
-    environment: "e".repeat(200),
-    links: Array.from({ length: 20 }, (_, i) => ({
-      title: `Dashboard number ${i} with a long title `.repeat(5).slice(0, 200),
+    environment: "e".repeat(LIMITS.shortText),
+    links: Array.from({ length: LIMITS.links }, (_, i) => ({
+      title: `Dashboard number ${i} with a long title `.repeat(5).slice(0, LIMITS.shortText),
       url: `https://grafana.example.com/d/${"x".repeat(1800)}/${i}`,
     })),
   };
-  const minimalRun: Run = { id: "run-min", testId: "test-min", name: "minimal" };
   const hugeStats: Stats = { ...sampleStats, codes: hugeCodes, errors: hugeErrors };
-  const zeroStats: Stats = { requests: 0, codes: {}, errors: {} };
-  const at = "2026-01-01T00:00:00.000Z";
-  const base = { at, run: minimalRun };
 
   return [
     ...typical.map((event) => ({ label: `${event.event} / typical`, event })),
     ...sampleEventList(markupRun).map((event) => ({ label: `${event.event} / markup in every text`, event })),
     ...sampleEventList(longRun).map((event) => ({
-      label: `${event.event} / very long texts and 20 links`,
+      label: `${event.event} / very long texts and ${LIMITS.links} links`,
       event,
     })),
     ...sampleEventList()
@@ -123,6 +120,17 @@ export function fixtureEvents(): FixtureEvent[] {
         label: `${event.event} / huge code and error maps`,
         event: { ...event, stats: hugeStats },
       })),
+    ...edgeCaseEvents(hugeStats, hugeCodes),
+  ];
+}
+
+/** The single events of `fixtureEvents()`, on a minimal run: huge maps, zero values, bare minimums. */
+function edgeCaseEvents(hugeStats: Stats, hugeCodes: Readonly<Record<string, number>>): FixtureEvent[] {
+  const minimalRun: Run = { id: "run-min", testId: "test-min", name: "minimal" };
+  const zeroStats: Stats = { requests: 0, codes: {}, errors: {} };
+  const at = "2026-01-01T00:00:00.000Z";
+  const base = { at, run: minimalRun };
+  return [
     {
       label: "api_failure / huge code map",
       event: {
@@ -178,12 +186,12 @@ export function fixtureEvents(): FixtureEvent[] {
     },
     { label: "aborted / no reason", event: { id: "evt_min_a", event: "aborted", ...base } },
     {
-      label: "aborted / 10,000-character reason",
+      label: `aborted / ${LIMITS.text.toLocaleString("en")}-character reason`,
       event: {
         id: "evt_long_a",
         event: "aborted",
         ...base,
-        reason: `stopped: ${"why ".repeat(2497)}`.slice(0, 10_000),
+        reason: `stopped: ${"why ".repeat(2497)}`.slice(0, LIMITS.text),
       },
     },
   ];
