@@ -77,6 +77,11 @@ export class StoreError extends RunhooksError {
   }
 }
 
+/** @internal What a store call threw, as a report: one of ours as it is, anything else as a {@link StoreError}. */
+export function asStoreError(operation: string, error: unknown): RunhooksError {
+  return isRunhooksError(error) ? error : new StoreError(operation, describe(error), { cause: error });
+}
+
 /** Building a payload failed, e.g. a formatter threw. Only that webhook's delivery is affected. */
 export class FormatError extends RunhooksError {
   /** The format (formatter name) that failed. */

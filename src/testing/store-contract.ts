@@ -1,6 +1,6 @@
 import type { EventName } from "../events.js";
 import type { WebhookRecord } from "../webhooks/model.js";
-import type { SubscriptionStore } from "../webhooks/store/types.js";
+import type { SubscriptionStore, WebhookFilter } from "../webhooks/store/types.js";
 import { vitestApi } from "./_vitest.js";
 
 /** The cases of {@link testStore}, by id: name one in `skip` to leave it out. */
@@ -22,6 +22,8 @@ export const STORE_CASES = {
   "list.filter-tenant":
     "list({ forTenant }) keeps untenanted webhooks plus that tenant's; null keeps untenanted only",
   "list.filter-combined": "every given filter field must match (AND)",
+  "list.now":
+    "listNow(), when the store has it, is a function that answers every filter as list() does, synchronously",
   "copies.returned": "changing a returned webhook never changes the store",
   "copies.stored": "changing an object after passing it to create or update never changes the store",
   "concurrency.creates": "50 concurrent creates are all stored",
@@ -110,13 +112,29 @@ export function testStore(
 export function storeCases(
   fresh: () => Promise<SubscriptionStore>,
 ): Record<StoreCaseId, () => Promise<void>> {
-  const { expect } = vitestApi("testStore()");
-  const ids = (rows: readonly WebhookRecord[]): string[] => rows.map((row) => row.id).sort();
-  const seed = async (store: SubscriptionStore, records: WebhookRecord[]): Promise<void> => {
-    for (const record of records) await store.create(structuredClone(record));
-  };
+  const kit: CaseKit = { fresh, expect: vitestApi("testStore()").expect };
+  return { ...crudCases(kit), ...listCases(kit), ...copyCases(kit) };
+}
 
-  const cases: Record<StoreCaseId, () => Promise<void>> = {
+type Expect = ReturnType<typeof vitestApi>["expect"];
+
+/** What every group of cases gets. */
+interface CaseKit {
+  readonly fresh: () => Promise<SubscriptionStore>;
+  readonly expect: Expect;
+}
+
+type Cases<Prefix extends string> = Record<Extract<StoreCaseId, `${Prefix}.${string}`>, () => Promise<void>>;
+
+const ids = (rows: readonly WebhookRecord[]): string[] => rows.map((row) => row.id).sort();
+
+async function seed(store: SubscriptionStore, records: WebhookRecord[]): Promise<void> {
+  for (const record of records) await store.create(structuredClone(record));
+}
+
+/** Create, get, update and remove. */
+function crudCases({ fresh, expect }: CaseKit): Cases<"crud"> {
+  return {
     "crud.create-get": async () => {
       const store = await fresh();
       const record = sampleRecord({ global: true, tenant: "acme", events: ["api_failure"] });
@@ -199,6 +217,12 @@ export function storeCases(
       expect(await store.remove(a.id)).toBe(false);
       expect(ids(await store.list())).toEqual([b.id]);
     },
+  };
+}
+
+/** Listing and its filters. */
+function listCases({ fresh, expect }: CaseKit): Cases<"list"> {
+  return {
     "list.all-newest-first": async () => {
       const store = await fresh();
       const old = sampleRecord({ updatedAt: "2026-01-01T00:00:00.000Z" });
@@ -271,6 +295,38 @@ export function storeCases(
       expect(ids(await store.list(filter))).toEqual([match.id]);
       expect(await store.list({ ...filter, ids: ids(records.slice(1, 2)) })).toEqual([]);
     },
+    "list.now": async () => {
+      const store = await fresh();
+      expect(
+        store.listNow === undefined || typeof store.listNow === "function",
+        "listNow is absent or a function",
+      ).toBe(true);
+      if (store.listNow === undefined) return;
+      const records = [
+        sampleRecord({ global: true, events: ["finished"], tenant: "acme" }),
+        sampleRecord({ global: true, enabled: false, events: ["finished"] }),
+        sampleRecord({ global: false, events: ["started"] }),
+      ];
+      await seed(store, records);
+      const filters: Array<WebhookFilter | undefined> = [
+        undefined,
+        { global: true, enabled: true, event: "finished", forTenant: "acme" },
+        { global: true, enabled: true, event: "finished", forTenant: null },
+        { ids: ids(records.slice(1)) },
+        { ids: [] },
+      ];
+      for (const filter of filters) {
+        const now = store.listNow(filter);
+        expect(Array.isArray(now), "listNow returns an array, not a promise").toBe(true);
+        expect([...now], JSON.stringify(filter ?? {})).toEqual(await store.list(filter));
+      }
+    },
+  };
+}
+
+/** What the store keeps is its own; concurrent writes. */
+function copyCases({ fresh, expect }: CaseKit): Cases<"copies" | "concurrency"> {
+  return {
     "copies.returned": async () => {
       const store = await fresh();
       const record = sampleRecord({ headers: { A: "1" } });
@@ -305,5 +361,4 @@ export function storeCases(
       expect(ids(await store.list({ global: true }))).toEqual(ids(records));
     },
   };
-  return cases;
 }

@@ -45,6 +45,11 @@ const nullsForAbsent = broken((inner) => ({
 const truncatesUrls = broken((inner) => ({
   create: (w) => inner.create({ ...w, url: w.url.slice(0, 255) }),
 }));
+// listNow() (issue 18: the public form of the memory store's former private listing) must agree with list().
+const emptyNow = broken(() => ({ listNow: () => [] }));
+const asyncNow = broken((inner) => ({
+  listNow: (filter) => inner.list(filter) as unknown as readonly WebhookRecord[],
+}));
 const unordered = broken((inner) => ({ list: async (f) => (await inner.list(f)).reverse() }));
 
 describe("the store contract catches broken stores", () => {
@@ -60,6 +65,8 @@ describe("the store contract catches broken stores", () => {
     ["a store that returns null for absent fields", nullsForAbsent, ["crud.optional-fields"]],
     ["a store with a VARCHAR(255) url column", truncatesUrls, ["crud.long-url"]],
     ["a store that lists oldest first", unordered, ["list.all-newest-first"]],
+    ["a store whose listNow() finds nothing", emptyNow, ["list.now"]],
+    ["a store whose listNow() returns a promise", asyncNow, ["list.now"]],
   ])("%s", async (_label, factory, failing) => {
     const cases = storeCases(factory);
     for (const id of failing) await expect(cases[id](), id).rejects.toThrow();

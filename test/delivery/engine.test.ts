@@ -1,12 +1,9 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { MockAgent } from "undici";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { httpTransport } from "../../src/delivery/http-transport.js";
-import { backoff } from "../../src/delivery/deliver.js";
-import { DEFAULT_RETRY, classifyStatus, parseRetryAfter } from "../../src/delivery/retry.js";
 import type { DeliveryReport } from "../../src/delivery/types.js";
-import { EVENT_NAMES, type EventName } from "../../src/events.js";
+import { EVENT_NAMES } from "../../src/events.js";
 import { createNotifier, type NotifierOptions, type NotifierWarning } from "../../src/notifier.js";
 import { startReceiver, type ReceiverOptions } from "../../src/testing/receiver.js";
 import { receiverHook as hook } from "../helpers/webhooks.js";
@@ -34,56 +31,6 @@ async function setup(options: NotifierOptions = {}, receiverOptions?: ReceiverOp
   notifier.on("warning", (w) => warnings.push(w));
   return { receiver, notifier, reports, warnings };
 }
-
-const typeOf = (r: { json(): unknown }): EventName => (r.json() as { type: EventName }).type;
-
-describe("retry policy", () => {
-  it.each<[number, string]>([
-    [200, "delivered"],
-    [202, "delivered"],
-    [204, "delivered"],
-    [301, "fail"],
-    [400, "fail"],
-    [401, "fail"],
-    [404, "fail"],
-    [408, "retry"],
-    [410, "disable"],
-    [425, "retry"],
-    [429, "retry"],
-    [500, "retry"],
-    [503, "retry"],
-  ])("classifies %i as %s", (status, kind) => {
-    expect(classifyStatus(status, {}, 0).kind).toBe(kind);
-  });
-
-  it("reads Retry-After as seconds or an HTTP date, on 429 and 503 only", () => {
-    const now = Date.parse("2026-01-01T00:00:00Z");
-    expect(parseRetryAfter("2", now)).toBe(2000);
-    expect(parseRetryAfter("Thu, 01 Jan 2026 00:00:30 GMT", now)).toBe(30_000);
-    expect(parseRetryAfter("Wed, 31 Dec 2025 00:00:00 GMT", now)).toBe(0);
-    expect(parseRetryAfter("soon", now)).toBeUndefined();
-    expect(classifyStatus(429, { "retry-after": "3" }, now)).toEqual({ kind: "retry", retryAfterMs: 3000 });
-    expect(classifyStatus(500, { "retry-after": "3" }, now)).toEqual({ kind: "retry" });
-  });
-
-  it("backs off exponentially from minDelayMs, with jitter from ×1 to ×2, capped at maxDelayMs", () => {
-    const policy = { ...DEFAULT_RETRY, minDelayMs: 100, maxDelayMs: 1500 };
-    for (let consumed = 0; consumed < 6; consumed++) {
-      const floor = Math.min(100 * 2 ** consumed, 1500);
-      const waits = Array.from({ length: 200 }, () => backoff(policy, consumed));
-      expect(Math.min(...waits)).toBeGreaterThanOrEqual(floor);
-      expect(Math.max(...waits)).toBeLessThanOrEqual(Math.min(2 * floor, 1500));
-      // Jitter: the waits spread out (until the cap flattens them).
-      if (2 * floor <= 1500) expect(new Set(waits).size).toBeGreaterThan(10);
-    }
-  });
-
-  it("rejects bad retry options when the notifier is created", () => {
-    expect(() => createNotifier({ retry: { retries: -1 } })).toThrow(/retry\.retries/);
-    expect(() => createNotifier({ retry: { minDelayMs: Number.NaN } })).toThrow(/retry\.minDelayMs/);
-    expect(() => createNotifier({ deadlines: { started: 0 } })).toThrow(/deadlines\.started/);
-  });
-});
 
 describe("retries against a real receiver", () => {
   it("503, 503, then 200: one message received, three attempts reported, one webhook-id", async () => {
@@ -181,164 +128,6 @@ describe("retries against a real receiver", () => {
   });
 });
 
-describe("Retry-After (fake clock)", () => {
-  it("429 with Retry-After: 2 waits at least 2 s without using up a retry", async () => {
-    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout", "Date"] });
-    const mock = new MockAgent();
-    mock.disableNetConnect();
-    const pool = mock.get("https://hooks.example.com");
-    const sentAt: number[] = [];
-    pool.intercept({ path: "/x", method: "POST" }).reply(() => {
-      sentAt.push(Date.now());
-      return { statusCode: 429, data: "slow down", responseOptions: { headers: { "retry-after": "2" } } };
-    });
-    pool.intercept({ path: "/x", method: "POST" }).reply(() => {
-      sentAt.push(Date.now());
-      return { statusCode: 200, data: "ok" };
-    });
-    // retries: 1 — a Retry-After wait that used up the only retry would end the delivery after one
-    // more failure; here there is none, and the second attempt must not come early.
-    const notifier = createNotifier({
-      transport: httpTransport({ dispatcher: mock }),
-      retry: { retries: 1, minDelayMs: 1, maxDelayMs: 1 },
-    });
-    cleanup.push(
-      () => notifier.close({ timeoutMs: 100 }),
-      () => mock.close(),
-    );
-    const reports: DeliveryReport[] = [];
-    notifier.on("delivery", (r) => reports.push(r));
-    await notifier.webhooks.create({
-      name: "x",
-      url: "https://hooks.example.com/x",
-      format: "json",
-      events: ["started"],
-      global: true,
-    });
-    notifier.run({ id: "r", testId: "t", name: "n" }).started();
-    const flushed = notifier.flush();
-    // vi.waitFor would advance the fake clock; let only promises settle.
-    for (let i = 0; i < 100 && reports.length === 0; i++) await vi.advanceTimersByTimeAsync(0);
-    expect(reports[0]).toMatchObject({ outcome: "retrying", status: 429, nextAttemptInMs: 2000 });
-    await vi.advanceTimersByTimeAsync(1990);
-    expect(sentAt).toHaveLength(1);
-    await vi.advanceTimersByTimeAsync(20);
-    await flushed;
-    expect(sentAt).toHaveLength(2);
-    expect(sentAt[1]! - sentAt[0]!).toBeGreaterThanOrEqual(2000);
-    expect(reports.at(-1)).toMatchObject({ outcome: "delivered", attempt: 2, final: true });
-    mock.assertNoPendingInterceptors();
-  });
-
-  it("gives up on a Retry-After longer than maxRetryAfterMs instead of sending early", async () => {
-    const mock = new MockAgent();
-    mock.disableNetConnect();
-    mock
-      .get("https://hooks.example.com")
-      .intercept({ path: "/x", method: "POST" })
-      .reply(429, "", { headers: { "retry-after": "3600" } });
-    const notifier = createNotifier({
-      transport: httpTransport({ dispatcher: mock }),
-      retry: { maxRetryAfterMs: 60_000 },
-    });
-    cleanup.push(
-      () => notifier.close({ timeoutMs: 100 }),
-      () => mock.close(),
-    );
-    const reports: DeliveryReport[] = [];
-    notifier.on("delivery", (r) => reports.push(r));
-    await notifier.webhooks.create({
-      name: "x",
-      url: "https://hooks.example.com/x",
-      format: "json",
-      events: ["started"],
-      global: true,
-    });
-    notifier.run({ id: "r", testId: "t", name: "n" }).started();
-    await notifier.flush();
-    expect(reports).toEqual([
-      expect.objectContaining({ outcome: "failed", final: true, reason: "retry_after_too_long" }),
-    ]);
-  });
-});
-
-describe("ordering and independence", () => {
-  it("a target that fails started twice still gets started → in_progress → finished in order; another target gets them meanwhile", async () => {
-    let aStarted = 0;
-    const a = await startReceiver({
-      respond: (r) => (typeOf(r) === "started" && aStarted++ < 2 ? 503 : 200),
-    });
-    cleanup.push(() => a.close());
-    const { receiver: b, notifier } = await setup({
-      retry: { retries: 5, minDelayMs: 150, maxDelayMs: 150 },
-    });
-    await hook(notifier, a, "a");
-    await hook(notifier, b, "b");
-    const run = notifier.run({ id: "r", testId: "t", name: "n" });
-    run.started();
-    run.stats({ requests: 1 });
-    // B is done with both while A is still retrying started.
-    await b.waitFor(2);
-    expect(a.requests.filter((r) => typeOf(r) !== "started")).toEqual([]);
-    await a.waitFor(4); // 2 failed started, started, in_progress
-    run.finished();
-    await notifier.flush();
-    const delivered = a.requests.slice(2).map(typeOf);
-    expect(delivered).toEqual(["started", "in_progress", "finished"]);
-    expect(b.requests.map(typeOf)).toEqual(["started", "in_progress", "finished"]);
-  });
-
-  it("a dead endpoint never delays another", async () => {
-    const { receiver, notifier } = await setup({
-      transport: httpTransport({ timeoutMs: 5000, network: LOOPBACK }),
-      retry: { retries: 0 },
-    });
-    const dead = await startReceiver({ respond: () => new Promise(() => undefined) });
-    cleanup.push(() => dead.close());
-    await hook(notifier, dead, "dead");
-    await hook(notifier, receiver, "live");
-    const started = Date.now();
-    const run = notifier.run({ id: "r", testId: "t", name: "n" });
-    run.started();
-    run.finished();
-    await receiver.waitFor(2, 2000);
-    expect(Date.now() - started).toBeLessThan(2000);
-  });
-
-  it("supersedes an in_progress that never went out once a terminal event is queued", async () => {
-    const { receiver, notifier, reports } = await setup(
-      { retry: { retries: 3, minDelayMs: 50, maxDelayMs: 50 } },
-      { respond: (_r, i) => (i === 0 ? 503 : 200) },
-    );
-    await hook(notifier, receiver, "x");
-    const run = notifier.run({ id: "r", testId: "t", name: "n" });
-    run.started();
-    run.stats({ requests: 1 });
-    run.aborted("stop");
-    await notifier.flush();
-    expect(receiver.requests.slice(1).map(typeOf)).toEqual(["started", "aborted"]);
-    expect(reports.filter((r) => r.outcome === "dropped")).toEqual([
-      expect.objectContaining({ event: "in_progress", reason: "superseded" }),
-    ]);
-  });
-
-  it("drops a delivery past its event's deadline and reports it stale", async () => {
-    const { receiver, notifier, reports } = await setup(
-      { deadlines: { in_progress: 100 }, retry: { retries: 3, minDelayMs: 150, maxDelayMs: 150 } },
-      { respond: (_r, i) => (i === 0 ? 503 : 200) },
-    );
-    await hook(notifier, receiver, "x");
-    const run = notifier.run({ id: "r", testId: "t", name: "n" });
-    run.started();
-    run.stats({ requests: 1 });
-    await notifier.flush();
-    expect(receiver.requests.map(typeOf)).toEqual(["started", "started"]);
-    expect(reports.filter((r) => r.outcome === "dropped")).toEqual([
-      expect.objectContaining({ event: "in_progress", reason: "stale" }),
-    ]);
-  });
-});
-
 describe("rate limits (fake clock)", () => {
   it("spaces Slack messages to one a second after a burst of 3, and leaves JSON unlimited", async () => {
     vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout", "Date"] });
@@ -376,46 +165,6 @@ describe("rate limits (fake clock)", () => {
     expect(json).toEqual([0, 0, 0, 0, 0, 0]);
     expect(slack.slice(0, 3)).toEqual([0, 0, 0]);
     expect(slack.slice(3)).toEqual([1000, 2000, 3000]);
-  });
-});
-
-describe("bounded memory", () => {
-  it("with a dead endpoint and a cap of 20, the queue never holds more than 20 and every drop is reported", async () => {
-    const dead = await startReceiver();
-    await dead.close();
-    const notifier = createNotifier({
-      network: LOOPBACK,
-      maxQueued: 20,
-      retry: { retries: 1000, minDelayMs: 1000, maxDelayMs: 1000 },
-    });
-    cleanup.push(() => notifier.close({ timeoutMs: 50 }));
-    const reports: DeliveryReport[] = [];
-    notifier.on("delivery", (r) => reports.push(r));
-    await notifier.webhooks.create({
-      name: "d",
-      url: `${dead.url}/d`,
-      format: "json",
-      events: [...EVENT_NAMES],
-      global: true,
-    });
-    let maxQueued = 0;
-    for (let i = 0; i < 200; i++) {
-      const run = notifier.run({ id: `run-${i}`, testId: "t", name: "n" });
-      run.started();
-      run.stats({ requests: 1 });
-      await new Promise((resolve) => setImmediate(resolve));
-      // Waiting and being retried together: every run here is new, so each adds a retrying lane.
-      maxQueued = Math.max(maxQueued, notifier.stats().queued + notifier.stats().inFlight);
-    }
-    expect(maxQueued).toBeLessThanOrEqual(20);
-    const dropped = reports.filter((r) => r.outcome === "dropped" && r.reason === "overflow");
-    expect(dropped.length).toBeGreaterThan(100);
-    expect(notifier.stats().dropped).toBe(dropped.length);
-    // Nothing terminal was queued here: every drop is a started or an in_progress.
-    expect(dropped.every((r) => r.event === "started" || r.event === "in_progress")).toBe(true);
-    const result = await notifier.close({ timeoutMs: 50 });
-    expect(result.drained).toBe(false);
-    expect(reports.filter((r) => r.outcome === "abandoned").length).toBe(result.pending);
   });
 });
 

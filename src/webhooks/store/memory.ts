@@ -1,18 +1,6 @@
 import type { WebhookRecord } from "../model.js";
 import type { SubscriptionStore, WebhookFilter } from "./types.js";
 
-/**
- * @internal A store may offer this: `list` without copies and without waiting, returning frozen records
- * that stay the same objects while unchanged. Selection uses it on every event, so memory stores cost
- * no clones and no round trip through the microtask queue.
- */
-export const listFrozen: unique symbol = Symbol("runhooks.listFrozen");
-
-/** @internal */
-export interface FrozenListing {
-  [listFrozen](filter?: WebhookFilter): readonly WebhookRecord[];
-}
-
 function freeze(record: WebhookRecord): WebhookRecord {
   const copy = structuredClone(record);
   Object.freeze(copy.events);
@@ -29,7 +17,7 @@ function freeze(record: WebhookRecord): WebhookRecord {
  * const notifier = createNotifier({ store: memoryStore() });
  */
 export function memoryStore(): SubscriptionStore {
-  // Records are kept frozen: the public methods hand out copies, the internal listing the records.
+  // Records are kept frozen: `get` and `list` hand out copies, `listNow` the records themselves.
   const webhooks = new Map<string, WebhookRecord>();
   const select = (filter: WebhookFilter | undefined): WebhookRecord[] => {
     const ids = filter?.ids ? new Set(filter.ids) : undefined;
@@ -70,9 +58,7 @@ export function memoryStore(): SubscriptionStore {
   };
   // Not enumerable: a store built by spreading this one (`{ ...memoryStore(), list }`) must not
   // inherit a listing that bypasses its own `list`.
-  Object.defineProperty(store, listFrozen, {
-    value: select,
-  });
+  Object.defineProperty(store, "listNow", { value: select });
   return store;
 }
 

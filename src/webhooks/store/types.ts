@@ -35,6 +35,15 @@ export interface SubscriptionStore {
   get(id: string): Promise<WebhookRecord | undefined>;
   /** The webhooks that match `filter` (all of them without one), most recently updated first. */
   list(filter?: WebhookFilter): Promise<WebhookRecord[]>;
+  /**
+   * Optional: the same answer as `list`, synchronously, for a store that has its webhooks in memory
+   * (the in-memory store; a cache in front of a database). When a store has it, the notifier selects
+   * each event's webhooks with it, so that an event goes from the runner's call to the delivery queue
+   * without a round trip through the promise queue. It may return the records it keeps rather than
+   * copies: the notifier never changes them, and keeps what it works out from a frozen record for as
+   * long as that same object comes back. Leave it out when answering needs I/O.
+   */
+  listNow?(filter?: WebhookFilter): readonly WebhookRecord[];
   /** Replaces the stored webhook with the same id. Resolves `false` when there is none. */
   update(webhook: WebhookRecord): Promise<boolean>;
   /** Deletes the webhook. Resolves `false` when there was none. */

@@ -1,9 +1,8 @@
 import { StoreError, describe } from "../errors.js";
 import type { RunEvent } from "../events.js";
-import type { WebhookRecord } from "./model.js";
-import { listFrozen, type FrozenListing } from "./store/memory.js";
-import { validateRecords } from "./store/validate.js";
-import type { SubscriptionStore, WebhookFilter } from "./store/types.js";
+import type { WebhookRecord } from "../webhooks/model.js";
+import { validateRecords } from "../webhooks/store/validate.js";
+import type { SubscriptionStore, WebhookFilter } from "../webhooks/store/types.js";
 
 /** @internal The webhooks an event goes to, and what went wrong finding them. */
 export interface Selection {
@@ -30,16 +29,16 @@ export async function selectTargets(store: SubscriptionStore, event: RunEvent): 
 }
 
 /**
- * @internal {@link selectTargets} without waiting, for the in-memory store, whose listing is synchronous:
- * most events then go from `emit` to the queue in one step. `undefined` for any other store.
+ * @internal {@link selectTargets} without waiting, for a store that answers synchronously
+ * (`SubscriptionStore.listNow`, as the in-memory store does): most events then go from `emit` to the
+ * queue in one step. `undefined` for a store without it.
  */
 export function selectTargetsNow(store: SubscriptionStore, event: RunEvent): Selection | undefined {
-  if (!(listFrozen in store)) return undefined;
-  const listing = store as SubscriptionStore & FrozenListing;
+  if (store.listNow === undefined) return undefined;
   const ids = event.run.webhooks ?? [];
   const problems: StoreError[] = [];
-  const globals = checkRows(listing[listFrozen](globalFilter(event)), problems);
-  const named = ids.length > 0 ? checkRows(listing[listFrozen]({ ids }), problems) : undefined;
+  const globals = checkRows(store.listNow(globalFilter(event)), problems);
+  const named = ids.length > 0 ? checkRows(store.listNow({ ids }), problems) : undefined;
   return combine(event, ids, globals, named, problems);
 }
 
@@ -96,10 +95,7 @@ async function query(
 ): Promise<WebhookRecord[] | undefined> {
   let rows: unknown;
   try {
-    rows =
-      listFrozen in store
-        ? (store as SubscriptionStore & FrozenListing)[listFrozen](filter)
-        : await store.list(filter);
+    rows = await store.list(filter);
   } catch (error) {
     problems.push(new StoreError("list", describe(error), { cause: error }));
     return undefined;

@@ -1,0 +1,28 @@
+import type { DeliveryCounters } from "../delivery/deliver.js";
+import type { DeliveryQueue } from "../delivery/queue.js";
+import type { Outlet } from "./channels.js";
+import type { ResolvedOptions } from "./options.js";
+import type { FlushResult } from "./types.js";
+
+/**
+ * @internal Everything a notifier holds, in one object that its stages share: the dispatcher adds to
+ * `selecting` and the queue, `flush()`/`close()` wait on them, and `phase` tells the dispatcher what
+ * `close()` decided.
+ */
+export interface NotifierState {
+  readonly options: ResolvedOptions;
+  readonly outlet: Outlet;
+  readonly counters: DeliveryCounters;
+  readonly queue: DeliveryQueue;
+  /** Store lookups in flight: events whose deliveries are not queued yet. */
+  readonly selecting: Set<Promise<void>>;
+  /**
+   * `open`; `closed` once `close()` was called (new events are refused); `abandoned` once `close()`
+   * gave up waiting (a lookup that finishes later reports its deliveries as abandoned).
+   */
+  phase: "open" | "closed" | "abandoned";
+  /** Deliveries reported as abandoned by lookups that finished after `close()` gave up. */
+  abandonedLate: number;
+  /** The one `close()` in progress or done. */
+  closing: Promise<FlushResult> | undefined;
+}
