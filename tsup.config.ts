@@ -8,6 +8,7 @@ export default defineConfig({
     index: "src/index.ts",
     "testing/index": "src/testing/index.ts",
     "admin/index": "src/admin/index.ts",
+    "formatters/index": "src/formatters/index.ts",
   },
   format: ["esm"],
   target: "node20",

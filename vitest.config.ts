@@ -11,7 +11,7 @@ export default defineConfig({
     alias: [
       { find: /^runhooks$/, replacement: fileURLToPath(new URL("./src/index.ts", import.meta.url)) },
       {
-        find: /^runhooks\/(testing|admin)$/,
+        find: /^runhooks\/(testing|admin|formatters)$/,
         replacement: fileURLToPath(new URL("./src/$1/index.ts", import.meta.url)),
       },
     ],

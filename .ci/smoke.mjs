@@ -2,7 +2,8 @@
 import { createServer } from "node:http";
 import { createNotifier, isValidationError } from "runhooks";
 import { startReceiver, sampleEvents, testStore } from "runhooks/testing";
-import { createAdmin } from "runhooks/admin";
+import { createAdmin, maskUrl } from "runhooks/admin";
+import { SLACK_LIMITS, escapeSlack } from "runhooks/formatters";
 
 const receiver = await startReceiver();
 const notifier = createNotifier({ network: { allowPrivate: true } });
@@ -30,6 +31,12 @@ try {
 }
 if (Object.keys(sampleEvents()).length !== 8 || typeof testStore !== "function") {
   throw new Error("testing entry point is incomplete");
+}
+if (escapeSlack("<b>") !== "&lt;b&gt;" || typeof SLACK_LIMITS.text !== "number") {
+  throw new Error("formatters entry point is incomplete");
+}
+if (maskUrl("https://hooks.example.com/secret") !== "https://hooks.example.com/***") {
+  throw new Error("admin entry point has no maskUrl");
 }
 // The admin subpath: its API answers through the fetch handler.
 const adminNotifier = createNotifier();

@@ -2,6 +2,7 @@
 // `tsc --noEmit` over this file in the smoke project, where runhooks is installed from the tarball.
 import { createNotifier, type DeliveryReport, type RunEvent, type Webhook } from "runhooks";
 import { createAdmin, type Admin } from "runhooks/admin";
+import { type SlackMessage, escapeDiscord } from "runhooks/formatters";
 import { sampleEvents, startReceiver, type TestReceiver } from "runhooks/testing";
 
 const notifier = createNotifier({ network: { allowPrivate: true } });
@@ -17,4 +18,5 @@ const events: Record<string, RunEvent> = sampleEvents();
 notifier.on("delivery", (report: DeliveryReport) => report.outcome);
 // @ts-expect-error an unknown event name is a type error
 notifier.bus.on("exploded", () => undefined);
-export { admin, events, hook, receiver };
+const message: SlackMessage = { text: escapeDiscord("*x*"), blocks: [], attachments: [] };
+export { admin, events, hook, message, receiver };

@@ -19,7 +19,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
 import { EVENT_NAMES, createNotifier } from "../src/index.js";
-import type { TeamsMessage } from "../src/index.js";
+import type { TeamsMessage } from "../src/formatters/index.js";
 import { sampleEvents } from "../src/testing/fixtures.js";
 import { CHROMIUM, CHROMIUM_ARGS } from "./chromium.js";
 

@@ -49,7 +49,6 @@ export type {
 
 export type { FinishResult, IgnoredCall, RunHandle } from "./run-tracker.js";
 
-export { MASK, maskUrl } from "./webhooks/model.js";
 export type {
   Webhook,
   WebhookInput,
@@ -66,23 +65,13 @@ export { defineFormatter } from "./formatters/define.js";
 export type { FormatterDefinition } from "./formatters/define.js";
 export { BUILT_IN_FORMATS } from "./formatters/registry.js";
 export { jsonFormatter } from "./formatters/json.js";
-export type { JsonEnvelope, JsonFormatterOptions, PredatorJsonBody } from "./formatters/json.js";
-export { SLACK_LIMITS, escapeSlack, slackFormatter } from "./formatters/slack.js";
-export type {
-  SlackBlock,
-  SlackFormatterOptions,
-  SlackMessage,
-  TextObject as SlackTextObject,
-} from "./formatters/slack.js";
-export type { Tone } from "./formatters/_summary.js";
-export { TEAMS_MAX_BYTES, escapeTeams, teamsFormatter } from "./formatters/teams.js";
-export type {
-  CardElement as TeamsCardElement,
-  TeamsFormatterOptions,
-  TeamsMessage,
-} from "./formatters/teams.js";
-export { DISCORD_LIMITS, discordFormatter, escapeDiscord } from "./formatters/discord.js";
-export type { DiscordFormatterOptions, DiscordMessage } from "./formatters/discord.js";
+export type { JsonEnvelope, JsonFormatterOptions } from "./formatters/json.js";
+export { slackFormatter } from "./formatters/slack.js";
+export type { SlackFormatterOptions } from "./formatters/slack.js";
+export { teamsFormatter } from "./formatters/teams.js";
+export type { TeamsFormatterOptions } from "./formatters/teams.js";
+export { discordFormatter } from "./formatters/discord.js";
+export type { DiscordFormatterOptions } from "./formatters/discord.js";
 export type { FormatContext, FormattedMessage, Formatter, FormatterLimits } from "./formatters/types.js";
 
 export type { NetworkOptions } from "./delivery/address-guard.js";
@@ -105,9 +94,7 @@ export type {
   QueueFactory,
   WorkerContext,
 } from "./delivery/queue.js";
-export { DEFAULT_RATE_LIMITS } from "./delivery/rate-limit.js";
 export type { RateLimit } from "./delivery/rate-limit.js";
-export { DEFAULT_DEADLINES, DEFAULT_RETRY } from "./delivery/retry.js";
 export type { RetryOptions } from "./delivery/retry.js";
 export type {
   Delivery,

@@ -17,6 +17,7 @@ import { predatorDialect } from "./predator.js";
 import { dispatch } from "./routes.js";
 import { deliveryToWire, nativeDialect, type DeliveryWire } from "./wire.js";
 
+export { MASK, maskUrl } from "../webhooks/model.js";
 export type { DeliveryWire, WebhookWire } from "./wire.js";
 export type { PredatorWebhookWire } from "./predator.js";
 export {

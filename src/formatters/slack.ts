@@ -31,16 +31,16 @@ export const SLACK_LIMITS = {
 const COLORS: Record<Tone, string> = { good: "#2eb67d", info: "#1d9bd1", warning: "#ecb22e", bad: "#e01e5a" };
 
 /** A Block Kit text object. */
-export interface TextObject {
+export interface SlackTextObject {
   type: "plain_text" | "mrkdwn";
   text: string;
   emoji?: boolean;
 }
 /** The Block Kit blocks runhooks emits (a subset of `@slack/types` `KnownBlock`). */
 export type SlackBlock =
-  | { type: "header"; text: TextObject & { type: "plain_text" } }
-  | { type: "section"; text?: TextObject; fields?: TextObject[] }
-  | { type: "context"; elements: TextObject[] };
+  | { type: "header"; text: SlackTextObject & { type: "plain_text" } }
+  | { type: "section"; text?: SlackTextObject; fields?: SlackTextObject[] }
+  | { type: "context"; elements: SlackTextObject[] };
 /** The body runhooks sends to a Slack incoming webhook. */
 export interface SlackMessage {
   text: string;
@@ -100,7 +100,7 @@ function buildSlack(
     },
   };
   const inner: SlackBlock[] = [];
-  const fields = summary.facts.map<TextObject>((fact) => ({
+  const fields = summary.facts.map<SlackTextObject>((fact) => ({
     type: "mrkdwn",
     text: fit(`*${fact.label}*\n${fact.value}`, SLACK_LIMITS.fieldText, `field "${fact.label}"`),
   }));

@@ -29,7 +29,7 @@ const COLOR: Record<Tone, "Good" | "Accent" | "Warning" | "Attention"> = {
 };
 
 /** The Adaptive Card elements runhooks emits: text blocks and fact sets. */
-export type CardElement =
+export type TeamsCardElement =
   | {
       type: "TextBlock";
       text: string;
@@ -54,7 +54,7 @@ export interface TeamsMessage {
       type: "AdaptiveCard";
       version: "1.4";
       msteams: { width: "Full" };
-      body: CardElement[];
+      body: TeamsCardElement[];
       actions?: Array<{ type: "Action.OpenUrl"; title: string; url: string }>;
     };
   }>;
@@ -111,7 +111,7 @@ function buildCard(summary: MessageSummary, scale: number, warnings: string[]): 
     warnings.push(`${what} truncated to ${max} characters`);
     return truncate(text, max);
   };
-  const body: CardElement[] = [
+  const body: TeamsCardElement[] = [
     {
       type: "TextBlock",
       text: escapeTeams(cut(`${summary.emoji} ${summary.title}`, size(SIZES.title), "title")),
