@@ -90,7 +90,6 @@ export type {
   DeliveryQueue,
   DeliveryWorker,
   DropReason,
-  MemoryQueueOptions,
   QueueFactory,
   WorkerContext,
 } from "./delivery/queue.js";

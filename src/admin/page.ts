@@ -1,9 +1,7 @@
 import { EVENT_NAMES } from "../events.js";
+import { BUILT_IN_FORMATS } from "../formatters/registry.js";
 import { BODY, SCRIPT, STYLE, type BodySlot } from "./page/_assets.generated.js";
 import type { PageConfig } from "./page/types.js";
-
-/** The built-in formats the form offers; any other registered format can be typed in. */
-const FORMATS = ["json", "slack", "teams", "discord"] as const;
 
 /**
  * @internal The admin page: one self-contained HTML document (inline CSS and vanilla JavaScript, no
@@ -26,7 +24,7 @@ const FORMATS = ["json", "slack", "teams", "discord"] as const;
  * resolves the API against its own address.
  */
 export function adminPage(basePath: string): string {
-  const config: PageConfig = { base: basePath, events: EVENT_NAMES, formats: FORMATS };
+  const config: PageConfig = { base: basePath, events: EVENT_NAMES, formats: BUILT_IN_FORMATS };
   return [
     "<!doctype html>",
     '<html lang="en">',
@@ -51,7 +49,7 @@ export function adminPage(basePath: string): string {
 /** What fills each of page.html's slots: the lists of events and formats, which live in the code. */
 const SLOTS: Record<BodySlot, string> = {
   "format-options": [
-    ...FORMATS.map((name) => `<option value="${name}">${name}</option>`),
+    ...BUILT_IN_FORMATS.map((name) => `<option value="${name}">${name}</option>`),
     '<option value="other">other…</option>',
   ].join(""),
   "event-checkboxes": EVENT_NAMES.map(

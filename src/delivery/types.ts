@@ -56,7 +56,10 @@ export interface Delivery {
   readonly queuedAt: number;
   /** `Date.now()` after which it is stale and dropped (the event's time plus its deadline). */
   readonly deadlineAt: number;
-  /** Whether the event ends the run (then it supersedes a queued `in_progress`). */
+  /**
+   * Whether the event supersedes a queued `in_progress` of its run: it says how the run ended, or is a
+   * benchmark verdict (which comes right before `finished`).
+   */
   readonly terminal: boolean;
   /** Keys to sign each attempt with (Standard Webhooks), when the webhook has a secret. */
   readonly signing?: ReadonlyArray<{ key: Buffer; until?: number | undefined }> | undefined;

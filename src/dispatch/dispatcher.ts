@@ -41,7 +41,8 @@ export function createDispatcher(state: NotifierState): (event: RunEvent) => voi
     });
   };
 
-  // The in-memory store answers at once: select, format and queue now, with no promise in between.
+  // A store with listNow (the in-memory one) answers at once: select, format and queue now, with no
+  // promise in between.
   // True when that was possible (or failed and was reported).
   const dispatchNow = (event: RunEvent): boolean => {
     try {

@@ -24,7 +24,7 @@ export interface WebhookFilter {
 /**
  * Where webhooks live. Implement it for your database; `memoryStore()` is the default.
  *
- * Every method is async and may throw: the notifier turns a failure into an `error` report and the
+ * Every method but the optional `listNow` is async, and any may throw: the notifier turns a failure into an `error` report and the
  * runner is never affected. Records go in and come out whole (secrets and full URLs included: masking
  * is the notifier's job, not the store's).
  */
