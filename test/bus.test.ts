@@ -1,8 +1,14 @@
-import { describe, expect, it, vi } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { createEventBus } from "../src/bus.js";
 import { isListenerError, isValidationError, type ListenerError } from "../src/errors.js";
 import type { EventName } from "../src/events.js";
-import { sampleRun, sampleStats } from "../src/testing/fixtures.js";
+import { createNotifier } from "../src/notifier.js";
+import { sampleEvents, sampleRun, sampleStats } from "../src/testing/fixtures.js";
+
+const cleanup: Array<() => Promise<unknown>> = [];
+afterEach(async () => {
+  for (const fn of cleanup.splice(0).reverse()) await fn();
+});
 
 describe("createEventBus", () => {
   it("delivers a validated, completed event to typed listeners and returns it", () => {
@@ -222,5 +228,50 @@ describe("createEventBus", () => {
     } finally {
       warn.mockRestore();
     }
+  });
+});
+
+describe("regressions", () => {
+  // regression: b90c099 (the same function attached twice: each attachment removes only itself)
+  it("once and on with the same function each keep their own attachment", () => {
+    const bus = createEventBus();
+    const f = vi.fn();
+    bus.on("started", f);
+    const stopOnce = bus.once("started", f);
+    bus.emit("started", { run: sampleEvents().started.run });
+    bus.emit("started", { run: sampleEvents().started.run });
+    expect(f).toHaveBeenCalledTimes(3);
+    const g = vi.fn();
+    bus.on("started", g);
+    bus.once("started", g)();
+    stopOnce();
+    bus.emit("started", { run: sampleEvents().started.run });
+    expect(g).toHaveBeenCalledTimes(1);
+  });
+
+  // regression: b90c099 (ordered nested publishing: a call's events go out together)
+  it("a listener that makes the run emit cannot put an event before the ones already on their way", () => {
+    const notifier = createNotifier();
+    cleanup.push(() => notifier.close());
+    const seen: string[] = [];
+    const run = notifier.run({ id: "r", testId: "t", name: "n" });
+    notifier.bus.on("started", () => run.aborted("from a listener"));
+    for (const name of ["started", "in_progress", "aborted"] as const)
+      notifier.bus.on(name, (e) => seen.push(e.event));
+    run.stats({ requests: 1 });
+    expect(seen).toEqual(["started", "in_progress", "aborted"]);
+  });
+
+  // regression: b90c099 (frozen events)
+  it("events are frozen: a listener cannot change what webhooks receive", () => {
+    const bus = createEventBus();
+    bus.on("started", (event) => {
+      (event.run as { name: string }).name = "MUTATED";
+    });
+    const errors: unknown[] = [];
+    bus.on("error", (e) => errors.push(e));
+    const event = bus.emit("started", { run: { id: "r", testId: "t", name: "original" } });
+    expect(event.run.name).toBe("original");
+    expect(errors).toHaveLength(1);
   });
 });

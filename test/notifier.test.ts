@@ -1,53 +1,18 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { createNotifier, type Notifier, type NotifierWarning } from "../src/notifier.js";
-import type { DeliveryReport, TransportRequest } from "../src/delivery/types.js";
-import { isStoreError, isValidationError, type RunhooksError } from "../src/errors.js";
+import { createNotifier } from "../src/notifier.js";
+import type { TransportRequest } from "../src/delivery/types.js";
+import { isValidationError } from "../src/errors.js";
 import type { EventName } from "../src/events.js";
-import { memoryStore } from "../src/webhooks/store/memory.js";
-import type { SubscriptionStore } from "../src/webhooks/store/types.js";
-import type { WebhookInput } from "../src/webhooks/model.js";
-import { startReceiver, type TestReceiver } from "../src/testing/receiver.js";
 import { EVENT_NAMES } from "../src/events.js";
 import { USER_AGENT } from "../src/_version.js";
 import { LOOPBACK } from "./helpers/loopback.js";
-import { receiverHook } from "./helpers/webhooks.js";
+import { hook, receiverSetup } from "./helpers/notifier.js";
 
 const cleanup: Array<() => Promise<unknown>> = [];
 afterEach(async () => {
   for (const fn of cleanup.splice(0).reverse()) await fn();
 });
-
-async function setup(
-  options: Parameters<typeof createNotifier>[0] = {},
-  respond?: Parameters<typeof startReceiver>[0],
-) {
-  const receiver = await startReceiver(respond);
-  const notifier = createNotifier({ network: LOOPBACK, ...options });
-  cleanup.push(
-    () => receiver.close(),
-    () => notifier.close({ timeoutMs: 1000 }),
-  );
-  const reports: DeliveryReport[] = [];
-  const warnings: NotifierWarning[] = [];
-  const errors: RunhooksError[] = [];
-  notifier.on("delivery", (r) => reports.push(r));
-  notifier.on("warning", (w) => warnings.push(w));
-  notifier.on("error", (e) => errors.push(e));
-  return { receiver, notifier, reports, warnings, errors };
-}
-
-// The URL carries a token: tests check it never shows up in reports, warnings or errors.
-function hook(
-  notifier: Notifier,
-  receiver: TestReceiver,
-  path: string,
-  extra: Partial<WebhookInput> = {},
-): ReturnType<Notifier["webhooks"]["create"]> {
-  return receiverHook(notifier, receiver, path, {
-    url: `${receiver.url}/${path}?token=secret-token`,
-    ...extra,
-  });
-}
+const setup = receiverSetup(cleanup);
 
 describe("one delivery path, end to end", () => {
   it("POSTs every lifecycle event as a Standard Webhooks JSON envelope to a loopback receiver", async () => {
@@ -143,101 +108,6 @@ describe("one delivery path, end to end", () => {
   });
 });
 
-describe("selection", () => {
-  it("fires global webhooks for every run and ad hoc ones only for runs that name them, each once", async () => {
-    const { receiver, notifier, warnings } = await setup();
-    const global = await hook(notifier, receiver, "global");
-    const adHoc = await hook(notifier, receiver, "adhoc", { global: false });
-    notifier
-      .run({ id: "a", testId: "t", name: "n", webhooks: [adHoc.id, global.id, "no-such-id"] })
-      .started();
-    notifier.run({ id: "b", testId: "t", name: "n" }).started();
-    await notifier.flush();
-    const seen = receiver.requests.map(
-      (r) => `${r.path.split("?")[0]}:${(r.json() as { data: { run: { id: string } } }).data.run.id}`,
-    );
-    expect(seen.sort()).toEqual(["/adhoc:a", "/global:a", "/global:b"]);
-    expect(warnings).toEqual([
-      expect.objectContaining({ code: "unknown_webhook", runId: "a", webhookId: "no-such-id" }),
-    ]);
-    // Routing data stays out of the payload.
-    expect(receiver.requests.every((r) => !r.body.includes("webhooks"))).toBe(true);
-  });
-
-  it("respects events, enabled and tenant", async () => {
-    const { receiver, notifier } = await setup();
-    await hook(notifier, receiver, "only-finished", { events: ["finished"] });
-    await hook(notifier, receiver, "disabled", { enabled: false });
-    await hook(notifier, receiver, "acme", { tenant: "acme" });
-    await hook(notifier, receiver, "everyone");
-    notifier.run({ id: "r1", testId: "t", name: "n", tenant: "acme" }).started();
-    notifier.run({ id: "r2", testId: "t", name: "n", tenant: "other" }).started();
-    notifier.run({ id: "r3", testId: "t", name: "n" }).finished();
-    await notifier.flush();
-    const seen = receiver.requests.map(
-      (r) => `${r.path.split("?")[0]}:${(r.json() as { data: { run: { id: string } } }).data.run.id}`,
-    );
-    expect(seen.sort()).toEqual([
-      "/acme:r1",
-      "/everyone:r1",
-      "/everyone:r2",
-      "/everyone:r3",
-      "/only-finished:r3",
-    ]);
-  });
-
-  it("resolves webhooks when each event fires, so edits during a run apply to later events", async () => {
-    const { receiver, notifier } = await setup();
-    const webhook = await hook(notifier, receiver, "edited");
-    const run = notifier.run({ id: "r", testId: "t", name: "n" });
-    run.started();
-    await notifier.flush();
-    await notifier.webhooks.update(webhook.id, { events: ["finished"] });
-    run.stats({ requests: 1 });
-    run.finished();
-    await notifier.flush();
-    await notifier.webhooks.remove(webhook.id);
-    notifier.run({ id: "r2", testId: "t", name: "n" }).finished();
-    await notifier.flush();
-    expect(receiver.requests.map((r) => (r.json() as { type: string }).type)).toEqual([
-      "started",
-      "finished",
-    ]);
-  });
-
-  it("reports a store that throws or returns garbage, without affecting the runner or the other webhooks", async () => {
-    const inner = memoryStore();
-    let mode: "ok" | "throw" | "garbage" = "ok";
-    const store: SubscriptionStore = {
-      ...inner,
-      async list(filter) {
-        if (mode === "throw" && filter?.global) throw new Error("database is down");
-        const rows = await inner.list(filter);
-        return mode === "garbage" ? [...rows, { id: "bad", url: 42 } as never] : rows;
-      },
-    };
-    const { receiver, notifier, errors } = await setup({ store });
-    const adHoc = await hook(notifier, receiver, "adhoc", { global: false });
-    const run = notifier.run({ id: "r", testId: "t", name: "n", webhooks: [adHoc.id] });
-    mode = "throw";
-    expect(() => run.started()).not.toThrow();
-    await notifier.flush();
-    mode = "garbage";
-    run.finished();
-    await notifier.flush();
-    expect(receiver.requests.map((r) => (r.json() as { type: string }).type)).toEqual([
-      "started",
-      "finished",
-    ]);
-    expect(errors.every(isStoreError)).toBe(true);
-    expect(errors.map((e) => e.message)).toEqual([
-      "Subscription store list failed: Error: database is down",
-      "Subscription store list failed: returned an invalid webhook bad: name: Invalid input: expected string, received undefined",
-      "Subscription store list failed: returned an invalid webhook bad: name: Invalid input: expected string, received undefined",
-    ]);
-  });
-});
-
 describe("failures stay with their delivery", () => {
   it("reports a formatter that throws as format_failed and still delivers to the other webhooks", async () => {
     const { receiver, notifier, reports } = await setup({
@@ -308,38 +178,6 @@ describe("failures stay with their delivery", () => {
     await notifier.flush();
     expect(receiver.requests).toHaveLength(1);
     expect(errors.map((e) => e.message)).toEqual(['A listener for "delivery" failed: Error: listener bug']);
-  });
-});
-
-describe("close and flush", () => {
-  it("never hangs on a receiver that never answers: abandons and reports after the timeout", async () => {
-    const { receiver, notifier, reports } = await setup({}, { respond: () => new Promise(() => undefined) });
-    await hook(notifier, receiver, "hang");
-    notifier.run({ id: "r", testId: "t", name: "n" }).started();
-    await receiver.waitFor(1);
-    expect(await notifier.flush({ timeoutMs: 50 })).toEqual({ drained: false, pending: 1 });
-    const started = Date.now();
-    const result = await notifier.close({ timeoutMs: 100 });
-    expect(Date.now() - started).toBeLessThan(5000);
-    expect(result).toEqual({ drained: false, pending: 1 });
-    expect(reports).toEqual([
-      expect.objectContaining({ outcome: "abandoned", final: true, ok: false, event: "started" }),
-    ]);
-  });
-
-  it("is idempotent, works with await using, and warns about events after close", async () => {
-    const { receiver, notifier, warnings } = await setup();
-    await hook(notifier, receiver, "x");
-    const run = notifier.run({ id: "r", testId: "t", name: "n" });
-    {
-      await using _scope = { [Symbol.asyncDispose]: () => notifier[Symbol.asyncDispose]() };
-      run.started();
-    }
-    expect(receiver.requests).toHaveLength(1);
-    expect(await notifier.close()).toEqual({ drained: true, pending: 0 });
-    expect(() => run.finished()).not.toThrow();
-    expect(warnings).toEqual([expect.objectContaining({ code: "closed", runId: "r" })]);
-    expect(receiver.requests).toHaveLength(1);
   });
 });
 

@@ -1,5 +1,5 @@
 import fc from "fast-check";
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import {
   EVENT_NAMES,
   OUTCOME_EVENTS,
@@ -20,6 +20,12 @@ import {
   type IgnoredCall,
   type RunSnapshot,
 } from "../src/run-tracker.js";
+import { createNotifier } from "../src/notifier.js";
+
+const cleanup: Array<() => Promise<unknown>> = [];
+afterEach(async () => {
+  for (const fn of cleanup.splice(0).reverse()) await fn();
+});
 
 const run: Run = { id: "run-1", testId: "t-1", name: "checkout" };
 const COOLDOWN = 60_000;
@@ -681,3 +687,32 @@ function quickSnapshot(h: ReturnType<typeof harness>): RunSnapshot["stats"] {
   if (finished?.event !== "finished") throw new Error("no finished event");
   return finished.stats;
 }
+
+describe("regressions", () => {
+  // regression: b90c099 (prototype keys: an error kind named "constructor" counts from 0)
+  it("counts an error kind named like an Object.prototype member as a number", () => {
+    const notifier = createNotifier();
+    cleanup.push(() => notifier.close());
+    const events: RunEvent[] = [];
+    notifier.bus.on("finished", (e) => events.push(e));
+    const run = notifier.run({ id: "r", testId: "t", name: "n" });
+    run.stats({ errors: { constructor: 3, toString: 1 } });
+    run.finished({ stats: { errors: { constructor: 2 } } });
+    const finished = events[0];
+    expect(finished?.event === "finished" && finished.stats.errors).toEqual({ constructor: 5, toString: 1 });
+  });
+
+  // regression: b90c099 (an error whose getters throw is still normalised)
+  it("failed() with an error whose getters throw still emits", () => {
+    const notifier = createNotifier();
+    cleanup.push(() => notifier.close());
+    const run = notifier.run({ id: "r", testId: "t", name: "n" });
+    const nasty = Object.defineProperty({}, "message", {
+      get() {
+        throw new Error("gotcha");
+      },
+    });
+    expect(() => run.failed(nasty)).not.toThrow();
+    expect(run.ended).toBe(true);
+  });
+});

@@ -5,7 +5,7 @@ import { createDeliverer, backoff, type DeliveryCounters } from "../../src/deliv
 import { httpTransport } from "../../src/delivery/http-transport.js";
 import { memoryQueue, type WorkerContext } from "../../src/delivery/queue.js";
 import { RateLimiter } from "../../src/delivery/rate-limit.js";
-import { DEFAULT_RETRY, type ResolvedRetry } from "../../src/delivery/retry.js";
+import { DEFAULT_RETRY, type ResolvedRetry, type RetryOptions } from "../../src/delivery/retry.js";
 import type { Delivery, DeliveryReport, Transport, TransportRequest } from "../../src/delivery/types.js";
 import { TransportError } from "../../src/errors.js";
 import { createNotifier, type NotifierWarning } from "../../src/notifier.js";
@@ -362,6 +362,25 @@ describe("backoff", () => {
 });
 
 describe("Retry-After (fake clock)", () => {
+  /** A notifier sending through `mock` (undici's MockAgent), with one global webhook on `started`. */
+  async function mockedNotifier(mock: MockAgent, retry: RetryOptions) {
+    const notifier = createNotifier({ transport: httpTransport({ dispatcher: mock }), retry });
+    cleanup.push(
+      () => notifier.close({ timeoutMs: 100 }),
+      () => mock.close(),
+    );
+    const reports: DeliveryReport[] = [];
+    notifier.on("delivery", (r) => reports.push(r));
+    await notifier.webhooks.create({
+      name: "x",
+      url: "https://hooks.example.com/x",
+      format: "json",
+      events: ["started"],
+      global: true,
+    });
+    return { notifier, reports };
+  }
+
   it("429 with Retry-After: 2 waits at least 2 s without using up a retry", async () => {
     vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout", "Date"] });
     const mock = new MockAgent();
@@ -378,23 +397,7 @@ describe("Retry-After (fake clock)", () => {
     });
     // retries: 1 — a Retry-After wait that used up the only retry would end the delivery after one
     // more failure; here there is none, and the second attempt must not come early.
-    const notifier = createNotifier({
-      transport: httpTransport({ dispatcher: mock }),
-      retry: { retries: 1, minDelayMs: 1, maxDelayMs: 1 },
-    });
-    cleanup.push(
-      () => notifier.close({ timeoutMs: 100 }),
-      () => mock.close(),
-    );
-    const reports: DeliveryReport[] = [];
-    notifier.on("delivery", (r) => reports.push(r));
-    await notifier.webhooks.create({
-      name: "x",
-      url: "https://hooks.example.com/x",
-      format: "json",
-      events: ["started"],
-      global: true,
-    });
+    const { notifier, reports } = await mockedNotifier(mock, { retries: 1, minDelayMs: 1, maxDelayMs: 1 });
     notifier.run({ id: "r", testId: "t", name: "n" }).started();
     const flushed = notifier.flush();
     // vi.waitFor would advance the fake clock; let only promises settle.
@@ -417,23 +420,7 @@ describe("Retry-After (fake clock)", () => {
       .get("https://hooks.example.com")
       .intercept({ path: "/x", method: "POST" })
       .reply(429, "", { headers: { "retry-after": "3600" } });
-    const notifier = createNotifier({
-      transport: httpTransport({ dispatcher: mock }),
-      retry: { maxRetryAfterMs: 60_000 },
-    });
-    cleanup.push(
-      () => notifier.close({ timeoutMs: 100 }),
-      () => mock.close(),
-    );
-    const reports: DeliveryReport[] = [];
-    notifier.on("delivery", (r) => reports.push(r));
-    await notifier.webhooks.create({
-      name: "x",
-      url: "https://hooks.example.com/x",
-      format: "json",
-      events: ["started"],
-      global: true,
-    });
+    const { notifier, reports } = await mockedNotifier(mock, { maxRetryAfterMs: 60_000 });
     notifier.run({ id: "r", testId: "t", name: "n" }).started();
     await notifier.flush();
     expect(reports).toEqual([

@@ -2,12 +2,11 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { httpTransport } from "../../src/delivery/http-transport.js";
-import type { DeliveryReport } from "../../src/delivery/types.js";
 import { EVENT_NAMES } from "../../src/events.js";
-import { createNotifier, type NotifierOptions, type NotifierWarning } from "../../src/notifier.js";
-import { startReceiver, type ReceiverOptions } from "../../src/testing/receiver.js";
+import { createNotifier } from "../../src/notifier.js";
 import { receiverHook as hook } from "../helpers/webhooks.js";
 import { LOOPBACK } from "../helpers/loopback.js";
+import { FAST, receiverSetup } from "../helpers/notifier.js";
 
 const cleanup: Array<() => Promise<unknown>> = [];
 afterEach(async () => {
@@ -15,22 +14,7 @@ afterEach(async () => {
   for (const fn of cleanup.splice(0).reverse()) await fn();
 });
 
-// Fast retries for tests on real loopback servers: the policy is the same, only the delays shrink.
-const FAST = { retries: 5, minDelayMs: 5, maxDelayMs: 20 };
-
-async function setup(options: NotifierOptions = {}, receiverOptions?: ReceiverOptions) {
-  const receiver = await startReceiver(receiverOptions);
-  const notifier = createNotifier({ network: LOOPBACK, retry: FAST, ...options });
-  cleanup.push(
-    () => receiver.close(),
-    () => notifier.close({ timeoutMs: 2000 }),
-  );
-  const reports: DeliveryReport[] = [];
-  const warnings: NotifierWarning[] = [];
-  notifier.on("delivery", (r) => reports.push(r));
-  notifier.on("warning", (w) => warnings.push(w));
-  return { receiver, notifier, reports, warnings };
-}
+const setup = receiverSetup(cleanup, { retry: FAST }, 2000);
 
 describe("retries against a real receiver", () => {
   it("503, 503, then 200: one message received, three attempts reported, one webhook-id", async () => {

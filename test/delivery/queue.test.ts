@@ -5,9 +5,10 @@ import { httpTransport } from "../../src/delivery/http-transport.js";
 import { memoryQueue, type WorkerContext } from "../../src/delivery/queue.js";
 import type { Delivery, DeliveryReport } from "../../src/delivery/types.js";
 import { EVENT_NAMES, type EventName } from "../../src/events.js";
-import { createNotifier, type NotifierOptions } from "../../src/notifier.js";
-import { startReceiver, type ReceiverOptions } from "../../src/testing/receiver.js";
+import { createNotifier } from "../../src/notifier.js";
+import { startReceiver } from "../../src/testing/receiver.js";
 import { LOOPBACK } from "../helpers/loopback.js";
+import { FAST, receiverSetup } from "../helpers/notifier.js";
 import { receiverHook as hook } from "../helpers/webhooks.js";
 
 // The queue's own tests: memoryQueue() with stub workers, then its lanes, deadlines, supersession and
@@ -30,20 +31,7 @@ function queued(fields: { id: string } & Record<string, unknown>): Delivery {
   } as unknown as Delivery;
 }
 
-// Fast retries for tests on real loopback servers: the policy is the same, only the delays shrink.
-const FAST = { retries: 5, minDelayMs: 5, maxDelayMs: 20 };
-
-async function setup(options: NotifierOptions = {}, receiverOptions?: ReceiverOptions) {
-  const receiver = await startReceiver(receiverOptions);
-  const notifier = createNotifier({ network: LOOPBACK, retry: FAST, ...options });
-  cleanup.push(
-    () => receiver.close(),
-    () => notifier.close({ timeoutMs: 2000 }),
-  );
-  const reports: DeliveryReport[] = [];
-  notifier.on("delivery", (r) => reports.push(r));
-  return { receiver, notifier, reports };
-}
+const setup = receiverSetup(cleanup, { retry: FAST }, 2000);
 
 const typeOf = (r: { json(): unknown }): EventName => (r.json() as { type: EventName }).type;
 

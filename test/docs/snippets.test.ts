@@ -4,8 +4,8 @@
  *
  * How:
  * - The package is built once with tsup into .tmp/docs-snippets-XXXX/node_modules/runhooks/dist, next to
- *   a copy of package.json: "runhooks", "runhooks/testing" and "runhooks/admin" resolve through its
- *   `exports`, as in a project that installed it.
+ *   a copy of package.json: "runhooks" and its subpaths ("runhooks/testing", "runhooks/admin",
+ *   "runhooks/formatters") resolve through its `exports`, as in a project that installed it.
  * - Each block is a module, type-checked with the repository's compiler options (tsconfig.json: strict,
  *   noUncheckedIndexedAccess, exactOptionalPropertyTypes, NodeNext…; its `paths` to the sources left out)
  *   in one ts.Program. Errors name the markdown line: `README.md:43 (block 1): TS2322 …`.

@@ -1,10 +1,12 @@
 import { describe, expect, it } from "vitest";
+import type { RunEvent } from "../../src/events.js";
 import {
   DISCORD_LIMITS,
   discordFormatter,
   escapeDiscord,
   type DiscordMessage,
 } from "../../src/formatters/discord.js";
+import { slackFormatter, type SlackMessage } from "../../src/formatters/slack.js";
 import { fixtureEvents, sampleEvents } from "../../src/testing/fixtures.js";
 import { testContext } from "../../src/testing/formatter-contract.js";
 
@@ -83,5 +85,38 @@ describe("discord format", () => {
   it("can set the bot name", () => {
     const named = discordFormatter({ username: "Predator" }).format(sampleEvents().started, testContext());
     expect((named.body as DiscordMessage).username).toBe("Predator");
+  });
+});
+
+describe("regressions", () => {
+  const withLink = (url: string): RunEvent => ({
+    ...sampleEvents().finished,
+    run: { ...sampleEvents().finished.run, links: [{ title: "Grafana", url }] },
+  });
+
+  // regression: b90c099 (link encoding: a URL's | & space and parentheses kept whole)
+  it("encodes link URLs so Slack and Discord keep them whole", () => {
+    const event = withLink("https://grafana.example/d/x?var-a=1|2&q=a b&c=(x)");
+    const slack = slackFormatter().format(event, testContext({ links: event.run.links ?? [] }))
+      .body as SlackMessage;
+    const links = JSON.stringify(slack);
+    expect(links).toContain("<https://grafana.example/d/x?var-a=1%7C2&amp;q=a%20b&amp;c=(x)|Grafana>");
+    const discord = discordFormatter().format(event, testContext({ links: event.run.links ?? [] }))
+      .body as DiscordMessage;
+    expect(discord.embeds[0]?.fields.find((f) => f.name === "Links")?.value).toBe(
+      "[Grafana](https://grafana.example/d/x?var-a=1|2&q=a%20b&c=%28x%29)",
+    );
+  });
+
+  // regression: b90c099 (markdown escaping at line starts)
+  it("escapes numbered lists, deep headings and Discord subtext", () => {
+    expect(escapeDiscord("1. smoke\n## big\n-# tiny")).toBe("1\\. smoke\n\\## big\n\\-# tiny");
+  });
+
+  // regression: b90c099 (the description's budget counts its label)
+  it("keeps a Discord description within 4096 characters with its label", () => {
+    const event = { ...sampleEvents().aborted, reason: "r".repeat(9000) };
+    const body = discordFormatter().format(event, testContext()).body as DiscordMessage;
+    expect(body.embeds[0]?.description?.length).toBeLessThanOrEqual(4096);
   });
 });

@@ -1,10 +1,10 @@
 import { Webhook as StandardWebhook } from "standardwebhooks";
 import { afterEach, describe, expect, it } from "vitest";
-import { generateSecret } from "../src/delivery/signing.js";
-import { isValidationError } from "../src/errors.js";
-import { createNotifier } from "../src/notifier.js";
-import { startReceiver } from "../src/testing/receiver.js";
-import { LOOPBACK } from "./helpers/loopback.js";
+import { generateSecret } from "../../src/delivery/signing.js";
+import { isValidationError } from "../../src/errors.js";
+import { createNotifier } from "../../src/notifier.js";
+import { startReceiver } from "../../src/testing/receiver.js";
+import { LOOPBACK } from "../helpers/loopback.js";
 
 const cleanup: Array<() => Promise<unknown>> = [];
 afterEach(async () => {

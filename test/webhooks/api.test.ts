@@ -1,10 +1,10 @@
 import { inspect } from "node:util";
 import { afterEach, describe, expect, it } from "vitest";
-import { createNotifier, type Notifier } from "../src/notifier.js";
-import { isStoreError, isValidationError, type RunhooksError } from "../src/errors.js";
-import { maskUrl } from "../src/webhooks/model.js";
-import { memoryStore } from "../src/webhooks/store/memory.js";
-import type { SubscriptionStore } from "../src/webhooks/store/types.js";
+import { createNotifier, type Notifier } from "../../src/notifier.js";
+import { isStoreError, isValidationError, type RunhooksError } from "../../src/errors.js";
+import { maskUrl } from "../../src/webhooks/model.js";
+import { memoryStore } from "../../src/webhooks/store/memory.js";
+import type { SubscriptionStore } from "../../src/webhooks/store/types.js";
 
 const SLACK = "https://hooks.slack.com/services/T0001/B0001/XXXXXXXXXXXXXXXXXXXXXXXX";
 const TEAMS =
