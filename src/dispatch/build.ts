@@ -4,6 +4,7 @@ import { redactUrl } from "../errors.js";
 import { SUPERSEDING_EVENTS, type RunEvent } from "../events.js";
 import type { Rendered } from "../formatters/render.js";
 import { secretKey, type SigningKey } from "../delivery/signing.js";
+import type { DeliveryIdentity } from "../delivery/reports.js";
 import type { Delivery } from "../delivery/types.js";
 import type { WebhookRecord } from "../webhooks/model.js";
 
@@ -52,21 +53,18 @@ export function buildDelivery(
   };
 }
 
-/** @internal The `webhook-id` of one event's delivery to one webhook: stable across attempts and processes. */
-export function deliveryId(eventId: string, webhookId: string): string {
+/** The `webhook-id` of one event's delivery to one webhook: stable across attempts and processes. */
+function deliveryId(eventId: string, webhookId: string): string {
   return `msg_${hash("sha256", `${eventId}\u0000${webhookId}`, "base64url").slice(0, 26)}`;
 }
 
 /** @internal Which delivery a report is about, for a delivery that could not be built. */
-export function deliveryIdentity(
-  event: RunEvent,
-  webhook: WebhookRecord,
-): Pick<Delivery, "id" | "webhookId" | "webhookName" | "target" | "event" | "eventId" | "runId"> {
+export function deliveryIdentity(event: RunEvent, webhook: WebhookRecord): DeliveryIdentity {
   return {
     id: deliveryId(event.id, webhook.id),
     webhookId: webhook.id,
     webhookName: webhook.name,
-    target: redactUrl(webhook.url),
+    target: derive(webhook).target,
     event: event.event,
     eventId: event.id,
     runId: event.run.id,

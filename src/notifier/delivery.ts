@@ -24,8 +24,7 @@ export function createDeliveryQueue(
     counters,
     report: outlet.report,
     reporting: outlet.reporting,
-    gone: gone.gone,
-    isGone: gone.isGone,
+    ...gone,
   });
   const onDrop = (delivery: Delivery, reason: DropReason): void => {
     counters.dropped += 1;

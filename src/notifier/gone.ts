@@ -1,15 +1,11 @@
 import { asStoreError } from "../errors.js";
+import type { DelivererDeps } from "../delivery/deliver.js";
 import type { Delivery } from "../delivery/types.js";
 import type { WebhooksApi } from "../webhooks/api.js";
 import type { Outlet } from "./channels.js";
 
 /** @internal The 410 policy, as the deliverer sees it. */
-export interface GonePolicy {
-  /** A 410 Gone: the webhook is disabled (once), and the operator told. */
-  readonly gone: (delivery: Delivery) => void;
-  /** Whether the webhook went away (410) after this delivery was queued: then it is not sent. */
-  readonly isGone: (delivery: Delivery) => boolean;
-}
+export type GonePolicy = Pick<DelivererDeps, "gone" | "isGone">;
 
 /**
  * @internal 410 Gone means the endpoint will never come back: stop sending to it, disable its webhook,

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { USER_AGENT } from "../_version.js";
-import { ConfigError, ValidationError, redactUrl, toValidationError } from "../errors.js";
+import { ConfigError, ValidationError, toValidationError } from "../errors.js";
 import { EVENT_NAMES, isEventName, runEventSchema, type EventName, type RunEvent } from "../events.js";
 import { render, type Rendered } from "../formatters/render.js";
 import type { Formatter } from "../formatters/types.js";
@@ -18,7 +18,7 @@ import type { Preview, TestResult, TestTarget } from "./types.js";
 
 /** @internal `notifier.preview()`: renders an event (or a sample of one) in a format, without sending it. */
 export function preview(options: ResolvedOptions, event: RunEvent | EventName, format: string): Preview {
-  const formatter = formatterOrThrow(options, format, "preview");
+  const formatter = formatterOrThrow(options, format);
   const full = typeof event === "string" ? sampleOf(event) : parsedEvent(event);
   const context = formatContext(options.display, full.run.links);
   const rendered = render(
@@ -82,7 +82,7 @@ export async function sendTest(
       ok: false,
       status: null,
       durationMs: performance.now() - started,
-      error: errorSummary(error, redactUrl(url)).message,
+      error: errorSummary(error, delivery.target).message,
     };
   }
 }
@@ -103,10 +103,10 @@ function testMessage(
   return { body, size: Buffer.byteLength(body), headers: {}, contentType: "application/json", warnings: [] };
 }
 
-function formatterOrThrow(options: ResolvedOptions, format: string, what: string): Formatter {
+function formatterOrThrow(options: ResolvedOptions, format: string): Formatter {
   const formatter = options.registry.get(format);
   if (formatter) return formatter;
-  throw new ValidationError(what, [
+  throw new ValidationError("preview", [
     {
       path: "format",
       message: `unknown format "${format}"; registered formats: ${[...options.registry.keys()].join(", ")}`,

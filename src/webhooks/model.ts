@@ -1,5 +1,6 @@
 import { inspect } from "node:util";
 import { z } from "zod";
+import { EVENT_LIMITS } from "../event-limits.js";
 import { EVENT_NAMES, type EventName } from "../events.js";
 
 /**
@@ -175,7 +176,8 @@ const URI_CHAR = (extra: string): string => `[A-Za-z0-9\\-._~!$&'()*+,;=${extra}
  */
 export const WEBHOOK_RULES = {
   nameMaxLength: 200,
-  tenantMaxLength: 256,
+  // The run's tenant it is matched against has the same limit.
+  tenantMaxLength: EVENT_LIMITS.id,
   headerNameMaxLength: 100,
   headerValueMaxLength: 4096,
   maxHeaders: 20,
