@@ -1,3 +1,4 @@
+import { Holdings, type Held, type WebhookHoldings } from "./_fair.js";
 import { Slots } from "./_slots.js";
 import type { DeliveryWorker, DropReason, WorkerContext } from "./queue.js";
 import type { Delivery } from "./types.js";
@@ -13,12 +14,12 @@ export interface LanesOptions {
 
 /**
  * @internal The in-memory queue's machinery behind `memoryQueue()`: lanes that run one delivery at a
- * time each, attempt slots shared by all lanes, the waiting lists that overflow drops from, and
- * `abandon()`.
+ * time each, attempt slots shared by all lanes, the holdings per webhook that overflow takes back from,
+ * and `abandon()`.
  */
 export class Lanes {
   private readonly lanes = new Map<string, Entry[]>();
-  private readonly waiting = new WaitingLists();
+  private readonly holdings = new Holdings<Entry>();
   private readonly running = new RunningList();
   private readonly slots: Slots;
   /** Entries waiting, not yet attempted. */
@@ -64,13 +65,15 @@ export class Lanes {
     entry.lane = lane;
     entry.seq = this.enqueued++;
     this.waitingCount += 1;
-    this.waiting.add(entry);
+    this.holdings.add(entry);
     // The cap counts deliveries being retried too: with endpoints down and runs coming and going,
     // those are what would otherwise pile up. The total was within the cap before this one, and this
-    // one waits: dropping one waiting delivery (this one, at worst) is always enough.
+    // one waits: taking back one delivery (this one, at worst) is always enough. It comes from the
+    // webhook holding the most, so a dead endpoint's retries cannot crowd out a healthy one.
     if (this.size > this.options.maxQueued) {
-      const victim = this.waiting.oldest();
-      if (victim) this.drop(victim, "overflow");
+      const victim = this.holdings.victim();
+      if (victim?.state === "queued") this.drop(victim, "overflow");
+      else if (victim) this.evict(victim);
     }
     // Sending starts once the caller is done (events are enqueued synchronously from `emit`): a
     // runner's call then costs formatting and queueing only, never the HTTP client's work.
@@ -85,7 +88,8 @@ export class Lanes {
 
   /** Aborts what runs, forgets what waits, and returns both in arrival order. */
   abandon(): Delivery[] {
-    const open = [...this.running.takeAll(), ...this.waiting.takeAll()].sort((a, b) => a.seq - b.seq);
+    this.running.takeAll();
+    const open = this.holdings.takeAll().sort((a, b) => a.seq - b.seq);
     this.abandons += 1;
     for (const entry of open) {
       if (entry.state === "running") entry.abort(new Error("abandoned"));
@@ -133,8 +137,11 @@ export class Lanes {
         await this.options.worker(entry.delivery, entry);
       } finally {
         entry.releaseSlot();
-        // After abandon() the entry is no longer listed, and already counts as done.
-        if (this.running.remove(entry)) entry.state = "done";
+        // After abandon() or an eviction the entry is no longer listed, and already counts as done.
+        if (this.running.remove(entry)) {
+          entry.state = "done";
+          this.holdings.remove(entry);
+        }
       }
       if (this.abandons !== generation) return;
     }
@@ -150,20 +157,31 @@ export class Lanes {
     entry.lane = undefined;
     this.waitingCount -= 1;
     this.running.add(entry);
-    this.waiting.compact(this.waitingCount);
   }
 
   /** Drops a waiting entry unsent and reports it. */
   private drop(entry: Entry, reason: DropReason): void {
     entry.state = "done";
     this.waitingCount -= 1;
-    this.waiting.compact(this.waitingCount);
+    this.holdings.remove(entry);
     // A lane whose head is stuck retrying would otherwise keep every dropped entry behind it (body and
     // all) until the head is done: take dropped entries out once they are half the lane.
     const lane = entry.lane;
     entry.lane = undefined;
     if (lane && lane.length > 16) removeDone(lane);
     this.options.onDrop(entry.delivery, reason);
+  }
+
+  /**
+   * Takes back a running entry that waits out a backoff or a rate limit: it ends its sleep at once, its
+   * worker stops without another word, and the drop is reported as overflow, as for a waiting one.
+   */
+  private evict(entry: Entry): void {
+    this.running.remove(entry);
+    entry.state = "done";
+    this.holdings.remove(entry);
+    entry.abort(new Error("evicted: the queue is full"));
+    this.options.onDrop(entry.delivery, "overflow");
   }
 
   /** Resolves the `drain()`s once nothing waits or runs. */
@@ -176,8 +194,9 @@ export class Lanes {
 }
 
 /** A queued delivery; while running, also its worker's context. */
-class Entry implements WorkerContext {
+class Entry implements WorkerContext, Held {
   state: "queued" | "running" | "done" = "queued";
+  holder: WebhookHoldings<Held> | undefined = undefined;
   /** The lane array holding it while it waits. */
   lane: Entry[] | undefined = undefined;
   /** Arrival order. */
@@ -197,6 +216,11 @@ class Entry implements WorkerContext {
 
   get aborted(): boolean {
     return this.reason !== undefined;
+  }
+
+  /** Waiting, or running without an attempt slot: waiting out a backoff or a rate limit. */
+  get evictable(): boolean {
+    return this.state === "queued" || (this.state === "running" && !this.holdsSlot);
   }
 
   sleep(ms: number): Promise<void> {
@@ -242,41 +266,6 @@ class Entry implements WorkerContext {
 }
 
 /**
- * Entries waiting to be attempted, in arrival order, split so that the oldest of a non-terminal event
- * (what overflow drops first) is found at once. Entries that left the waiting state are skipped lazily.
- */
-class WaitingLists {
-  private other: Entry[] = [];
-  private terminal: Entry[] = [];
-
-  add(entry: Entry): void {
-    (entry.delivery.terminal ? this.terminal : this.other).push(entry);
-  }
-
-  /** The entry overflow drops: the oldest waiting one of a non-terminal event, else the oldest of any. */
-  oldest(): Entry | undefined {
-    return oldestWaiting(this.other) ?? oldestWaiting(this.terminal);
-  }
-
-  /**
-   * Keeps each list within about twice what waits (`waiting`): else every delivery ever queued, body
-   * and all, would stay reachable.
-   */
-  compact(waiting: number): void {
-    if (this.other.length > 2 * waiting + 64) this.other = this.other.filter(isWaiting);
-    if (this.terminal.length > 2 * waiting + 64) this.terminal = this.terminal.filter(isWaiting);
-  }
-
-  /** Empties the lists; returns the entries still waiting. */
-  takeAll(): Entry[] {
-    const open = [...this.other.filter(isWaiting), ...this.terminal.filter(isWaiting)];
-    this.other = [];
-    this.terminal = [];
-    return open;
-  }
-}
-
-/**
  * Running entries, in no order (`abandon()` sorts). An array with each entry's index, not a Set: a Set
  * hashes every new entry, twice per delivery.
  */
@@ -312,16 +301,6 @@ class RunningList {
     this.entries.length = 0;
     return all;
   }
-}
-
-function isWaiting(entry: Entry): boolean {
-  return entry.state === "queued";
-}
-
-/** The first entry of `list` still waiting; drops the departed ones before it. */
-function oldestWaiting(list: Entry[]): Entry | undefined {
-  while (list.length > 0 && list[0]?.state !== "queued") list.shift();
-  return list[0];
 }
 
 /** Takes the dropped entries out of `lane` once they are more than half of it. */

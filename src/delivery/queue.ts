@@ -55,8 +55,9 @@ export type QueueFactory = (
 /** Options of the in-memory queue. */
 export interface MemoryQueueOptions {
   /**
-   * Deliveries that may wait at once, across all webhooks. Past it, the oldest waiting delivery of a
-   * non-terminal event is dropped (then the oldest of any), and each drop is reported.
+   * Deliveries that may wait or be attempted at once, across all webhooks. Past it, one is taken back
+   * from the webhook holding the most: its oldest delivery of a non-terminal event (then its oldest of
+   * any) that is not being attempted right now, waiting or backing off. Each drop is reported.
    * @default 10000
    */
   maxQueued?: number | undefined;

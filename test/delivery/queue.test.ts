@@ -1,6 +1,6 @@
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { httpTransport } from "../../src/delivery/http-transport.js";
 import { memoryQueue, type WorkerContext } from "../../src/delivery/queue.js";
 import type { Delivery, DeliveryReport } from "../../src/delivery/types.js";
@@ -15,6 +15,7 @@ import { receiverHook as hook } from "../helpers/webhooks.js";
 // bound through a notifier on real loopback receivers.
 const cleanup: Array<() => Promise<unknown>> = [];
 afterEach(async () => {
+  vi.useRealTimers();
   for (const fn of cleanup.splice(0).reverse()) await fn();
 });
 
@@ -149,6 +150,99 @@ describe("bounded memory", () => {
     const result = await notifier.close({ timeoutMs: 50 });
     expect(result.drained).toBe(false);
     expect(reports.filter((r) => r.outcome === "abandoned").length).toBe(result.pending);
+  });
+});
+
+describe("a shared capacity (issue 19)", () => {
+  /**
+   * A queue of `maxQueued` in front of two kinds of endpoint, on a fake clock: "dead…" deliveries wait out a
+   * 1 s backoff through the context forever (until taken back); "live" ones take 5 ms to send, holding
+   * their attempt slot, as a request does.
+   */
+  function deadAndLive(maxQueued: number) {
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout", "Date"] });
+    const dropped: Array<{ webhookId: string; reason: string }> = [];
+    const sent: string[] = [];
+    let deadStopped = 0;
+    const queue = memoryQueue(
+      async (delivery, context) => {
+        if (delivery.webhookId.startsWith("dead")) {
+          try {
+            for (;;) await context.sleep(1000);
+          } catch {
+            deadStopped += 1;
+            expect(context.aborted).toBe(true);
+          }
+          return;
+        }
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        sent.push(delivery.id);
+      },
+      (delivery, reason) => dropped.push({ webhookId: delivery.webhookId, reason }),
+      { maxQueued },
+    );
+    return { queue, dropped, sent, deadStopped: () => deadStopped };
+  }
+
+  it("a healthy webhook beside a dead one loses nothing; the dead one's backing-off deliveries are taken back, each reported", async () => {
+    const { queue, dropped, sent, deadStopped } = deadAndLive(100);
+    const rounds = 2000;
+    let most = 0;
+    for (let i = 0; i < rounds; i++) {
+      // A new run per round: every dead delivery starts its own lane and backs off at its head. The
+      // live one is queued first: while the queue is full, it is the oldest delivery waiting.
+      queue.enqueue(queued({ id: `live-${i}`, webhookId: "live", runId: `r${i}` }));
+      queue.enqueue(queued({ id: `dead-${i}`, webhookId: "dead", runId: `r${i}` }));
+      await vi.advanceTimersByTimeAsync(1);
+      most = Math.max(most, queue.size);
+    }
+    await vi.advanceTimersByTimeAsync(100);
+    expect(most).toBeLessThanOrEqual(100);
+    expect(sent).toHaveLength(rounds);
+    expect(dropped.every((d) => d.webhookId === "dead" && d.reason === "overflow")).toBe(true);
+    // Every dead delivery but those still held was taken back, reported, and its worker stopped.
+    expect(dropped.length).toBe(rounds - queue.size);
+    expect(deadStopped()).toBe(dropped.length);
+    queue.abandon();
+  });
+
+  it("takes back from the webhook holding the most, waiting or backing off, and leaves the others whole", async () => {
+    const { queue, dropped } = deadAndLive(30);
+    // Three dead webhooks' deliveries, all backing off: 20 of one, 8 of another, then a third's 10.
+    for (let i = 0; i < 20; i++) queue.enqueue(queued({ id: `a${i}`, webhookId: "dead", runId: `a${i}` }));
+    await vi.advanceTimersByTimeAsync(1);
+    for (let i = 0; i < 8; i++) queue.enqueue(queued({ id: `b${i}`, webhookId: "dead-b", runId: `b${i}` }));
+    await vi.advanceTimersByTimeAsync(1);
+    for (let i = 0; i < 10; i++) queue.enqueue(queued({ id: `c${i}`, webhookId: "dead-c", runId: `c${i}` }));
+    await vi.advanceTimersByTimeAsync(1);
+    expect(queue.size).toBe(30);
+    // 38 queued into 30: the 8 taken back are all the heaviest webhook's.
+    expect(dropped).toHaveLength(8);
+    expect(dropped.every((d) => d.webhookId === "dead")).toBe(true);
+    queue.abandon();
+  });
+
+  it("takes the oldest delivery of a non-terminal event first, and an outcome only when there is no other", async () => {
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout", "Date"] });
+    const dropped: string[] = [];
+    // Nothing is ever attempted: one slot, held by a delivery that never ends.
+    const queue = memoryQueue(
+      () => new Promise<void>(() => undefined),
+      (delivery) => dropped.push(delivery.id),
+      { maxQueued: 4, maxInFlight: 1 },
+    );
+    queue.enqueue(queued({ id: "blocker", webhookId: "other" }));
+    await vi.advanceTimersByTimeAsync(0);
+    queue.enqueue(queued({ id: "f1", event: "finished", terminal: true, runId: "r1" }));
+    queue.enqueue(queued({ id: "p1", runId: "r2" }));
+    queue.enqueue(queued({ id: "p2", runId: "r3" }));
+    queue.enqueue(queued({ id: "p3", runId: "r4" }));
+    queue.enqueue(queued({ id: "f2", event: "finished", terminal: true, runId: "r5" }));
+    queue.enqueue(queued({ id: "f3", event: "finished", terminal: true, runId: "r6" }));
+    expect(dropped).toEqual(["p1", "p2", "p3"]);
+    queue.enqueue(queued({ id: "f4", event: "finished", terminal: true, runId: "r7" }));
+    expect(dropped).toEqual(["p1", "p2", "p3", "f1"]);
+    queue.abandon();
   });
 });
 
