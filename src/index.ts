@@ -95,6 +95,7 @@ export type {
 } from "./delivery/queue.js";
 export type { RateLimit } from "./delivery/rate-limit.js";
 export type { RetryOptions } from "./delivery/retry.js";
+export type { CircuitBreakerOptions, CircuitState } from "./delivery/circuit.js";
 export type {
   Delivery,
   DeliveryOutcome,

@@ -6,7 +6,7 @@ import { createDispatcher } from "./dispatch/dispatcher.js";
 import { createRunHandle, memoryRunState, type IgnoredCall } from "./run-tracker.js";
 import { createWebhooksApi } from "./webhooks/api.js";
 import { createOutlet } from "./notifier/channels.js";
-import { createDeliveryQueue } from "./notifier/delivery.js";
+import { createCircuits, createDeliveryQueue } from "./notifier/delivery.js";
 import { gonePolicy } from "./notifier/gone.js";
 import { createLifecycle } from "./notifier/lifecycle.js";
 import { resolveOptions, type NotifierOptions } from "./notifier/options.js";
@@ -50,11 +50,13 @@ export function createNotifier(options: NotifierOptions = {}): Notifier {
   const { bus, publish } = createInternalBus();
   bus.on("error", outlet.error);
   const counters: DeliveryCounters = { attempts: 0, delivered: 0, retried: 0, failed: 0, dropped: 0 };
+  const gone = gonePolicy(webhooks, outlet);
+  const circuits = createCircuits(resolved, outlet, gone);
   const state: NotifierState = {
     options: resolved,
     outlet,
     counters,
-    queue: createDeliveryQueue(resolved, outlet, counters, gonePolicy(webhooks, outlet)),
+    queue: createDeliveryQueue(resolved, outlet, counters, gone, circuits),
     selecting: new Set(),
     phase: "open",
     abandonedLate: 0,
@@ -96,7 +98,9 @@ export function createNotifier(options: NotifierOptions = {}): Notifier {
       dropped: counters.dropped,
       queued: state.queue.queued,
       inFlight: state.queue.size - state.queue.queued,
+      openCircuits: circuits?.open ?? 0,
     }),
+    circuits: () => circuits?.list() ?? [],
     on: (channel, listener) => outlet.channels.on(channel, listener),
     off: (channel, listener) => {
       outlet.channels.off(channel, listener);

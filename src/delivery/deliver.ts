@@ -1,4 +1,5 @@
 import pRetry from "p-retry";
+import type { Circuits } from "./circuit.js";
 import type { RateLimiter } from "./rate-limit.js";
 import { attemptReport, droppedReport, errorSummary, reasonOf, type Attempt } from "./reports.js";
 import { DELIVERED, FAIL, RETRY, classifyStatus, type ResolvedRetry } from "./retry.js";
@@ -28,6 +29,8 @@ export interface DelivererDeps {
   gone: (delivery: Delivery) => void;
   /** Whether the webhook went away (410) after this delivery was queued: then it is not sent. */
   isGone: (delivery: Delivery) => boolean;
+  /** The circuit breakers, unless turned off. */
+  circuits?: Circuits | undefined;
 }
 
 /** How a delivery's attempts ended: the last one, and why none followed when the attempt does not say. */
@@ -40,6 +43,13 @@ interface Ending {
 class GoneWebhook extends Error {
   constructor() {
     super("webhook gone");
+  }
+}
+
+/** A delivery held back by an open circuit until its event's deadline passed, before any attempt. */
+class HeldTooLong extends Error {
+  constructor() {
+    super("held back past the deadline");
   }
 }
 
@@ -112,9 +122,9 @@ export function createDeliverer(deps: DelivererDeps): DeliveryWorker {
     } catch (error) {
       // Aborted (dropped or abandoned by the queue, which reported it): nothing more to say.
       if (context.aborted) return;
-      if (error instanceof GoneWebhook) {
+      if (error instanceof GoneWebhook || error instanceof HeldTooLong) {
         counters.dropped += 1;
-        deps.report(droppedReport(delivery, "gone"));
+        deps.report(droppedReport(delivery, error instanceof GoneWebhook ? "gone" : "stale"));
       }
       // Anything else is a bug of ours (or a delivery a custom queue handed back broken); it still gets
       // its final report, never silence.
@@ -154,7 +164,7 @@ async function retryAfter(
       async (number) => {
         // Attempt 1 was made before p-retry started: it is p-retry's first failure.
         if (number === 1) throw new RetryableAttempt(first);
-        last = await attemptOnce(deps, delivery, number, context);
+        last = await attemptOnce(deps, delivery, number, context, last);
         // Delivered, failed for good or aborted: p-retry resolves, and `last` says which.
         if (last.verdict.kind === "retry" && !context.aborted) throw new RetryableAttempt(last);
       },
@@ -263,6 +273,7 @@ async function attemptOnce(
   delivery: Delivery,
   number: number,
   context: WorkerContext,
+  previous?: Attempt,
 ): Promise<Attempt> {
   // Most formats are unlimited or under their limit: only wait (asynchronously) when told to.
   const wait = deps.limiter.take(delivery.webhookId, delivery.format, Date.now());
@@ -270,6 +281,7 @@ async function attemptOnce(
     await context.sleep(wait);
     await rateLimit(delivery, deps.limiter, context);
   }
+  if (deps.circuits) await heldBack(deps.circuits, delivery, context, previous);
   if (deps.isGone(delivery)) throw new GoneWebhook();
   deps.counters.attempts += 1;
   const started = performance.now();
@@ -285,12 +297,45 @@ async function attemptOnce(
     };
     if (verdict !== DELIVERED)
       attempt.error = { name: "HttpError", message: `${delivery.target} answered ${response.status}` };
+    // The endpoint is there unless it answered with a server error; a 429 is an answer too.
+    deps.circuits?.record(
+      delivery.webhookId,
+      delivery.target,
+      verdict.kind === "retry" && response.status !== 429,
+      Date.now(),
+    );
     return attempt;
   } catch (error) {
     const summary = errorSummary(error, delivery.target);
-    // A refused address is a decision, not an accident: trying again cannot help.
-    const verdict = summary.code === "ERR_ADDRESS_BLOCKED" ? FAIL : RETRY;
-    return { number, verdict, durationMs: performance.now() - started, error: summary };
+    // A refused address is a decision, not an accident: trying again cannot help. Nothing was sent,
+    // so it says nothing of the endpoint either.
+    const blocked = summary.code === "ERR_ADDRESS_BLOCKED";
+    if (!blocked) deps.circuits?.record(delivery.webhookId, delivery.target, true, Date.now());
+    return {
+      number,
+      verdict: blocked ? FAIL : RETRY,
+      durationMs: performance.now() - started,
+      error: summary,
+    };
+  }
+}
+
+/**
+ * Holds a delivery back while its webhook's circuit is open, waiting through the context (so the wait
+ * can be taken back, and lends the attempt slot). Past the event's deadline it gives up: as stale after
+ * an earlier attempt, else as a delivery dropped unsent (`HeldTooLong`).
+ */
+async function heldBack(
+  circuits: Circuits,
+  delivery: Delivery,
+  context: WorkerContext,
+  previous: Attempt | undefined,
+): Promise<void> {
+  for (let wait = circuits.admit(delivery.webhookId, Date.now()); wait > 0;) {
+    await context.sleep(wait);
+    if (Date.now() > delivery.deadlineAt)
+      throw previous ? new StopRetrying(previous, "stale") : new HeldTooLong();
+    wait = circuits.admit(delivery.webhookId, Date.now());
   }
 }
 

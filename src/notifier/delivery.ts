@@ -1,3 +1,4 @@
+import { Circuits } from "../delivery/circuit.js";
 import { createDeliverer, type DeliveryCounters } from "../delivery/deliver.js";
 import { memoryQueue, type DeliveryQueue, type DropReason } from "../delivery/queue.js";
 import { RateLimiter } from "../delivery/rate-limit.js";
@@ -16,6 +17,7 @@ export function createDeliveryQueue(
   outlet: Outlet,
   counters: DeliveryCounters,
   gone: GonePolicy,
+  circuits: Circuits | undefined,
 ): DeliveryQueue {
   const worker = createDeliverer({
     transport: options.transport,
@@ -24,7 +26,9 @@ export function createDeliveryQueue(
     counters,
     report: outlet.report,
     reporting: outlet.reporting,
-    ...gone,
+    gone: gone.gone,
+    isGone: gone.isGone,
+    circuits,
   });
   const onDrop = (delivery: Delivery, reason: DropReason): void => {
     counters.dropped += 1;
@@ -35,4 +39,53 @@ export function createDeliveryQueue(
       ? options.queue(worker, onDrop)
       : memoryQueue(worker, onDrop, { maxQueued: options.maxQueued, maxInFlight: options.maxInFlight }),
   );
+}
+
+/**
+ * @internal The circuit breakers, unless turned off: each change is a warning, and an outage past
+ * `disableAfterMs` gives the webhook up as a 410 does (disabled, its queued deliveries dropped).
+ */
+export function createCircuits(
+  options: ResolvedOptions,
+  outlet: Outlet,
+  gone: GonePolicy,
+): Circuits | undefined {
+  const breaker = options.circuitBreaker;
+  if (breaker === undefined) return undefined;
+  const circuits: Circuits = new Circuits(breaker, (change) => {
+    const who = `Webhook ${change.webhookId} (${change.target})`;
+    if (change.change === "opened") {
+      outlet.warn({
+        code: "circuit_open",
+        message: `${who} failed ${change.failures} attempts in a row: its circuit is open; its deliveries are held back, and one is sent as a probe in ${Math.round((change.probeInMs ?? 0) / 1000)} s`,
+        webhookId: change.webhookId,
+      });
+    } else if (change.change === "closed") {
+      outlet.warn({
+        code: "circuit_closed",
+        message: `${who} answered a probe: its circuit is closed, and its held-back deliveries go out`,
+        webhookId: change.webhookId,
+      });
+    } else {
+      gone.giveUp(
+        change.webhookId,
+        `(${change.target}) kept failing with its circuit open for ${duration(breaker.disableAfterMs ?? 0)}`,
+      );
+      // Its held-back deliveries go on at once, to be dropped as gone.
+      circuits.forget(change.webhookId);
+    }
+  });
+  return circuits;
+}
+
+/** A duration as an operator reads it: days, hours, minutes or seconds. */
+function duration(ms: number): string {
+  for (const [unit, size] of [
+    ["days", 86_400_000],
+    ["h", 3_600_000],
+    ["min", 60_000],
+  ] as const) {
+    if (ms >= size) return `${Math.round(ms / size)} ${unit}`;
+  }
+  return `${Math.round(ms / 1000)} s`;
 }

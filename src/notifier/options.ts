@@ -5,6 +5,11 @@ import { createRegistry, type FormatterRegistry } from "../formatters/registry.j
 import type { FormatContext, Formatter } from "../formatters/types.js";
 import { addressPolicy, type AddressPolicy, type NetworkOptions } from "../delivery/address-guard.js";
 import { httpTransport } from "../delivery/http-transport.js";
+import {
+  resolveCircuitBreaker,
+  type CircuitBreakerOptions,
+  type ResolvedCircuitBreaker,
+} from "../delivery/circuit.js";
 import type { QueueFactory } from "../delivery/queue.js";
 import { DEFAULT_RATE_LIMITS, type RateLimit } from "../delivery/rate-limit.js";
 import { DEFAULT_DEADLINES, resolveRetry, type ResolvedRetry, type RetryOptions } from "../delivery/retry.js";
@@ -28,6 +33,12 @@ export interface NotifierOptions {
   display?: DisplayOptions | undefined;
   /** How failed deliveries are retried; see {@link RetryOptions} for the defaults. */
   retry?: RetryOptions | undefined;
+  /**
+   * The circuit breaker per webhook: after a run of failed attempts, a webhook's deliveries are held
+   * back and one probe at a time tests it; see {@link CircuitBreakerOptions} for the defaults. `false`
+   * turns it off.
+   */
+  circuitBreaker?: CircuitBreakerOptions | false | undefined;
   /**
    * How late a delivery may still go out, per event, in milliseconds after the event. Later, it is
    * dropped and reported as `stale`. Defaults: `in_progress` 2 min, `started` 30 min, `api_failure`
@@ -119,6 +130,7 @@ export interface ResolvedOptions {
   readonly transport: Transport;
   readonly display: Display;
   readonly retry: ResolvedRetry;
+  readonly circuitBreaker: ResolvedCircuitBreaker | undefined;
   readonly deadlines: Readonly<Record<EventName, number>>;
   readonly rateLimits: Readonly<Record<string, RateLimit | null>>;
   readonly apiFailureCooldownMs: number;
@@ -137,6 +149,7 @@ const DEFAULT_API_FAILURE_COOLDOWN_MS = 5 * 60_000;
 export function resolveOptions(options: NotifierOptions): ResolvedOptions {
   const policy = asConfigError(() => addressPolicy(options.network));
   const retry = asConfigError(() => resolveRetry(options.retry));
+  const circuitBreaker = asConfigError(() => resolveCircuitBreaker(options.circuitBreaker));
   return {
     store: options.store ?? memoryStore(),
     registry: createRegistry(options.formatters),
@@ -144,6 +157,7 @@ export function resolveOptions(options: NotifierOptions): ResolvedOptions {
     transport: options.transport ?? httpTransport({ network: options.network }),
     display: resolveDisplay(options.display),
     retry,
+    circuitBreaker,
     deadlines: resolveDeadlines(options.deadlines),
     rateLimits: resolveRateLimits(options.rateLimits),
     apiFailureCooldownMs: resolveCooldown(options.apiFailureCooldownMs),

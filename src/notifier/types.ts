@@ -1,3 +1,4 @@
+import type { CircuitState } from "../delivery/circuit.js";
 import type { Listener } from "../_emitter.js";
 import type { EventBus } from "../bus.js";
 import type { RunhooksError } from "../errors.js";
@@ -65,6 +66,8 @@ export interface NotifierStats {
   queued: number;
   /** Deliveries being attempted now. */
   inFlight: number;
+  /** Webhooks whose circuit is open now: their deliveries are held back (see `circuits()`). */
+  openCircuits: number;
 }
 
 /** Something non-fatal the operator may want to know. */
@@ -73,9 +76,19 @@ export interface NotifierWarning {
    * - `run_call_ignored`: a runner call would have broken the lifecycle and was ignored.
    * - `unknown_webhook`: a run named a webhook id the store does not know; the others still fired.
    * - `closed`: an event fired after `close()`; it was not delivered.
-   * - `webhook_disabled`: an endpoint answered 410 Gone, so its webhook was disabled.
+   * - `webhook_disabled`: an endpoint answered 410 Gone, or its circuit stayed open past
+   *   `circuitBreaker.disableAfterMs`, so its webhook was disabled.
+   * - `circuit_open`: a webhook failed `circuitBreaker.failures` attempts in a row; its deliveries are
+   *   held back and one probe at a time tests it.
+   * - `circuit_closed`: a probe got an answer; the held-back deliveries go out.
    */
-  code: "run_call_ignored" | "unknown_webhook" | "closed" | "webhook_disabled";
+  code:
+    | "run_call_ignored"
+    | "unknown_webhook"
+    | "closed"
+    | "webhook_disabled"
+    | "circuit_open"
+    | "circuit_closed";
   message: string;
   runId?: string | undefined;
   webhookId?: string | undefined;
@@ -143,6 +156,8 @@ export interface Notifier {
   formats(): string[];
   /** Counters since the notifier was created, and what is queued now. */
   stats(): NotifierStats;
+  /** The webhooks whose circuit is open now, and when each one's next probe may go. */
+  circuits(): CircuitState[];
   /** Listens to deliveries, warnings or errors; returns a function that stops listening. */
   on<K extends keyof NotifierChannels>(channel: K, listener: Listener<NotifierChannels[K]>): () => void;
   /** Stops listening. */
