@@ -1,3 +1,4 @@
+import type { CircuitState } from "../delivery/circuit.js";
 import type { ValidationIssue } from "../errors.js";
 import type { TestResult, TestTarget } from "../notifier.js";
 import type { Webhook, WebhookInput, WebhookPatch } from "../webhooks/model.js";
@@ -12,8 +13,8 @@ export type Parsed<T> = { ok: true; value: T } | { ok: false; errors: string[] }
 export interface Dialect {
   /** What is wrong with a path id, or `undefined` when the dialect takes it. */
   idProblem(id: string): string | undefined;
-  /** A webhook as this dialect answers it. */
-  toWire(webhook: Webhook): unknown;
+  /** A webhook as this dialect answers it, with its circuit when that is open. */
+  toWire(webhook: Webhook, circuit?: CircuitState): unknown;
   /** POST: the webhook to create, in the request's tenant. */
   create(body: unknown, tenant: string | undefined): Parsed<WebhookInput>;
   /** PUT: what a replacement changes. */

@@ -102,6 +102,7 @@ const READ_ONLY: Schema = {
   },
   created_at: { type: "string", readOnly: true },
   updated_at: { type: "string", readOnly: true },
+  circuit: { readOnly: true },
 };
 
 function nativeBody(masked: "refused" | "kept", required: boolean): Schema {
@@ -166,6 +167,18 @@ const NATIVE_WEBHOOK: Schema = {
     headers: { type: "object", additionalProperties: { type: "string", const: MASK } },
     created_at: { type: "string", format: "date-time" },
     updated_at: { type: "string", format: "date-time" },
+    circuit: {
+      type: "object",
+      description: "Present while the webhook's circuit is open: its deliveries are held back",
+      required: ["state", "opened_at", "failures", "probe_at"],
+      additionalProperties: false,
+      properties: {
+        state: { enum: ["open", "probing"] },
+        opened_at: { type: "string", format: "date-time" },
+        failures: { type: "integer", minimum: 1 },
+        probe_at: { type: "string", format: "date-time" },
+      },
+    },
   },
 };
 

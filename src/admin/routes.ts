@@ -1,3 +1,4 @@
+import type { CircuitState } from "../delivery/circuit.js";
 import type { EventName } from "../events.js";
 import type { Notifier } from "../notifier.js";
 import type { Webhook, WebhookPatch } from "../webhooks/model.js";
@@ -232,9 +233,10 @@ async function listWebhooks({ notifier, tenant, dialect }: RouteContext): Promis
   const list = await notifier.webhooks.list();
   // Predator's rule: a request with a tenant sees that tenant's webhooks only, not those without one.
   const visible = tenant === undefined ? list : list.filter((webhook) => webhook.tenant === tenant);
+  const open = new Map(notifier.circuits().map((circuit) => [circuit.webhookId, circuit]));
   return jsonResponse(
     200,
-    visible.map((webhook) => dialect.toWire(webhook)),
+    visible.map((webhook) => dialect.toWire(webhook, open.get(webhook.id))),
   );
 }
 
@@ -246,7 +248,9 @@ async function createWebhook(context: RouteContext): Promise<Response> {
 
 async function getWebhook(context: RouteContext): Promise<Response> {
   const webhook = await owned(context);
-  return webhook ? jsonResponse(200, context.dialect.toWire(webhook)) : notFound();
+  return webhook
+    ? jsonResponse(200, context.dialect.toWire(webhook, circuitOf(context, webhook.id)))
+    : notFound();
 }
 
 async function replaceWebhook(context: RouteContext): Promise<Response> {
@@ -264,7 +268,9 @@ async function updateWith(
   const patch = await body(context, parse);
   if (patch instanceof Response) return patch;
   const updated = await context.notifier.webhooks.update(context.id, patch, { tenant: context.tenant });
-  return updated ? jsonResponse(200, context.dialect.toWire(updated)) : notFound();
+  return updated
+    ? jsonResponse(200, context.dialect.toWire(updated, circuitOf(context, updated.id)))
+    : notFound();
 }
 
 async function removeWebhook({ notifier, id, tenant }: RouteContext): Promise<Response> {
@@ -318,4 +324,9 @@ function parseOr(text: string): unknown {
   } catch {
     return text;
   }
+}
+
+/** The webhook's circuit while it is open. */
+function circuitOf(context: RouteContext, webhookId: string): CircuitState | undefined {
+  return context.notifier.circuits().find((circuit) => circuit.webhookId === webhookId);
 }

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { EVENT_NAMES } from "../events.js";
+import type { CircuitState } from "../delivery/circuit.js";
 import type { DeliveryReport } from "../delivery/types.js";
 import type { Webhook, WebhookInput, WebhookPatch } from "../webhooks/model.js";
 import { parsed, refused, type Dialect, type Parsed } from "./dialect.js";
@@ -21,10 +22,23 @@ export interface WebhookWire {
   headers?: Record<string, string> | undefined;
   created_at: string;
   updated_at: string;
+  /** Present while the webhook's circuit is open: its deliveries are held back (docs/delivery.md). */
+  circuit?: CircuitWire | undefined;
+}
+
+/** An open circuit on the wire. */
+export interface CircuitWire {
+  /** `open`: deliveries held back; `probing`: one is being sent to test the endpoint. */
+  state: "open" | "probing";
+  opened_at: string;
+  /** Failed attempts in a row. */
+  failures: number;
+  /** When the next probe may go. */
+  probe_at: string;
 }
 
 /** @internal */
-export function toWire(webhook: Webhook): WebhookWire {
+export function toWire(webhook: Webhook, circuit?: CircuitState): WebhookWire {
   return {
     id: webhook.id,
     name: webhook.name,
@@ -38,6 +52,14 @@ export function toWire(webhook: Webhook): WebhookWire {
     ...(webhook.headers && { headers: { ...webhook.headers } }),
     created_at: webhook.createdAt,
     updated_at: webhook.updatedAt,
+    ...(circuit && {
+      circuit: {
+        state: circuit.state,
+        opened_at: circuit.openedAt,
+        failures: circuit.failures,
+        probe_at: circuit.probeAt,
+      },
+    }),
   };
 }
 
@@ -62,6 +84,7 @@ const readOnly = {
   context_id: z.string().nullable().optional(),
   created_at: z.string().optional(),
   updated_at: z.string().optional(),
+  circuit: z.unknown().optional(),
 };
 
 /** POST and PUT: Predator's required fields. */

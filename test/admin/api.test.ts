@@ -220,3 +220,42 @@ describe("admin REST API (Predator-compatible)", () => {
     expect((await fetch(`${base}/v1/webhooks`)).status).toBe(401);
   });
 });
+
+describe("an open circuit on the wire (issue 19)", () => {
+  it("shows a webhook's open circuit in the list and the webhook; the others have none, and it can be sent back", async () => {
+    const notifier = createNotifier({
+      transport: { send: () => Promise.reject(new Error("refused")), close: () => Promise.resolve() },
+      circuitBreaker: { failures: 1 },
+      retry: { retries: 0 },
+    });
+    const admin = createAdmin(notifier, { authorize: () => true });
+    defer(async () => {
+      admin.close();
+      await notifier.close({ timeoutMs: 10 });
+    });
+    const get = async (path: string): Promise<unknown> =>
+      (await admin.fetch(new Request(`http://admin.local${path}`))).json();
+    const hook = { url: "https://hooks.example.com/x", format: "json", global: true } as const;
+    const down = await notifier.webhooks.create({ ...hook, name: "down", events: ["started"] });
+    const quiet = await notifier.webhooks.create({ ...hook, name: "quiet", events: ["finished"] });
+    notifier.run({ id: "r", testId: "t", name: "n" }).started();
+    await notifier.flush();
+    expect(notifier.circuits()).toHaveLength(1);
+    const list = (await get("/v1/webhooks")) as Array<{ id: string; circuit?: unknown }>;
+    for (const item of list) check("Webhook", item);
+    expect(list.find((w) => w.id === down.id)?.circuit).toMatchObject({ state: "open", failures: 1 });
+    expect(list.find((w) => w.id === quiet.id)).not.toHaveProperty("circuit");
+    const one = (await get(`/v1/webhooks/${down.id}`)) as Record<string, unknown>;
+    check("Webhook", one);
+    expect(one.circuit).toMatchObject({ state: "open" });
+    // A body a GET returned goes back unchanged: the circuit is read-only and ignored.
+    const put = await admin.fetch(
+      new Request(`http://admin.local/v1/webhooks/${down.id}`, {
+        method: "PUT",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ ...one, name: "renamed" }),
+      }),
+    );
+    expect(put.status).toBe(200);
+  });
+});

@@ -294,6 +294,34 @@ describe.runIf(noChromium === undefined)("admin page in Chromium", { timeout: 60
     await page.close();
   });
 
+  it("marks a webhook whose circuit is open (issue 19)", async () => {
+    const dead = await startReceiver();
+    await dead.close();
+    await notifier.webhooks.create({
+      name: "down",
+      url: `${dead.url}/down`,
+      format: "json",
+      events: ["started"],
+      global: true,
+    });
+    await notifier.webhooks.create({
+      name: "fine",
+      url: `${receiver.url}/fine`,
+      format: "json",
+      events: ["finished"],
+      global: true,
+    });
+    // No retries here: each run's started is one failed attempt; the default breaker opens at 10.
+    for (let i = 0; i < 10; i++) notifier.run({ id: `circuit-${i}`, testId: "t", name: "n" }).started();
+    await expect.poll(() => notifier.circuits().length).toBe(1);
+    const page = await openPage({ header: "all" });
+    const badge = row(page, "down").locator(".badge.circuit");
+    await expect.poll(() => badge.textContent()).toBe("circuit open");
+    expect(await badge.getAttribute("title")).toMatch(/^10 failed attempts in a row since /);
+    expect(await row(page, "fine").locator(".badge.circuit").count()).toBe(0);
+    await page.close();
+  });
+
   it("sends the token it was given: a wrong one shows not authorized, the right one is kept for the tab", async () => {
     const page = await openPage({ header: "document" });
     // No token yet: the API answers 401.

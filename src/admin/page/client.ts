@@ -271,6 +271,15 @@ function hookRow(h: PageWebhook): HTMLTableRowElement {
     ]),
     el("td", {}, [
       el("span", { className: "badge " + (h.enabled ? "on" : "off"), text: h.enabled ? "yes" : "no" }),
+      h.circuit
+        ? el("span", {
+            className: "badge circuit",
+            text: h.circuit.state === "probing" ? "circuit open: probing" : "circuit open",
+            attrs: {
+              title: `${h.circuit.failures} failed attempts in a row since ${h.circuit.opened_at}; next probe ${h.circuit.probe_at}`,
+            },
+          })
+        : null,
     ]),
     el("td", { className: "url" }, [el("code", {}, breakable(h.url))]),
     el("td", { className: "actions" }, [

@@ -27,6 +27,8 @@ export interface PageWebhook {
   has_secret: boolean;
   /** Header names, values masked. */
   headers?: Record<string, string> | undefined;
+  /** Present while its circuit is open. */
+  circuit?: { state: "open" | "probing"; opened_at: string; failures: number; probe_at: string } | undefined;
 }
 
 /** @internal One delivery (`GET v1/webhooks/{id}/deliveries`), as the page reads it. */
