@@ -65,7 +65,7 @@ export function createNotifier(options: NotifierOptions = {}): Notifier {
   const dispatch = createDispatcher(state);
   for (const name of EVENT_NAMES) bus.on(name, dispatch);
   const { flush, close } = createLifecycle(state);
-  const runState = memoryRunState();
+  const runState = memoryRunState(resolved.maxRuns);
   const ignored = (call: IgnoredCall): void => {
     outlet.warn({
       code: "run_call_ignored",

@@ -232,6 +232,26 @@ describe("run tracker lifecycle", () => {
   });
 });
 
+describe("what is remembered of a run (issue 19)", () => {
+  it("an ended run is remembered as the event that ended it, in one snapshot shared by every run so ended", () => {
+    const state = memoryRunState();
+    const a = harness({ ...run, id: "a" }, state);
+    const b = harness({ ...run, id: "b" }, state);
+    for (const h of [a, b]) {
+      h.handle.started();
+      h.handle.stats({ requests: 10, codes: { "200": 9, "503": 1 }, errors: { ETIMEDOUT: 1 } });
+      h.handle.finished();
+    }
+    const remembered = state.get("a");
+    expect(remembered).toBe(state.get("b"));
+    expect(remembered).toMatchObject({ phase: "ended", fired: ["finished"], stats: { requests: 0 } });
+    // Still ended, and a late call says why.
+    expect(a.handle.ended).toBe(true);
+    a.handle.stats({ requests: 1 });
+    expect(a.ignored).toEqual([expect.objectContaining({ reason: "the run already ended (finished)" })]);
+  });
+});
+
 describe("api_failure throttle", () => {
   it("fires on the first 5xx, then at most once per cooldown with the counts since the last one", () => {
     const h = harness();

@@ -51,11 +51,19 @@ export interface NotifierOptions {
    */
   rateLimits?: Record<string, RateLimit | null> | undefined;
   /**
-   * Deliveries that may wait at once. Past it, the oldest non-terminal ones are dropped and reported:
-   * memory stays bounded while an endpoint is down.
+   * Deliveries that may wait or be attempted at once. Past it, one is dropped (and reported) from the
+   * webhook holding the most: memory stays bounded while an endpoint is down, and a dead endpoint
+   * cannot crowd out the others.
    * @default 10000
    */
   maxQueued?: number | undefined;
+  /**
+   * Runs the notifier remembers, so that each run's events go out once and in order; past it, the
+   * least recently used run is forgotten (a call on it then starts it afresh). A running run costs
+   * about 1.3 KB, an ended one about 0.15 KB.
+   * @default 10000
+   */
+  maxRuns?: number | undefined;
   /**
    * Deliveries attempted at once, across all webhooks (those waiting out a backoff do not count). A
    * fan-out to many webhooks proceeds this many at a time.
@@ -137,6 +145,7 @@ export interface ResolvedOptions {
   readonly logger: Logger | undefined;
   readonly queue: QueueFactory | undefined;
   readonly maxQueued: number | undefined;
+  readonly maxRuns: number;
   readonly maxInFlight: number | undefined;
 }
 
@@ -164,6 +173,7 @@ export function resolveOptions(options: NotifierOptions): ResolvedOptions {
     logger: options.logger,
     queue: options.queue,
     maxQueued: options.maxQueued,
+    maxRuns: resolveMaxRuns(options.maxRuns),
     maxInFlight: options.maxInFlight,
   };
 }
@@ -189,6 +199,13 @@ function resolveDeadlines(
     }
   }
   return deadlines;
+}
+
+function resolveMaxRuns(given: number | undefined): number {
+  const maxRuns = given ?? 10_000;
+  if (!Number.isInteger(maxRuns) || maxRuns < 1)
+    throw new ConfigError("maxRuns: must be a whole number, 1 or more");
+  return maxRuns;
 }
 
 function resolveCooldown(given: number | undefined): number {

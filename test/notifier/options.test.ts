@@ -7,6 +7,8 @@ describe("regressions", () => {
     [{ rateLimits: { json: { perSecond: 0, burst: 1 } } }, /rateLimits\.json/],
     [{ retry: { minDelayMs: Number.POSITIVE_INFINITY } }, /retry\.minDelayMs/],
     [{ maxQueued: Number.NaN }, /maxQueued/],
+    [{ maxRuns: 0 }, /maxRuns/],
+    [{ maxRuns: 1.5 }, /maxRuns/],
   ])("rejects bad options when the notifier is created: %o", (options, message) => {
     expect(() => createNotifier(options)).toThrow(message);
   });
