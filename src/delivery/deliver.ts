@@ -281,8 +281,9 @@ async function attemptOnce(
     await context.sleep(wait);
     await rateLimit(delivery, deps.limiter, context);
   }
-  if (deps.circuits) await heldBack(deps.circuits, delivery, context, previous);
   if (deps.isGone(delivery)) throw new GoneWebhook();
+  // Nothing may throw between a probe's admission and its send: the circuit waits for its outcome.
+  if (deps.circuits) await heldBack(deps, deps.circuits, delivery, context, previous);
   deps.counters.attempts += 1;
   const started = performance.now();
   const request = attemptRequest(delivery, Date.now());
@@ -326,6 +327,7 @@ async function attemptOnce(
  * an earlier attempt, else as a delivery dropped unsent (`HeldTooLong`).
  */
 async function heldBack(
+  deps: DelivererDeps,
   circuits: Circuits,
   delivery: Delivery,
   context: WorkerContext,
@@ -333,6 +335,7 @@ async function heldBack(
 ): Promise<void> {
   for (let wait = circuits.admit(delivery.webhookId, Date.now()); wait > 0;) {
     await context.sleep(wait);
+    if (deps.isGone(delivery)) throw new GoneWebhook();
     if (Date.now() > delivery.deadlineAt)
       throw previous ? new StopRetrying(previous, "stale") : new HeldTooLong();
     wait = circuits.admit(delivery.webhookId, Date.now());

@@ -133,11 +133,11 @@ describe("the breaker in a notifier (fake clock)", () => {
   /** A notifier whose transport fails while `down` is true, with one global JSON webhook. */
   async function setup(circuitBreaker: NotifierOptions["circuitBreaker"]) {
     vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout", "Date"] });
-    const state = { down: true, sent: 0 };
+    const state = { down: true, sent: 0, status: 503 };
     const transport: Transport = {
       send: () => {
         state.sent += 1;
-        return Promise.resolve({ status: state.down ? 503 : 200, headers: {}, body: "" });
+        return Promise.resolve({ status: state.down ? state.status : 200, headers: {}, body: "" });
       },
       close: () => Promise.resolve(),
     };
@@ -190,6 +190,19 @@ describe("the breaker in a notifier (fake clock)", () => {
     expect(reports.filter((r) => r.outcome === "delivered")).toHaveLength(5);
     // Nothing was given up, and no retry was used up by the wait (100 would allow far more).
     expect(reports.filter((r) => r.final && r.outcome !== "delivered")).toEqual([]);
+  });
+
+  it("a probe answered 410 closes the circuit, disables the webhook and drops what was held back", async () => {
+    const { notifier, state, warnings, reports } = await setup({ failures: 3, probeAfterMs: 1000 });
+    for (let i = 0; i < 5; i++) notifier.run({ id: `r${i}`, testId: "t", name: "n" }).started();
+    await vi.advanceTimersByTimeAsync(0);
+    state.status = 410;
+    await vi.advanceTimersByTimeAsync(3000);
+    expect(warnings.map((w) => w.code)).toEqual(["circuit_open", "circuit_closed", "webhook_disabled"]);
+    expect(notifier.circuits()).toEqual([]);
+    const finals = reports.filter((r) => r.final);
+    expect(finals).toHaveLength(5);
+    expect(finals.filter((r) => r.outcome === "dropped" && r.reason === "gone")).toHaveLength(4);
   });
 
   it("with circuitBreaker: false, every delivery keeps retrying on its own schedule", async () => {
