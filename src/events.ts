@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { emptyCounts } from "./_counts.js";
 import { EVENT_LIMITS as LIMITS } from "./event-limits.js";
 
 /**
@@ -386,5 +387,7 @@ export const runEventSchema = z.discriminatedUnion(
 
 /** An empty, zero statistics record. */
 export function emptyStats(): Stats {
-  return { requests: 0, codes: {}, errors: {} };
+  // Compact counts: a plain {} that gets keys like "200" and "503" may be given a 504-slot elements
+  // array (4 KB) by V8, depending on what it learned at the allocation site.
+  return { requests: 0, codes: emptyCounts(), errors: emptyCounts() };
 }
