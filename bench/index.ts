@@ -2,7 +2,7 @@
  * `npm run bench`: runhooks against the undici ceiling and a hand-written naive notifier, on loopback,
  * with the receiver in a child process. See docs/performance.md for what is measured and how.
  *
- * Sizes come from environment variables (bench/config.ts); `BENCH_QUICK=1` is a ~30 s smoke run.
+ * Sizes come from environment variables (bench/config.ts); `BENCH_QUICK=1` is a smoke run.
  */
 import { execFileSync } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -13,6 +13,7 @@ import { loadConfig } from "./config.js";
 import { runDeadEndpoint, type DeadResult } from "./dead.js";
 import { runLatency, type LatencyResult } from "./latency.js";
 import { runhooksBody } from "./paths.js";
+import { runSoak, type SoakResult } from "./soak.js";
 import { startReceiver, type Receiver } from "./receiver-client.js";
 import { evaluateTargets, renderReport, type Environment, type Results } from "./report.js";
 import { measured } from "./runhooks.js";
@@ -79,6 +80,7 @@ async function main(): Promise<void> {
   const problems: string[] = [];
   const throughput: ThroughputResult[] = [];
   let dead: DeadResult | undefined;
+  let soak: SoakResult | undefined;
   let calls: CallsResult | undefined;
   let latency: LatencyResult | undefined;
 
@@ -104,6 +106,13 @@ async function main(): Promise<void> {
       log("(d) dead endpoint + live one");
       dead = await runDeadEndpoint(config, receiver, log);
       problems.push(...dead.problems.map((text) => `d: ${text}`));
+    }
+    if (config.only.has("e")) {
+      log(
+        `(e) soak: ${config.soakRunsPerSecond} runs/s for ${config.soakSeconds} s, a healthy and a dead webhook`,
+      );
+      soak = await runSoak(config, receiver, log);
+      problems.push(...soak.problems.map((text) => `e: ${text}`));
     }
     if (config.only.has("latency")) {
       log("event → first byte latency");
@@ -155,9 +164,10 @@ async function main(): Promise<void> {
     bodyBytes: Buffer.byteLength(body),
     throughput,
     dead,
+    soak,
     calls,
     latency,
-    targets: evaluateTargets(throughput, dead, calls, latency),
+    targets: evaluateTargets(throughput, dead, calls, latency, soak),
     problems,
     warnings,
   };

@@ -3,6 +3,7 @@ import type { CallsResult } from "./calls.js";
 import { FLAT_TOLERANCE_MB, type DeadResult } from "./dead.js";
 import type { LatencyResult } from "./latency.js";
 import type { PathName } from "./paths.js";
+import { MIN_MEMORY_SECONDS, type SoakResult } from "./soak.js";
 import type { PathResult, ThroughputResult } from "./throughput.js";
 
 export interface Target {
@@ -10,6 +11,8 @@ export interface Target {
   goal: string;
   measured: string;
   pass: boolean;
+  /** False when the run was too short for the target to mean anything (a quick run): shown, not judged. */
+  judged?: boolean;
 }
 
 export interface Environment {
@@ -35,6 +38,7 @@ export interface Results {
   bodyBytes: number;
   throughput: ThroughputResult[];
   dead?: DeadResult | undefined;
+  soak?: SoakResult | undefined;
   calls?: CallsResult | undefined;
   latency?: LatencyResult | undefined;
   targets: Target[];
@@ -110,6 +114,82 @@ function rssTrail(dead: DeadResult): string {
   return `after-GC RSS ${picked.map((p) => fmt(p.rssMb)).join(" → ")} MiB (queued ${fmt(points[points.length - 1]?.queued ?? Number.NaN)})`;
 }
 
+// Scenario (e)'s targets: from the issue that asked for the soak (issue 19).
+const SOAK_HEALTHY_SHARE = 0.999;
+const SOAK_HEAP_SLOPE_MB_PER_MIN = 1;
+// "RSS reaches a plateau": the allocator returns memory late and in steps, so RSS gets a looser slope
+// than the heap; the leak that prompted the soak grew RSS 12 MiB/min.
+const SOAK_RSS_SLOPE_MB_PER_MIN = 2;
+const SOAK_CALL_P999_US = 5_000;
+
+const outcomes = (counts: Record<string, number>): string =>
+  Object.entries(counts)
+    .sort((a, b) => b[1] - a[1])
+    .map(([k, n]) => `${k} ${fmt(n)}`)
+    .join(", ") || "none";
+
+export function soakTable(soak: SoakResult): string {
+  const h = soak.healthy;
+  const points = soak.samples;
+  const step = Math.max(1, Math.round(points.length / 10));
+  const trail = (key: "heapMb" | "rssMb"): string =>
+    points
+      .filter((_, i) => i % step === 0 || i === points.length - 1)
+      .map((p) => fmt(p[key], key === "heapMb" ? 1 : 0))
+      .join(" → ");
+  const last = points[points.length - 1];
+  return [
+    `e: soak, ${fmt(soak.seconds)} s, ${fmt(soak.runsStarted)} runs`,
+    "",
+    "| e: soak | measured |",
+    "|---|---|",
+    `| healthy webhook | ${fmt(h.delivered)} of ${fmt(h.expected)} delivered (${fmt(h.share * 100, 3)} % of those not superseded); superseded ${fmt(h.superseded)}; lost: ${outcomes(h.lost)}; receiver requests ${fmt(h.receiverRequests)} |`,
+    `| dead webhook | ${fmt(soak.dead.attempts)} attempts; final outcomes: ${outcomes(soak.dead.outcomes)} |`,
+    `| runner calls | ${fmt(soak.calls.count)} calls: p50 ${fmt(soak.calls.p50Us, 1)} µs, p99 ${fmt(soak.calls.p99Us, 1)} µs, p99.9 ${fmt(soak.calls.p999Us, 1)} µs, max ${fmt(soak.calls.maxUs)} µs |`,
+    `| heap after GC, MiB | ${trail("heapMb")}; last half ${fmt(soak.heapSlopeMbPerMin, 2)} MiB/min |`,
+    `| RSS after GC, MiB | ${trail("rssMb")}; last half ${fmt(soak.rssSlopeMbPerMin, 2)} MiB/min |`,
+    `| at the end | queued ${fmt(last?.queued ?? Number.NaN)}, in flight ${fmt(last?.inFlight ?? Number.NaN)}, open circuits ${fmt(last?.openCircuits ?? Number.NaN)} |`,
+  ].join("\n");
+}
+
+function soakTargets(soak: SoakResult): Target[] {
+  const h = soak.healthy;
+  const slope = (n: number): string => `${n >= 0 ? "+" : ""}${n.toFixed(2)} MiB/min`;
+  const memory = (target: Omit<Target, "scenario" | "judged">): Target =>
+    soak.memoryJudged
+      ? { scenario: "e", ...target }
+      : {
+          scenario: "e",
+          ...target,
+          measured: `${target.measured} (not judged: a ${fmt(soak.seconds)} s soak, under ${MIN_MEMORY_SECONDS} s)`,
+          judged: false,
+        };
+  return [
+    {
+      scenario: "e",
+      goal: `the healthy webhook delivers ≥ ${SOAK_HEALTHY_SHARE * 100} % of its events beside a dead one`,
+      measured: `${fmt(h.share * 100, 3)} % (${fmt(h.delivered)} of ${fmt(h.expected - h.superseded)}; lost: ${outcomes(h.lost)})`,
+      pass: h.share >= SOAK_HEALTHY_SHARE,
+    },
+    {
+      scenario: "e",
+      goal: `no runner call over ${SOAK_CALL_P999_US / 1000} ms at p99.9`,
+      measured: `p99.9 ${fmt(soak.calls.p999Us, 1)} µs (max ${fmt(soak.calls.maxUs)} µs, ${fmt(soak.calls.count)} calls)`,
+      pass: soak.calls.p999Us <= SOAK_CALL_P999_US,
+    },
+    memory({
+      goal: `heap after GC grows ≤ ${SOAK_HEAP_SLOPE_MB_PER_MIN} MiB/min over the last half`,
+      measured: slope(soak.heapSlopeMbPerMin),
+      pass: soak.heapSlopeMbPerMin <= SOAK_HEAP_SLOPE_MB_PER_MIN,
+    }),
+    memory({
+      goal: `RSS reaches a plateau: after-GC RSS grows ≤ ${SOAK_RSS_SLOPE_MB_PER_MIN} MiB/min over the last half`,
+      measured: slope(soak.rssSlopeMbPerMin),
+      pass: soak.rssSlopeMbPerMin <= SOAK_RSS_SLOPE_MB_PER_MIN,
+    }),
+  ];
+}
+
 export function callsTable(calls: CallsResult): string {
   const lines = [
     "| runner call (stub transport) | per | median µs | p99 µs | samples |",
@@ -137,6 +217,7 @@ export function evaluateTargets(
   dead: DeadResult | undefined,
   calls: CallsResult | undefined,
   latency: LatencyResult | undefined,
+  soak?: SoakResult,
 ): Target[] {
   const targets: Target[] = [];
   const byId = (id: string): ThroughputResult | undefined => throughput.find((t) => t.id === id);
@@ -196,6 +277,7 @@ export function evaluateTargets(
       pass: dead.rssFlat,
     });
   }
+  if (soak) targets.push(...soakTargets(soak));
   const quiet = calls?.costs[0];
   if (quiet) {
     targets.push({
@@ -220,7 +302,9 @@ export function evaluateTargets(
 export function targetsTable(targets: readonly Target[]): string {
   const lines = ["| scenario | target | measured | |", "|---|---|---|---|"];
   for (const t of targets)
-    lines.push(`| ${t.scenario} | ${t.goal} | ${t.measured} | ${t.pass ? "PASS" : "**MISS**"} |`);
+    lines.push(
+      `| ${t.scenario} | ${t.goal} | ${t.measured} | ${t.judged === false ? "not judged" : t.pass ? "PASS" : "**MISS**"} |`,
+    );
   return lines.join("\n");
 }
 
@@ -236,6 +320,7 @@ export function renderReport(results: Results): string {
     parts.push("");
   }
   if (results.dead) parts.push(deadTable(results.dead), "", `- d: ${results.dead.method}`, "");
+  if (results.soak) parts.push(soakTable(results.soak), "", `- e: ${results.soak.method}`, "");
   if (results.calls) parts.push(callsTable(results.calls), "");
   if (results.latency) {
     parts.push(

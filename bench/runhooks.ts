@@ -11,5 +11,5 @@ const runhooks = (await import(source)) as typeof Runhooks;
 
 /** Which build is measured, for the report. */
 export const measured: string = source === "../src/index.js" ? "src (tsx)" : "dist (built)";
-export const { createNotifier, generateSecret, httpTransport } = runhooks;
+export const { createNotifier, EVENT_NAMES, generateSecret, httpTransport } = runhooks;
 export type { EventInput, Notifier, NotifierStats, RunHandle, Transport } from "../src/index.js";
