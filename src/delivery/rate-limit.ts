@@ -16,10 +16,21 @@ export const DEFAULT_RATE_LIMITS: Readonly<Record<string, RateLimit | null>> = {
   json: null,
 };
 
+interface Bucket {
+  tokens: number;
+  at: number;
+  /** When it will hold `burst` tokens again, which is what a bucket never seen holds. */
+  fullAt: number;
+}
+
+// Buckets kept before the first sweep for full ones; after a sweep, twice what it kept.
+const SWEEP_MIN = 1024;
+
 /** @internal Per-key token buckets. `wait` resolves when a request may go, or rejects when aborted. */
 export class RateLimiter {
   readonly #limits: Readonly<Record<string, RateLimit | null>>;
-  readonly #buckets = new Map<string, { tokens: number; at: number }>();
+  readonly #buckets = new Map<string, Bucket>();
+  #sweepAbove = SWEEP_MIN;
 
   constructor(limits: Readonly<Record<string, RateLimit | null>>) {
     this.#limits = limits;
@@ -29,14 +40,28 @@ export class RateLimiter {
   take(key: string, format: string, now: number): number {
     const limit = this.#limits[format];
     if (!limit) return 0;
-    const bucket = this.#buckets.get(key) ?? { tokens: limit.burst, at: now };
+    const bucket = this.#buckets.get(key) ?? { tokens: limit.burst, at: now, fullAt: now };
     bucket.tokens = Math.min(limit.burst, bucket.tokens + ((now - bucket.at) / 1000) * limit.perSecond);
     bucket.at = now;
-    this.#buckets.set(key, bucket);
-    if (bucket.tokens >= 1) {
-      bucket.tokens -= 1;
-      return 0;
+    const wait = bucket.tokens >= 1 ? 0 : Math.ceil(((1 - bucket.tokens) / limit.perSecond) * 1000);
+    if (wait === 0) bucket.tokens -= 1;
+    bucket.fullAt = now + ((limit.burst - bucket.tokens) / limit.perSecond) * 1000;
+    if (!this.#buckets.has(key)) {
+      this.#buckets.set(key, bucket);
+      if (this.#buckets.size > this.#sweepAbove) this.#sweep(now);
     }
-    return Math.ceil(((1 - bucket.tokens) / limit.perSecond) * 1000);
+    return wait;
+  }
+
+  /** Buckets held now (for tests of the bound). */
+  get size(): number {
+    return this.#buckets.size;
+  }
+
+  // Webhooks come and go (an ad hoc one per run): a bucket that has refilled is the same as none, so
+  // it is forgotten, and the map holds only the webhooks that sent within their refill time.
+  #sweep(now: number): void {
+    for (const [key, bucket] of this.#buckets) if (bucket.fullAt <= now) this.#buckets.delete(key);
+    this.#sweepAbove = Math.max(SWEEP_MIN, 2 * this.#buckets.size);
   }
 }
