@@ -284,6 +284,10 @@ export async function runhooksPath(
     maxQueued: spec.maxQueued,
     rateLimits: { json: null },
     retry: { retries: RETRIES, minDelayMs: MIN_DELAY_MS, maxDelayMs: MAX_DELAY_MS },
+    // (c)'s receiver fails every first attempt, 64 at a time: ten in a row would open the circuit and
+    // hold every delivery back for the 30 s probe delay, which measures the breaker, not the retries.
+    // The naive path has no breaker either; (a), (b), (d) and (e) keep it on.
+    ...(spec.flaky && { circuitBreaker: false as const }),
     // Every 5xx batch fires api_failure (by default only one per 5 minutes would).
     apiFailureCooldownMs: 0,
   });

@@ -82,7 +82,7 @@ export function throughputScenarios(config: BenchConfig, origin: string): Defini
     {
       id: "c",
       title: "503 then 200: every delivery retried once",
-      method: `${config.retryDeliveries} events per repetition, fed as in (a), to a receiver that answers 503 to the first request of each webhook-id; retries after 1–2 ms (runhooks retry.minDelayMs 1, p-retry minTimeout 1); the ceiling resends at once`,
+      method: `${config.retryDeliveries} events per repetition, fed as in (a), to a receiver that answers 503 to the first request of each webhook-id; retries after 1–2 ms (runhooks retry.minDelayMs 1 and circuitBreaker false, p-retry minTimeout 1); the ceiling resends at once`,
       spec: {
         ...base,
         shape: "many",
