@@ -62,9 +62,12 @@ export interface NotifierStats {
   failed: number;
   /** Deliveries dropped unsent: superseded, stale or over the queue cap. */
   dropped: number;
-  /** Deliveries waiting now. */
+  /** Deliveries waiting for their first attempt now. */
   queued: number;
-  /** Deliveries being attempted now. */
+  /**
+   * Deliveries started and not done: being attempted now, or between attempts (waiting out a backoff,
+   * a rate limit or an open circuit). `queued + inFlight` is what counts against `maxQueued`.
+   */
   inFlight: number;
   /** Webhooks whose circuit is open now: their deliveries are held back (see `circuits()`). */
   openCircuits: number;
