@@ -1,32 +1,49 @@
-/** @internal What `Holdings` needs to know of a queue entry. */
+/** @internal What `Holdings` needs to know of a queue entry, and the links it keeps in it. */
 export interface Held {
   readonly delivery: { readonly webhookId: string; readonly terminal: boolean };
   readonly state: "queued" | "running" | "done";
-  /** Whether the queue may take it back: waiting, or waiting out a backoff or a rate limit. */
+  /** Whether the queue may take it back: waiting, or waiting out a backoff, a rate limit or a circuit. */
   readonly evictable: boolean;
-  /** Arrival order. */
-  readonly seq: number;
   /** The webhook's holdings it counts in, while it does. */
   holder: WebhookHoldings<Held> | undefined;
+  /** Its list in those holdings, and its neighbours there. */
+  list: HeldList<Held> | undefined;
+  prevHeld: Held | undefined;
+  nextHeld: Held | undefined;
 }
 
-/** @internal One webhook's entries in the queue, oldest first, split as overflow takes them. */
+/** @internal A doubly linked list of entries, through their own links: O(1) to add, move and remove. */
+export interface HeldList<E extends Held> {
+  first: E | undefined;
+  last: E | undefined;
+  length: number;
+}
+
+/** @internal One webhook's entries in the queue, in the order overflow takes them. */
 export interface WebhookHoldings<E extends Held> {
   /** Entries not done. */
   count: number;
-  /** Entries of events that supersede nothing, then those that do (outcomes, verdicts): the latter go last. */
-  readonly other: E[];
-  readonly terminal: E[];
+  /**
+   * Waiting and started entries, each split into events that supersede nothing and those that do
+   * (outcomes, verdicts), oldest first. Overflow takes a waiting one before a started one: dropping it
+   * costs nothing, while taking back a started one ends its worker and starts the next of its lane.
+   */
+  readonly waiting: HeldList<E>;
+  readonly waitingTerminal: HeldList<E>;
+  readonly started: HeldList<E>;
+  readonly startedTerminal: HeldList<E>;
   /** Its neighbours among the webhooks holding as many. */
   prev: WebhookHoldings<E> | undefined;
   next: WebhookHoldings<E> | undefined;
 }
 
+const newList = <E extends Held>(): HeldList<E> => ({ first: undefined, last: undefined, length: 0 });
+
 /**
  * @internal The queue's entries by webhook, so that the capacity is shared: the delivery overflow takes
  * back comes from the webhook holding the most (the dead endpoint piling up retries, not its healthy
  * neighbour). Which one holds the most is kept in count buckets, found at once however many webhooks
- * there are. Entries that are done are skipped lazily and compacted away.
+ * there are; each entry sits in one linked list of its webhook's, so nothing done stays reachable.
  */
 export class Holdings<E extends Held> {
   private readonly byWebhook = new Map<string, WebhookHoldings<E>>();
@@ -37,18 +54,34 @@ export class Holdings<E extends Held> {
   private readonly buckets: Array<WebhookHoldings<E> | undefined> = [];
   private most = 0;
 
-  /** Counts a new entry for its webhook. */
+  /** Counts a new, waiting entry for its webhook. */
   add(entry: E): void {
     const id = entry.delivery.webhookId;
     let holder = this.byWebhook.get(id);
     if (holder === undefined) {
-      holder = { count: 0, other: [], terminal: [], prev: undefined, next: undefined };
+      holder = {
+        count: 0,
+        waiting: newList(),
+        waitingTerminal: newList(),
+        started: newList(),
+        startedTerminal: newList(),
+        prev: undefined,
+        next: undefined,
+      };
       this.byWebhook.set(id, holder);
     }
-    (entry.delivery.terminal ? holder.terminal : holder.other).push(entry);
+    push(entry.delivery.terminal ? holder.waitingTerminal : holder.waiting, entry);
     entry.holder = holder;
     this.move(holder, holder.count, holder.count + 1);
     holder.count += 1;
+  }
+
+  /** Moves an entry whose worker started from the waiting entries to the started ones. */
+  started(entry: E): void {
+    const holder = entry.holder as WebhookHoldings<E> | undefined;
+    if (holder === undefined) return;
+    unlink(entry);
+    push(entry.delivery.terminal ? holder.startedTerminal : holder.started, entry);
   }
 
   /** Stops counting an entry that is done (sent, dropped, evicted). */
@@ -56,21 +89,26 @@ export class Holdings<E extends Held> {
     const holder = entry.holder as WebhookHoldings<E> | undefined;
     if (holder === undefined) return;
     entry.holder = undefined;
+    unlink(entry);
     this.move(holder, holder.count, holder.count - 1);
     holder.count -= 1;
     if (holder.count === 0) this.byWebhook.delete(entry.delivery.webhookId);
-    else compact(holder);
   }
 
   /**
-   * The entry overflow takes back: of the webhook holding the most, the oldest it may take of an event
-   * that supersedes nothing, else the oldest of any. A webhook whose entries are all being attempted
-   * is passed over for the next; `undefined` when no entry anywhere may be taken.
+   * The entry overflow takes back: of the webhook holding the most, its oldest waiting entry of an
+   * event that supersedes nothing, else its longest-started one between attempts, then the same for the
+   * other events. A webhook whose entries are all being attempted is passed over for the next;
+   * `undefined` when no entry anywhere may be taken.
    */
   victim(): E | undefined {
     for (let count = this.most; count > 0; count--) {
       for (let holder = this.buckets[count]; holder !== undefined; holder = holder.next) {
-        const entry = oldestEvictable(holder.other) ?? oldestEvictable(holder.terminal);
+        const entry =
+          holder.waiting.first ??
+          firstEvictable(holder.started) ??
+          holder.waitingTerminal.first ??
+          firstEvictable(holder.startedTerminal);
         if (entry) return entry;
       }
     }
@@ -81,11 +119,17 @@ export class Holdings<E extends Held> {
   takeAll(): E[] {
     const open: E[] = [];
     for (const holder of this.byWebhook.values()) {
-      for (const entry of [...holder.other, ...holder.terminal]) {
-        if (entry.state === "done") continue;
-        entry.holder = undefined;
-        open.push(entry);
+      for (const list of [holder.waiting, holder.waitingTerminal, holder.started, holder.startedTerminal]) {
+        for (let entry = list.first; entry !== undefined; entry = entry.nextHeld as E | undefined) {
+          open.push(entry);
+        }
       }
+    }
+    for (const entry of open) {
+      entry.holder = undefined;
+      entry.list = undefined;
+      entry.prevHeld = undefined;
+      entry.nextHeld = undefined;
     }
     this.byWebhook.clear();
     this.buckets.length = 0;
@@ -113,23 +157,33 @@ export class Holdings<E extends Held> {
   }
 }
 
-/** The oldest entry of `list` that may be taken back; drops the done ones before it. */
-function oldestEvictable<E extends Held>(list: E[]): E | undefined {
-  while (list.length > 0 && list[0]?.state === "done") list.shift();
-  // Past the head, entries being attempted (at most `maxInFlight` of them) are stepped over.
-  for (const entry of list) if (entry.state !== "done" && entry.evictable) return entry;
-  return undefined;
+function push<E extends Held>(list: HeldList<E>, entry: E): void {
+  entry.list = list;
+  entry.prevHeld = list.last;
+  entry.nextHeld = undefined;
+  if (list.last) list.last.nextHeld = entry;
+  else list.first = entry;
+  list.last = entry;
+  list.length += 1;
 }
 
-/**
- * Keeps a webhook's lists within about twice what it holds: else every delivery it was ever sent, body
- * and all, would stay reachable behind one that never ends.
- */
-function compact<E extends Held>(holder: WebhookHoldings<E>): void {
-  if (holder.other.length + holder.terminal.length <= 2 * holder.count + 16) return;
-  for (const list of [holder.other, holder.terminal]) {
-    let keep = 0;
-    for (const entry of list) if (entry.state !== "done") list[keep++] = entry;
-    list.length = keep;
+function unlink(entry: Held): void {
+  const list = entry.list;
+  if (list === undefined) return;
+  if (entry.prevHeld) entry.prevHeld.nextHeld = entry.nextHeld;
+  else list.first = entry.nextHeld;
+  if (entry.nextHeld) entry.nextHeld.prevHeld = entry.prevHeld;
+  else list.last = entry.prevHeld;
+  list.length -= 1;
+  entry.list = undefined;
+  entry.prevHeld = undefined;
+  entry.nextHeld = undefined;
+}
+
+/** The first started entry that may be taken back; those being attempted (at most `maxInFlight`) are stepped over. */
+function firstEvictable<E extends Held>(list: HeldList<E>): E | undefined {
+  for (let entry = list.first; entry !== undefined; entry = entry.nextHeld as E | undefined) {
+    if (entry.evictable) return entry;
   }
+  return undefined;
 }

@@ -1,4 +1,4 @@
-import { Holdings, type Held, type WebhookHoldings } from "./_fair.js";
+import { Holdings, type Held, type HeldList, type WebhookHoldings } from "./_fair.js";
 import { Slots } from "./_slots.js";
 import type { DeliveryWorker, DropReason, WorkerContext } from "./queue.js";
 import type { Delivery } from "./types.js";
@@ -157,6 +157,7 @@ export class Lanes {
     entry.lane = undefined;
     this.waitingCount -= 1;
     this.running.add(entry);
+    this.holdings.started(entry);
   }
 
   /** Drops a waiting entry unsent and reports it. */
@@ -197,6 +198,9 @@ export class Lanes {
 class Entry implements WorkerContext, Held {
   state: "queued" | "running" | "done" = "queued";
   holder: WebhookHoldings<Held> | undefined = undefined;
+  list: HeldList<Held> | undefined = undefined;
+  prevHeld: Held | undefined = undefined;
+  nextHeld: Held | undefined = undefined;
   /** The lane array holding it while it waits. */
   lane: Entry[] | undefined = undefined;
   /** Arrival order. */

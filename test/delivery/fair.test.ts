@@ -8,15 +8,16 @@ interface TestEntry extends Held {
   evictable: boolean;
 }
 
-let seq = 0;
 function entry(webhookId: string, fields: Partial<TestEntry> & { terminal?: boolean } = {}): TestEntry {
   const { terminal = false, ...rest } = fields;
   return {
     delivery: { webhookId, terminal },
     state: "queued",
     evictable: true,
-    seq: seq++,
     holder: undefined as WebhookHoldings<Held> | undefined,
+    list: undefined,
+    prevHeld: undefined,
+    nextHeld: undefined,
     ...rest,
   };
 }
@@ -26,6 +27,13 @@ function fill(holdings: Holdings<TestEntry>, webhookId: string, n: number): Test
   const added = Array.from({ length: n }, () => entry(webhookId));
   for (const e of added) holdings.add(e);
   return added;
+}
+
+/** Starts an entry's worker, as the queue does; `evictable` while it waits out a backoff. */
+function start(holdings: Holdings<TestEntry>, e: TestEntry, evictable = false): void {
+  e.state = "running";
+  e.evictable = evictable;
+  holdings.started(e);
 }
 
 /** Marks an entry done and stops counting it, as the queue does. */
@@ -55,17 +63,27 @@ describe("Holdings", () => {
     const holdings = new Holdings<TestEntry>();
     const a = fill(holdings, "a", 3);
     const b = fill(holdings, "b", 1);
-    a[0]!.state = "running";
-    a[0]!.evictable = false;
+    start(holdings, a[0]!);
     expect(holdings.victim()).toBe(a[1]);
-    for (const e of a) {
-      e.state = "running";
-      e.evictable = false;
-    }
+    start(holdings, a[1]!);
+    start(holdings, a[2]!);
     expect(holdings.victim()).toBe(b[0]);
-    // Backing off: running, and evictable again.
+    // Backing off: started, and evictable again.
     a[2]!.evictable = true;
     expect(holdings.victim()).toBe(a[2]);
+  });
+
+  it("takes a waiting entry before a started one between attempts, then the longest started", () => {
+    const holdings = new Holdings<TestEntry>();
+    const [older, old, waiting] = fill(holdings, "a", 3);
+    start(holdings, older!, true);
+    start(holdings, old!, true);
+    // The oldest entries wait out a backoff; dropping the waiting one ends no worker.
+    expect(holdings.victim()).toBe(waiting);
+    finish(holdings, waiting!);
+    expect(holdings.victim()).toBe(older);
+    finish(holdings, older!);
+    expect(holdings.victim()).toBe(old);
   });
 
   it("takes an outcome only when the webhook has nothing else to give", () => {
@@ -79,10 +97,11 @@ describe("Holdings", () => {
     expect(holdings.victim()).toBe(outcome);
   });
 
-  it("keeps no more than about twice what a webhook holds, behind an entry that never ends", () => {
+  it("keeps nothing done reachable, behind an entry that never ends", () => {
     const holdings = new Holdings<TestEntry>();
-    const stuck = entry("a", { state: "running", evictable: false });
+    const stuck = entry("a");
     holdings.add(stuck);
+    start(holdings, stuck);
     for (let i = 0; i < 10_000; i++) {
       const e = entry("a");
       holdings.add(e);
@@ -90,7 +109,8 @@ describe("Holdings", () => {
     }
     const holder = stuck.holder as WebhookHoldings<Held>;
     expect(holder.count).toBe(1);
-    expect(holder.other.length).toBeLessThanOrEqual(2 + 16 + 1);
+    expect([holder.waiting.length, holder.started.length]).toEqual([0, 1]);
+    expect(holder.started.first).toBe(stuck);
   });
 
   it("takeAll() returns what is not done and forgets every webhook", () => {
@@ -98,12 +118,10 @@ describe("Holdings", () => {
     const a = fill(holdings, "a", 2);
     fill(holdings, "b", 1);
     finish(holdings, a[0]!);
-    expect(
-      holdings
-        .takeAll()
-        .map((e) => e.seq)
-        .sort((x, y) => x - y),
-    ).toHaveLength(2);
+    const open = holdings.takeAll();
+    expect(open).toHaveLength(2);
+    expect(open).not.toContain(a[0]);
+    expect(open.every((e) => e.holder === undefined && e.list === undefined)).toBe(true);
     expect(holdings.victim()).toBeUndefined();
   });
 });

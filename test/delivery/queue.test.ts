@@ -164,9 +164,11 @@ describe("a shared capacity (issue 19)", () => {
     const dropped: Array<{ webhookId: string; reason: string }> = [];
     const sent: string[] = [];
     let deadStopped = 0;
+    let deadStarted = 0;
     const queue = memoryQueue(
       async (delivery, context) => {
         if (delivery.webhookId.startsWith("dead")) {
+          deadStarted += 1;
           try {
             for (;;) await context.sleep(1000);
           } catch {
@@ -181,11 +183,11 @@ describe("a shared capacity (issue 19)", () => {
       (delivery, reason) => dropped.push({ webhookId: delivery.webhookId, reason }),
       { maxQueued },
     );
-    return { queue, dropped, sent, deadStopped: () => deadStopped };
+    return { queue, dropped, sent, deadStopped: () => deadStopped, deadStarted: () => deadStarted };
   }
 
   it("a healthy webhook beside a dead one loses nothing; the dead one's backing-off deliveries are taken back, each reported", async () => {
-    const { queue, dropped, sent, deadStopped } = deadAndLive(100);
+    const { queue, dropped, sent, deadStopped, deadStarted } = deadAndLive(100);
     const rounds = 2000;
     let most = 0;
     for (let i = 0; i < rounds; i++) {
@@ -200,9 +202,26 @@ describe("a shared capacity (issue 19)", () => {
     expect(most).toBeLessThanOrEqual(100);
     expect(sent).toHaveLength(rounds);
     expect(dropped.every((d) => d.webhookId === "dead" && d.reason === "overflow")).toBe(true);
-    // Every dead delivery but those still held was taken back, reported, and its worker stopped.
+    // Every dead delivery but those still held was taken back and reported; each one that had started
+    // (and was backing off) had its worker stopped. While live deliveries leave room as fast as they
+    // come, the one taken back is the dead webhook's newest, still waiting and unsent.
     expect(dropped.length).toBe(rounds - queue.size);
-    expect(deadStopped()).toBe(dropped.length);
+    expect(deadStarted() - deadStopped()).toBe(queue.size);
+    expect(dropped.length - deadStopped()).toBe(rounds - deadStarted());
+
+    // A burst of live deliveries into a queue full of dead ones backing off, none waiting: those are
+    // what gets taken back, oldest first, and their workers stop.
+    const stopped = deadStopped();
+    const reported = dropped.length;
+    const taken = 50 - (100 - queue.size);
+    for (let i = 0; i < 50; i++)
+      queue.enqueue(queued({ id: `burst-${i}`, webhookId: "live", runId: `b${i}` }));
+    await vi.advanceTimersByTimeAsync(0);
+    expect(taken).toBeGreaterThan(40);
+    expect(deadStopped() - stopped).toBe(taken);
+    expect(dropped.slice(reported)).toEqual(Array(taken).fill({ webhookId: "dead", reason: "overflow" }));
+    await vi.advanceTimersByTimeAsync(500);
+    expect(sent).toHaveLength(rounds + 50);
     queue.abandon();
   });
 
