@@ -132,10 +132,10 @@ export function soakTable(soak: SoakResult): string {
   const h = soak.healthy;
   const points = soak.samples;
   const step = Math.max(1, Math.round(points.length / 10));
-  const trail = (key: "heapMb" | "rssMb"): string =>
+  const trail = (key: "heapMb" | "externalMb" | "rssMb"): string =>
     points
       .filter((_, i) => i % step === 0 || i === points.length - 1)
-      .map((p) => fmt(p[key], key === "heapMb" ? 1 : 0))
+      .map((p) => fmt(p[key], key === "rssMb" ? 0 : 1))
       .join(" → ");
   const last = points[points.length - 1];
   return [
@@ -147,6 +147,7 @@ export function soakTable(soak: SoakResult): string {
     `| dead webhook | ${fmt(soak.dead.attempts)} attempts; final outcomes: ${outcomes(soak.dead.outcomes)} |`,
     `| runner calls | ${fmt(soak.calls.count)} calls: p50 ${fmt(soak.calls.p50Us, 1)} µs, p99 ${fmt(soak.calls.p99Us, 1)} µs, p99.9 ${fmt(soak.calls.p999Us, 1)} µs, max ${fmt(soak.calls.maxUs)} µs |`,
     `| heap after GC, MiB | ${trail("heapMb")}; last half ${fmt(soak.heapSlopeMbPerMin, 2)} MiB/min |`,
+    `| external (Buffers) after GC, MiB | ${trail("externalMb")} |`,
     `| RSS after GC, MiB | ${trail("rssMb")}; last half ${fmt(soak.rssSlopeMbPerMin, 2)} MiB/min |`,
     `| at the end | queued ${fmt(last?.queued ?? Number.NaN)}, in flight ${fmt(last?.inFlight ?? Number.NaN)}, open circuits ${fmt(last?.openCircuits ?? Number.NaN)} |`,
   ].join("\n");

@@ -29,6 +29,8 @@ export interface SoakPoint {
   atSeconds: number;
   rssMb: number;
   heapMb: number;
+  /** Memory outside the V8 heap that V8 knows of (Buffers, sockets' ArrayBuffers), in MiB. */
+  externalMb: number;
   queued: number;
   inFlight: number;
   openCircuits: number;
@@ -201,6 +203,7 @@ export async function runSoak(
       atSeconds: (performance.now() - started) / 1000,
       rssMb: usage.rss / MB,
       heapMb: usage.heapUsed / MB,
+      externalMb: usage.external / MB,
       queued: stats.queued,
       inFlight: stats.inFlight,
       openCircuits: stats.openCircuits,
@@ -213,7 +216,7 @@ export async function runSoak(
     const last = samples[samples.length - 1];
     if (last && samples.length % minute === 0) {
       log(
-        `  e ${last.atSeconds.toFixed(0)} s: ${runner.started} runs, healthy ${healthy.delivered} delivered, heap after GC ${last.heapMb.toFixed(1)} MiB, RSS ${last.rssMb.toFixed(0)} MiB, queued ${last.queued}`,
+        `  e ${last.atSeconds.toFixed(0)} s: ${runner.started} runs, healthy ${healthy.delivered} delivered, heap after GC ${last.heapMb.toFixed(1)} MiB, external ${last.externalMb.toFixed(1)} MiB, RSS ${last.rssMb.toFixed(0)} MiB, queued ${last.queued}`,
       );
     }
   }, config.soakSampleSeconds * 1000);
