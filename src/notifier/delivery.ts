@@ -1,4 +1,5 @@
 import { Circuits } from "../delivery/circuit.js";
+import { formatDuration } from "../formatters/_text.js";
 import { createDeliverer, type DeliveryCounters } from "../delivery/deliver.js";
 import { memoryQueue, type DeliveryQueue, type DropReason } from "../delivery/queue.js";
 import { RateLimiter } from "../delivery/rate-limit.js";
@@ -69,23 +70,11 @@ export function createCircuits(
     } else {
       gone.giveUp(
         change.webhookId,
-        `(${change.target}) kept failing with its circuit open for ${duration(breaker.disableAfterMs ?? 0)}`,
+        `(${change.target}) kept failing with its circuit open for ${formatDuration(breaker.disableAfterMs ?? 0)}`,
       );
       // Its held-back deliveries go on at once, to be dropped as gone.
       circuits.forget(change.webhookId);
     }
   });
   return circuits;
-}
-
-/** A duration as an operator reads it: days, hours, minutes or seconds. */
-function duration(ms: number): string {
-  for (const [unit, size] of [
-    ["days", 86_400_000],
-    ["h", 3_600_000],
-    ["min", 60_000],
-  ] as const) {
-    if (ms >= size) return `${Math.round(ms / size)} ${unit}`;
-  }
-  return `${Math.round(ms / 1000)} s`;
 }
