@@ -1,3 +1,5 @@
+import { countOption } from "../_check.js";
+
 /**
  * The circuit breaker per webhook (`createNotifier({ circuitBreaker })`). After `failures` failed
  * attempts in a row, the webhook's circuit opens: its deliveries are held back instead of attempted,
@@ -50,9 +52,7 @@ export function resolveCircuitBreaker(
 ): ResolvedCircuitBreaker | undefined {
   if (options === false) return undefined;
   const given = options ?? {};
-  const failures = given.failures ?? DEFAULT_CIRCUIT_BREAKER.failures;
-  if (!Number.isInteger(failures) || failures < 1)
-    throw new RangeError("circuitBreaker.failures: must be a whole number, 1 or more");
+  const failures = countOption("circuitBreaker.failures", given.failures ?? DEFAULT_CIRCUIT_BREAKER.failures);
   const probeAfterMs = positive("probeAfterMs", given.probeAfterMs ?? DEFAULT_CIRCUIT_BREAKER.probeAfterMs);
   const maxProbeAfterMs = positive(
     "maxProbeAfterMs",

@@ -1,3 +1,4 @@
+import { countOption } from "../_check.js";
 import { Lanes } from "./_lanes.js";
 import type { Delivery } from "./types.js";
 
@@ -82,12 +83,8 @@ export function memoryQueue(
   options: MemoryQueueOptions = {},
   now: () => number = Date.now,
 ): DeliveryQueue {
-  const maxQueued = options.maxQueued ?? 10_000;
-  if (!Number.isInteger(maxQueued) || maxQueued < 1)
-    throw new RangeError("maxQueued: must be a whole number, 1 or more");
-  const maxInFlight = options.maxInFlight ?? 128;
-  if (!Number.isInteger(maxInFlight) || maxInFlight < 1)
-    throw new RangeError("maxInFlight: must be a whole number, 1 or more");
+  const maxQueued = countOption("maxQueued", options.maxQueued ?? 10_000);
+  const maxInFlight = countOption("maxInFlight", options.maxInFlight ?? 128);
   const lanes = new Lanes({ worker, onDrop, maxQueued, maxInFlight, now });
   // A plain object over the lanes, so that the queue's surface is exactly the interface.
   return {

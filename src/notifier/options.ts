@@ -1,3 +1,4 @@
+import { countOption } from "../_check.js";
 import { ConfigError } from "../errors.js";
 import { isEventName, type EventName } from "../events.js";
 import type { FormatterDefinition } from "../formatters/define.js";
@@ -173,7 +174,7 @@ export function resolveOptions(options: NotifierOptions): ResolvedOptions {
     logger: options.logger,
     queue: options.queue,
     maxQueued: options.maxQueued,
-    maxRuns: resolveMaxRuns(options.maxRuns),
+    maxRuns: asConfigError(() => countOption("maxRuns", options.maxRuns ?? 10_000)),
     maxInFlight: options.maxInFlight,
   };
 }
@@ -199,13 +200,6 @@ function resolveDeadlines(
     }
   }
   return deadlines;
-}
-
-function resolveMaxRuns(given: number | undefined): number {
-  const maxRuns = given ?? 10_000;
-  if (!Number.isInteger(maxRuns) || maxRuns < 1)
-    throw new ConfigError("maxRuns: must be a whole number, 1 or more");
-  return maxRuns;
 }
 
 function resolveCooldown(given: number | undefined): number {
