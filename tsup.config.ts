@@ -9,6 +9,7 @@ export default defineConfig({
     "testing/index": "src/testing/index.ts",
     "admin/index": "src/admin/index.ts",
     "formatters/index": "src/formatters/index.ts",
+    "sqlite/index": "src/backends/sqlite/index.ts",
   },
   format: ["esm"],
   target: "node20",

@@ -11,6 +11,10 @@ export default defineConfig({
     alias: [
       { find: /^runhooks$/, replacement: fileURLToPath(new URL("./src/index.ts", import.meta.url)) },
       {
+        find: /^runhooks\/sqlite$/,
+        replacement: fileURLToPath(new URL("./src/backends/sqlite/index.ts", import.meta.url)),
+      },
+      {
         find: /^runhooks\/(testing|admin|formatters)$/,
         replacement: fileURLToPath(new URL("./src/$1/index.ts", import.meta.url)),
       },

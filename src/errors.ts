@@ -82,6 +82,22 @@ export function asStoreError(operation: string, error: unknown): RunhooksError {
   return isRunhooksError(error) ? error : new StoreError(operation, describe(error), { cause: error });
 }
 
+/**
+ * A backend (where the queue and the run state live: a SQLite file, a database) failed: it could not
+ * open, record a runner's call, or queue a delivery durably. The notifier reports it on its `error`
+ * channel and goes on from memory; the message says what was affected and what to check.
+ */
+export class BackendError extends RunhooksError {
+  /** What failed, e.g. `open`, `record`, `enqueue`, `start`. */
+  readonly operation: string;
+
+  constructor(operation: string, message: string, options?: RunhooksErrorOptions) {
+    super(message, "ERR_BACKEND", options);
+    this.name = "BackendError";
+    this.operation = operation;
+  }
+}
+
 /** Building a payload failed, e.g. a formatter threw. Only that webhook's delivery is affected. */
 export class FormatError extends RunhooksError {
   /** The format (formatter name) that failed. */
@@ -135,6 +151,8 @@ export const isValidationError = guard(ValidationError, "ValidationError");
 export const isListenerError = guard(ListenerError, "ListenerError");
 /** True for a {@link StoreError}. */
 export const isStoreError = guard(StoreError, "StoreError");
+/** True for a {@link BackendError}. */
+export const isBackendError = guard(BackendError, "BackendError");
 /** True for a {@link FormatError}. */
 export const isFormatError = guard(FormatError, "FormatError");
 /** True for a {@link TransportError}. */
@@ -147,6 +165,7 @@ const KNOWN_NAMES = new Set([
   "ValidationError",
   "ListenerError",
   "StoreError",
+  "BackendError",
   "FormatError",
   "TransportError",
   "ConfigError",

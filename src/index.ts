@@ -47,7 +47,17 @@ export type {
   StatsBatch,
 } from "./events.js";
 
-export type { FinishResult, IgnoredCall, RunHandle } from "./run-tracker.js";
+export type {
+  FinishResult,
+  IgnoredCall,
+  RunChange,
+  RunHandle,
+  RunSnapshot,
+  RunState,
+} from "./run-tracker.js";
+export { snapshotFromJSON, snapshotToJSON } from "./run-tracker.js";
+export { memoryBackend } from "./backends/memory.js";
+export type { Backend, BackendHooks, BackendLimits } from "./backends/types.js";
 
 export type {
   Webhook,
@@ -86,19 +96,15 @@ export { fetchTransport } from "./delivery/fetch-transport.js";
 export type { FetchTransportOptions } from "./delivery/fetch-transport.js";
 export { httpTransport } from "./delivery/http-transport.js";
 export type { HttpTransportOptions } from "./delivery/http-transport.js";
-export type {
-  DeliveryQueue,
-  DeliveryWorker,
-  DropReason,
-  QueueFactory,
-  WorkerContext,
-} from "./delivery/queue.js";
+export type { DeliveryQueue, DeliveryWorker, DropReason, WorkerContext } from "./delivery/queue.js";
 export type { RateLimit } from "./delivery/rate-limit.js";
 export type { RetryOptions } from "./delivery/retry.js";
 export type { CircuitBreakerOptions, CircuitState } from "./delivery/circuit.js";
 export type {
   Delivery,
   DeliveryOutcome,
+  DeliveryProgress,
+  DeliveryTarget,
   DeliveryReport,
   Transport,
   TransportRequest,
@@ -106,6 +112,7 @@ export type {
 } from "./delivery/types.js";
 
 export {
+  BackendError,
   ConfigError,
   FormatError,
   ListenerError,
@@ -113,6 +120,7 @@ export {
   StoreError,
   TransportError,
   ValidationError,
+  isBackendError,
   isConfigError,
   isFormatError,
   isListenerError,

@@ -1,18 +1,19 @@
 import { createInternalBus } from "./bus.js";
-import { toValidationError } from "./errors.js";
+import { BackendError, describe, toValidationError } from "./errors.js";
 import { EVENT_NAMES, runInfoSchema } from "./events.js";
 import type { DeliveryCounters } from "./delivery/deliver.js";
 import { createDispatcher } from "./dispatch/dispatcher.js";
-import { createRunHandle, memoryRunState, type IgnoredCall } from "./run-tracker.js";
+import { createRunHandle, type IgnoredCall } from "./run-tracker.js";
 import { createWebhooksApi } from "./webhooks/api.js";
 import { createOutlet } from "./notifier/channels.js";
 import { createCircuits, createDeliveryQueue } from "./notifier/delivery.js";
 import { gonePolicy } from "./notifier/gone.js";
 import { createLifecycle } from "./notifier/lifecycle.js";
-import { resolveOptions, type NotifierOptions } from "./notifier/options.js";
+import { asConfigError, resolveOptions, type NotifierOptions } from "./notifier/options.js";
 import { preview, sendTest } from "./notifier/probes.js";
 import type { NotifierState } from "./notifier/state.js";
 import type { Notifier } from "./notifier/types.js";
+import type { RunEvent } from "./events.js";
 
 export type { DisplayOptions, Logger, NotifierOptions } from "./notifier/options.js";
 export type {
@@ -52,11 +53,14 @@ export function createNotifier(options: NotifierOptions = {}): Notifier {
   const counters: DeliveryCounters = { attempts: 0, delivered: 0, retried: 0, failed: 0, dropped: 0 };
   const gone = gonePolicy(webhooks, outlet);
   const circuits = createCircuits(resolved, outlet, gone);
+  const { backend, limits } = resolved;
   const state: NotifierState = {
     options: resolved,
     outlet,
     counters,
     queue: createDeliveryQueue(resolved, outlet, counters, gone, circuits),
+    deferFanOut: backend.durable,
+    starting: Promise.resolve(),
     selecting: new Set(),
     phase: "open",
     abandonedLate: 0,
@@ -65,13 +69,23 @@ export function createNotifier(options: NotifierOptions = {}): Notifier {
   const dispatch = createDispatcher(state);
   for (const name of EVENT_NAMES) bus.on(name, dispatch);
   const { flush, close } = createLifecycle(state);
-  const runState = memoryRunState(resolved.maxRuns);
+  const runState = asConfigError(() => backend.runState(limits));
+  state.starting = startBackend(state, dispatch);
   const ignored = (call: IgnoredCall): void => {
     outlet.warn({
       code: "run_call_ignored",
       message: `run.${call.call}() on run ${call.runId} was ignored: ${call.reason}`,
       runId: call.runId,
     });
+  };
+  const unrecorded = (error: unknown, runId: string, call: string): void => {
+    outlet.error(
+      new BackendError(
+        "record",
+        `The ${backend.name} backend could not record run.${call}() of run ${runId} (${describe(error)}): its events go out from this process's memory only, and a crash now would lose them. Check the backend's storage.`,
+        { cause: error },
+      ),
+    );
   };
 
   return {
@@ -85,6 +99,7 @@ export function createNotifier(options: NotifierOptions = {}): Notifier {
         publish,
         apiFailureCooldownMs: resolved.apiFailureCooldownMs,
         ignored,
+        unrecorded,
       });
     },
     preview: (event, format) => preview(resolved, event, format),
@@ -111,4 +126,24 @@ export function createNotifier(options: NotifierOptions = {}): Notifier {
       await close();
     },
   };
+}
+
+/**
+ * Starts the backend and its queue: a durable one resumes what an earlier process left, its pending
+ * events fanned out as if just fired. A failure is reported, never thrown: runner calls go on.
+ */
+async function startBackend(state: NotifierState, fanOut: (event: RunEvent) => void): Promise<void> {
+  const { backend } = state.options;
+  try {
+    await state.queue.start?.();
+    await backend.start?.({ fanOut, error: state.outlet.error });
+  } catch (error) {
+    state.outlet.error(
+      new BackendError(
+        "start",
+        `The ${backend.name} backend could not resume what was left (${describe(error)}): new events are still recorded and sent. Check the backend's storage.`,
+        { cause: error },
+      ),
+    );
+  }
 }

@@ -73,8 +73,9 @@ export interface IgnoredCall {
 }
 
 /**
- * @internal What the tracker remembers of a run. Plain data, so that a shared store (a database, Redis)
- * can hold it for several processes notifying for one run.
+ * What the notifier remembers of a run: which events fired, its running totals and the `api_failure`
+ * throttle. Plain data (`snapshotToJSON` / `snapshotFromJSON` turn it into JSON and back), so that a
+ * durable or shared run state can keep it in a database for several processes notifying for one run.
  */
 export interface RunSnapshot {
   readonly phase: "idle" | "running" | "ended";
@@ -90,30 +91,101 @@ export interface RunSnapshot {
   };
 }
 
-/** @internal Where run snapshots live. The default keeps them in memory. */
-export interface RunStateStore {
-  get(runId: string): RunSnapshot | undefined;
-  set(runId: string, snapshot: RunSnapshot): void;
+/**
+ * One runner call applied to a run: from the run's snapshot before it (`undefined` for a run never seen),
+ * the snapshot after it and the events it fires, in order. It may update `before` in place and return it.
+ */
+export type RunChange = (before: RunSnapshot | undefined) => {
+  readonly snapshot: RunSnapshot;
+  readonly events: readonly RunEvent[];
+};
+
+/**
+ * Where run snapshots live: which events of each run fired, so that each fires once however many times
+ * (and in however many processes) the runner signals it. `memoryBackend()` keeps them in memory;
+ * `sqliteBackend()` in a file. `testRunState()` in `runhooks/testing` checks an implementation.
+ */
+export interface RunState {
+  /**
+   * Applies `change` to the run atomically: no other change of the same run comes between its read and
+   * its write, so an event is claimed once. A durable state records the events (its outbox) in the same
+   * transaction, and they stay pending until the queue's `enqueue(…, eventId)` marks them fanned out.
+   * Returns the events the change fired, or a promise of them for a state that needs I/O, resolved in
+   * the order of the calls for one run. Throws (or rejects) when it could not record the change.
+   */
+  apply(runId: string, change: RunChange): readonly RunEvent[] | Promise<readonly RunEvent[]>;
+  /** The run's snapshot as this process last knew it, without I/O (what `run.ended` reads). */
+  peek(runId: string): RunSnapshot | undefined;
+  /**
+   * Optional, for a durable state: the events recorded but not fanned out yet (the process that fired
+   * them died first, or its lease on them expired), in the order they fired. Each comes back again
+   * until fanned out; the queue's `enqueue` queues an event's deliveries once however often it is asked.
+   */
+  pending?(): readonly RunEvent[] | Promise<readonly RunEvent[]>;
 }
 
 /** @internal In-memory run state, bounded: the least recently used runs are forgotten first. */
-export function memoryRunState(maxRuns = 10_000): RunStateStore {
+export function memoryRunState(maxRuns = 10_000): RunState {
   const runs = new Map<string, RunSnapshot>();
   // The run set last is already the most recent: a runner reporting one run skips the re-insertion.
   let last: string | undefined;
+  const set = (runId: string, snapshot: RunSnapshot): void => {
+    if (runId === last && runs.get(runId) === snapshot) return;
+    last = runId;
+    runs.delete(runId);
+    runs.set(runId, snapshot);
+    if (runs.size > maxRuns) {
+      const oldest = runs.keys().next();
+      if (oldest.done !== true) runs.delete(oldest.value);
+    }
+  };
   return {
-    get: (runId) => runs.get(runId),
-    set(runId, snapshot) {
-      if (runId === last && runs.get(runId) === snapshot) return;
-      last = runId;
-      runs.delete(runId);
-      runs.set(runId, snapshot);
-      if (runs.size > maxRuns) {
-        const oldest = runs.keys().next();
-        if (oldest.done !== true) runs.delete(oldest.value);
-      }
+    apply(runId, change) {
+      const { snapshot, events } = change(runs.get(runId));
+      set(runId, snapshot);
+      return events;
+    },
+    peek: (runId) => runs.get(runId),
+  };
+}
+
+/**
+ * A snapshot as JSON, for a run state that stores it as text: `snapshotFromJSON(snapshotToJSON(s))`
+ * gives the same snapshot back.
+ */
+export function snapshotToJSON(snapshot: RunSnapshot): string {
+  return JSON.stringify(snapshot);
+}
+
+/**
+ * The snapshot `snapshotToJSON` wrote. Its counts come back in the compact form the notifier keeps them
+ * in, and an ended run as the one shared record of how it ended.
+ * @throws {SyntaxError} when `json` is not JSON.
+ */
+export function snapshotFromJSON(json: string): RunSnapshot {
+  const raw = JSON.parse(json) as RunSnapshot;
+  const stats: Stats = {
+    requests: raw.stats.requests,
+    codes: addCounts(emptyCounts(), raw.stats.codes),
+    errors: addCounts(emptyCounts(), raw.stats.errors),
+  };
+  if (raw.stats.latency !== undefined) stats.latency = Object.freeze({ ...raw.stats.latency });
+  if (raw.stats.rps !== undefined) stats.rps = raw.stats.rps;
+  if (raw.stats.elapsedMs !== undefined) stats.elapsedMs = raw.stats.elapsedMs;
+  const pending = raw.apiFailure.pending;
+  const snapshot: RunSnapshot = {
+    phase: raw.phase,
+    fired: raw.fired,
+    ...(raw.startedAt !== undefined && { startedAt: raw.startedAt }),
+    stats,
+    apiFailure: {
+      seq: raw.apiFailure.seq,
+      ...(raw.apiFailure.lastAt !== undefined && { lastAt: raw.apiFailure.lastAt }),
+      pending: Object.keys(pending).length === 0 ? NO_COUNTS : addCounts(emptyCounts(), pending),
+      total: raw.apiFailure.total,
     },
   };
+  return remembered(snapshot);
 }
 
 /** @internal A validated runner call. */
@@ -436,7 +508,7 @@ function addCounts(
 
 /**
  * The 5xx responses of a batch's `codes`, which `api_failure` reports: their number, and, given
- * `into`, the counts per code copied there. The one test of "5xx" for both paths (step, quickBatch).
+ * `into`, the counts per code copied there. The one test of "5xx" for both paths (step, quickApply).
  */
 function serverErrors(
   codes: Readonly<Record<string, number>> | undefined,
@@ -468,43 +540,59 @@ function stripUndefined<T extends object>(value: T): T {
 
 /** @internal What a run handle needs from the notifier. */
 export interface RunHandleDeps {
-  state: RunStateStore;
+  state: RunState;
   publish(events: readonly RunEvent[]): void;
   ignored(call: IgnoredCall): void;
+  /** The run state could not record a call: the notifier reports it (the events still go out). */
+  unrecorded(error: unknown, runId: string, call: RunCall["kind"]): void;
   apiFailureCooldownMs: number;
   now?: () => number;
 }
+
+const NO_EVENTS: readonly RunEvent[] = Object.freeze([]);
 
 /** @internal Creates the handle `notifier.run(info)` returns. `run` must already be validated. */
 export function createRunHandle(run: Run, deps: RunHandleDeps): RunHandle {
   const now = deps.now ?? Date.now;
   const apply = (kind: RunCall["kind"], arg?: unknown): void => {
-    // Most calls are a statistics batch that changes counters and emits nothing: keep those cheap
-    // (no schema parse, no copies); everything else takes the general path.
-    let call: RunCall | undefined;
-    if (kind === "stats") {
-      const snapshot = deps.state.get(run.id);
-      const batch = snapshot && quickBatch(snapshot, arg, now());
-      if (batch === APPLIED) {
-        deps.state.set(run.id, snapshot as RunSnapshot);
-        return;
-      }
-      // A batch with 5xx, checked already: step() only reads it, so the schema's copy is not needed.
-      if (batch !== undefined) call = { kind, batch };
+    // Checked before anything is recorded: a bad argument throws to the runner and changes nothing.
+    // Most calls are a statistics batch that changes counters and emits nothing: its quick check
+    // (no schema parse, no copies) is enough; everything else takes the schema.
+    const call = (kind === "stats" ? quickStats(arg) : undefined) ?? parseCall(kind, arg);
+    const time = now();
+    let ignored: string | undefined;
+    const change: RunChange = (before) => {
+      const snapshot = before ?? initialSnapshot();
+      if (call.kind === "stats" && quickApply(snapshot, call.batch, time))
+        return { snapshot, events: NO_EVENTS };
+      const result = step(snapshot, call, run, time, deps.apiFailureCooldownMs);
+      ignored = result.ignored;
+      return { snapshot: remembered(result.snapshot), events: result.events };
+    };
+    const done = (events: readonly RunEvent[]): void => {
+      if (ignored !== undefined) deps.ignored({ runId: run.id, call: kind, reason: ignored });
+      // All of a call's events go out together: a listener reacting to the first cannot slip its own
+      // events in between them.
+      if (events.length > 0) deps.publish(events);
+    };
+    let events: readonly RunEvent[] | Promise<readonly RunEvent[]>;
+    try {
+      events = deps.state.apply(run.id, change);
+    } catch (error) {
+      deps.unrecorded(error, run.id, kind);
+      // Not recorded, but not lost: the events go out from this process's memory.
+      events = change(deps.state.peek(run.id)).events;
     }
-    call ??= parseCall(kind, arg);
-    const before = deps.state.get(run.id) ?? initialSnapshot();
-    const result = step(before, call, run, now(), deps.apiFailureCooldownMs);
-    deps.state.set(run.id, remembered(result.snapshot));
-    if (result.ignored !== undefined) deps.ignored({ runId: run.id, call: kind, reason: result.ignored });
-    // All of a call's events go out together: a listener reacting to the first cannot slip its own
-    // events in between them.
-    if (result.events.length > 0) deps.publish(result.events);
+    if (events instanceof Promise)
+      events.then(done, (error: unknown) => {
+        deps.unrecorded(error, run.id, kind);
+      });
+    else done(events);
   };
   return {
     id: run.id,
     get ended() {
-      return deps.state.get(run.id)?.phase === "ended";
+      return deps.state.peek(run.id)?.phase === "ended";
     },
     started: () => {
       apply("started");
@@ -524,39 +612,38 @@ export function createRunHandle(run: Run, deps: RunHandleDeps): RunHandle {
   };
 }
 
-// quickBatch's fields, reused by every call: it allocates nothing for a batch it applies.
+// quickStats's fields, reused by every call.
 const BATCH = statsFields();
 
-/** @internal quickBatch() applied the batch: nothing to emit. */
-export const APPLIED: unique symbol = Symbol("runhooks.applied");
-
 /**
- * @internal The quick path for a running run's statistics batch that is plainly valid (checked by
- * `readStatsBatch`, the bus's check of a batch; `in_progress` fired already). A batch without 5xx is
- * applied in place (APPLIED): it emits nothing. One with 5xx comes back as the fields that were read
- * and checked (latency copied), for step() to handle `api_failure` without checking them again.
- * `undefined`, changing nothing, in every other case: the caller then takes the general path, whose
- * schema gives the precise validation error.
+ * @internal A statistics batch that is plainly valid (checked by `readStatsBatch`, the bus's check of a
+ * batch), as its fields, read once (latency copied, records as the runner gave them); `undefined` in
+ * every other case: the caller then takes the schema, which gives the precise validation error.
  */
-export function quickBatch(
-  snapshot: RunSnapshot,
-  value: unknown,
-  now: number,
-): typeof APPLIED | StatsBatch | undefined {
-  if (snapshot.phase !== "running" || !snapshot.fired.includes("in_progress")) return undefined;
+export function quickStats(value: unknown): RunCall | undefined {
   if (!readStatsBatch(value, BATCH)) return undefined;
   // Read out at once: the entries read below may be getters that call back into a run handle.
   const { requests, codes, errors, latency, rps } = BATCH;
-  if (codes !== undefined && serverErrors(codes) > 0) {
-    const batch: StatsBatch = { codes };
-    if (requests !== undefined) batch.requests = requests;
-    if (errors !== undefined) batch.errors = errors;
-    if (latency !== undefined) batch.latency = latency;
-    if (rps !== undefined) batch.rps = rps;
-    return batch;
-  }
+  const batch: StatsBatch = {};
+  if (requests !== undefined) batch.requests = requests;
+  if (codes !== undefined) batch.codes = codes;
+  if (errors !== undefined) batch.errors = errors;
+  if (latency !== undefined) batch.latency = latency;
+  if (rps !== undefined) batch.rps = rps;
+  return { kind: "stats", batch };
+}
+
+/**
+ * @internal The quick path of a running run's batch: without 5xx, and with `in_progress` fired already,
+ * it emits nothing, so it is added to the totals in place (true). False, changing nothing, otherwise:
+ * step() then handles it.
+ */
+export function quickApply(snapshot: RunSnapshot, batch: StatsBatch, now: number): boolean {
+  if (snapshot.phase !== "running" || !snapshot.fired.includes("in_progress")) return false;
+  if (batch.codes !== undefined && serverErrors(batch.codes) > 0) return false;
+  const { requests, codes, errors, latency, rps } = batch;
   withElapsed(addFields(snapshot.stats, requests, codes, errors, latency, rps), snapshot.startedAt, now);
-  return APPLIED;
+  return true;
 }
 
 function copyStats(stats: Stats): Stats {

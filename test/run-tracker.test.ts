@@ -39,6 +39,9 @@ function harness(info: Run = run, state = memoryRunState()) {
     state,
     publish: (batch) => events.push(...batch),
     ignored: (call) => ignored.push(call),
+    unrecorded: (error) => {
+      throw error;
+    },
     apiFailureCooldownMs: COOLDOWN,
     now: () => now,
   });
@@ -242,8 +245,8 @@ describe("what is remembered of a run (issue 19)", () => {
       h.handle.stats({ requests: 10, codes: { "200": 9, "503": 1 }, errors: { ETIMEDOUT: 1 } });
       h.handle.finished();
     }
-    const remembered = state.get("a");
-    expect(remembered).toBe(state.get("b"));
+    const remembered = state.peek("a");
+    expect(remembered).toBe(state.peek("b"));
     expect(remembered).toMatchObject({ phase: "ended", fired: ["finished"], stats: { requests: 0 } });
     // Still ended, and a late call says why.
     expect(a.handle.ended).toBe(true);
@@ -308,6 +311,7 @@ describe("api_failure throttle", () => {
       state: memoryRunState(),
       publish: (batch) => (n += batch.filter((e) => e.event === "api_failure").length),
       ignored: () => undefined,
+      unrecorded: () => undefined,
       apiFailureCooldownMs: 0,
     });
     handle.stats({ codes: { "500": 1 } });
@@ -517,12 +521,12 @@ describe("run tracker properties", () => {
         const state = memoryRunState();
         const h = harness(run, state);
         h.handle.started();
-        const before: RunSnapshot | undefined = state.get(run.id);
+        const before: RunSnapshot | undefined = state.peek(run.id);
         try {
           h.handle.stats(garbage as StatsBatch);
         } catch (error) {
           expect(isValidationError(error)).toBe(true);
-          expect(state.get(run.id)).toBe(before);
+          expect(state.peek(run.id)).toBe(before);
           expect(h.names()).toEqual(["started"]);
         }
       }),
@@ -534,14 +538,17 @@ describe("run tracker properties", () => {
 describe("memoryRunState", () => {
   it("forgets the least recently used run beyond its bound", () => {
     const state = memoryRunState(2);
-    state.set("a", initialSnapshot());
-    state.set("b", initialSnapshot());
-    state.get("a");
-    state.set("a", initialSnapshot());
-    state.set("c", initialSnapshot());
-    expect(state.get("b")).toBeUndefined();
-    expect(state.get("a")).toBeDefined();
-    expect(state.get("c")).toBeDefined();
+    const touch = (runId: string): void => {
+      void state.apply(runId, () => ({ snapshot: initialSnapshot(), events: [] }));
+    };
+    touch("a");
+    touch("b");
+    state.peek("a");
+    touch("a");
+    touch("c");
+    expect(state.peek("b")).toBeUndefined();
+    expect(state.peek("a")).toBeDefined();
+    expect(state.peek("c")).toBeDefined();
   });
 });
 

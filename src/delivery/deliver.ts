@@ -5,7 +5,7 @@ import { attemptReport, droppedReport, errorSummary, reasonOf, type Attempt } fr
 import { DELIVERED, FAIL, RETRY, classifyStatus, type ResolvedRetry } from "./retry.js";
 import type { DeliveryWorker, WorkerContext } from "./queue.js";
 import { attemptRequest } from "./request.js";
-import type { Delivery, DeliveryReport, Transport } from "./types.js";
+import type { Delivery, DeliveryProgress, DeliveryReport, DeliveryTarget, Transport } from "./types.js";
 
 /** @internal Counters behind `notifier.stats()`. */
 export interface DeliveryCounters {
@@ -31,7 +31,16 @@ export interface DelivererDeps {
   isGone: (delivery: Delivery) => boolean;
   /** The circuit breakers, unless turned off. */
   circuits?: Circuits | undefined;
+  /**
+   * The webhook's target at attempt time, read from the store (synchronously when the store can), or
+   * why there is none: it was `removed` or `disabled` since the delivery was queued. A rejection (the
+   * store failed) makes the attempt a retryable failure.
+   */
+  resolve: (delivery: Delivery) => Resolution | Promise<Resolution>;
 }
+
+/** @internal Where a delivery goes now, or why it goes nowhere. */
+export type Resolution = DeliveryTarget | "removed" | "disabled";
 
 /** How a delivery's attempts ended: the last one, and why none followed when the attempt does not say. */
 interface Ending {
@@ -39,17 +48,14 @@ interface Ending {
   reason?: string | undefined;
 }
 
-/** The webhook answered 410 to an earlier delivery: this one is not sent. */
-class GoneWebhook extends Error {
-  constructor() {
-    super("webhook gone");
-  }
-}
-
-/** A delivery held back by an open circuit until its event's deadline passed, before any attempt. */
-class HeldTooLong extends Error {
-  constructor() {
-    super("held back past the deadline");
+/**
+ * Ends a delivery without a further attempt, as dropped: its webhook answered 410 to an earlier delivery
+ * (`gone`), was removed or disabled since (`removed`, `disabled`), or an open circuit held it back past
+ * its event's deadline before any attempt (`stale`).
+ */
+class Unsent extends Error {
+  constructor(readonly reason: "gone" | "removed" | "disabled" | "stale") {
+    super(`not sent: ${reason}`);
   }
 }
 
@@ -106,10 +112,13 @@ export function createDeliverer(deps: DelivererDeps): DeliveryWorker {
   };
 
   return async (delivery, context) => {
-    const startedAt = performance.now();
+    const resumed = delivery.progress;
+    // Counted on the wall clock, which a delivery resumed in another process shares.
+    const startedAt = resumed?.firstAttemptAt ?? Date.now();
     let last: Attempt | undefined;
     try {
-      last = await attemptOnce(deps, delivery, 1, context);
+      if (resumed !== undefined) await context.sleep(Math.max(0, resumed.nextAttemptAt - Date.now()));
+      last = await attemptOnce(deps, delivery, (resumed?.attempts ?? 0) + 1, context);
       if (context.aborted) return;
       // Most deliveries end at their first attempt: p-retry takes over only after a retryable failure.
       // Wrapping every delivery in it cost ~2 µs of CPU each (+50%, with a stub transport).
@@ -122,9 +131,9 @@ export function createDeliverer(deps: DelivererDeps): DeliveryWorker {
     } catch (error) {
       // Aborted (dropped or abandoned by the queue, which reported it): nothing more to say.
       if (context.aborted) return;
-      if (error instanceof GoneWebhook || error instanceof HeldTooLong) {
+      if (error instanceof Unsent) {
         counters.dropped += 1;
-        deps.report(droppedReport(delivery, error instanceof GoneWebhook ? "gone" : "stale"));
+        deps.report(droppedReport(delivery, error.reason));
       }
       // Anything else is a bug of ours (or a delivery a custom queue handed back broken); it still gets
       // its final report, never silence.
@@ -146,8 +155,11 @@ export function createDeliverer(deps: DelivererDeps): DeliveryWorker {
  * (`minTimeout: 0`): its timer cannot lend the delivery's attempt slot to another, the context's sleep
  * does (and ends at once when the delivery is abandoned).
  *
+ * A resumed delivery (`Delivery.progress`) continues the count: its attempt numbers, retries and time
+ * go on from where the earlier process left them.
+ *
  * Resolves with the last attempt and why no further one followed. Rejects when the webhook went away
- * (`GoneWebhook`) or the queue aborted the work.
+ * (`Unsent`) or the queue aborted the work.
  */
 async function retryAfter(
   deps: DelivererDeps,
@@ -157,21 +169,25 @@ async function retryAfter(
   startedAt: number,
 ): Promise<Ending> {
   const { retry } = deps;
+  const before = delivery.progress;
+  // Attempts and retries an earlier process made: p-retry counts only its own.
+  const earlier = { attempts: before?.attempts ?? 0, retries: before?.retriesUsed ?? 0, startedAt };
+  const retries = Math.max(0, retry.retries - earlier.retries);
   let last = first;
-  let retriesLeft = retry.retries;
+  let retriesLeft = retries;
   try {
     await pRetry(
       async (number) => {
         // Attempt 1 was made before p-retry started: it is p-retry's first failure.
         if (number === 1) throw new RetryableAttempt(first);
-        last = await attemptOnce(deps, delivery, number, context, last);
+        last = await attemptOnce(deps, delivery, earlier.attempts + number, context, last);
         // Delivered, failed for good or aborted: p-retry resolves, and `last` says which.
         if (last.verdict.kind === "retry" && !context.aborted) throw new RetryableAttempt(last);
       },
       {
-        retries: retry.retries,
-        // Counted from the first attempt, which began before p-retry did.
-        maxRetryTime: Math.max(0, retry.maxElapsedMs - (performance.now() - startedAt)),
+        retries,
+        // Counted from the first attempt, which began before p-retry did (in another process, maybe).
+        maxRetryTime: Math.max(0, retry.maxElapsedMs - (Date.now() - startedAt)),
         // No delay of p-retry's own: `beforeRetry` waits, through the context. Every option p-retry would
         // default is given: it copies the options and adds what is missing, and that growing copy cost
         // ~7 µs per call on Node 20, more than the rest of a retry.
@@ -187,7 +203,7 @@ async function retryAfter(
         },
         shouldConsumeRetry: ({ error }) => honouredRetryAfter(retry, attemptOf(error)) === undefined,
         shouldRetry: ({ error, retriesConsumed }) =>
-          beforeRetry(deps, delivery, context, attemptOf(error), retriesConsumed),
+          beforeRetry(deps, delivery, context, attemptOf(error), earlier, retriesConsumed),
       },
     );
     return { attempt: last };
@@ -196,7 +212,7 @@ async function retryAfter(
     // p-retry gave up by itself. Out of both? Then the retries are what ran out, as the policy reads.
     if (error instanceof RetryableAttempt)
       return { attempt: error.attempt, reason: retriesLeft > 0 ? "time_exhausted" : "retries_exhausted" };
-    if (error instanceof GoneWebhook || context.aborted) throw error;
+    if (error instanceof Unsent || context.aborted) throw error;
     // A bug of ours: the delivery still ends with its last attempt's report.
     return { attempt: last, reason: "internal_error" };
   }
@@ -205,14 +221,16 @@ async function retryAfter(
 /**
  * p-retry's `shouldRetry`, for a retryable failure with a retry and time left: ends the retries when the
  * server asks for a longer wait than `maxRetryAfterMs` or the next attempt would come too late for the
- * event; otherwise counts and reports the failure as retrying, waits (the `Retry-After`, else the
- * backoff for `retriesConsumed`) and checks the deadline again.
+ * event; otherwise counts and reports the failure as retrying, tells the queue how far the delivery got
+ * (a durable queue records it), waits (the `Retry-After`, else the backoff for the retries used) and
+ * checks the deadline again.
  */
 async function beforeRetry(
   deps: DelivererDeps,
   delivery: Delivery,
   context: WorkerContext,
   attempt: Attempt,
+  earlier: { readonly attempts: number; readonly retries: number; readonly startedAt: number },
   retriesConsumed: number,
 ): Promise<boolean> {
   const { retry } = deps;
@@ -227,7 +245,18 @@ async function beforeRetry(
     if (honoured !== undefined) report.nextAttemptInMs = honoured;
     deps.report(report);
   }
-  await context.sleep(honoured ?? backoff(retry, retriesConsumed));
+  const used = earlier.retries + retriesConsumed;
+  const wait = honoured ?? backoff(retry, used);
+  if (context.progress) {
+    const progress: DeliveryProgress = {
+      attempts: attempt.number,
+      retriesUsed: honoured === undefined ? used + 1 : used,
+      firstAttemptAt: earlier.startedAt,
+      nextAttemptAt: Date.now() + wait,
+    };
+    context.progress(progress);
+  }
+  await context.sleep(wait);
   // The wait may have outlived the event's usefulness.
   if (Date.now() > delivery.deadlineAt) throw new StopRetrying(attempt, "stale");
   return true;
@@ -265,7 +294,7 @@ export function backoff(retry: ResolvedRetry, consumed: number): number {
 
 /**
  * One attempt: waits for the rate limit, sends (signed per attempt) and classifies the answer. Throws
- * `GoneWebhook` when the webhook went away meanwhile, and the context's rejection when the work is aborted
+ * `Unsent` when the webhook went away meanwhile, and the context's rejection when the work is aborted
  * while it waits; a transport's failure is the attempt's result, not a throw.
  */
 async function attemptOnce(
@@ -281,12 +310,23 @@ async function attemptOnce(
     await context.sleep(wait);
     await rateLimit(delivery, deps.limiter, context);
   }
-  if (deps.isGone(delivery)) throw new GoneWebhook();
+  if (deps.isGone(delivery)) throw new Unsent("gone");
+  let target: Resolution;
+  const resolving = performance.now();
+  try {
+    const resolved = deps.resolve(delivery);
+    target = resolved instanceof Promise ? await resolved : resolved;
+  } catch (error) {
+    // The store failed: nothing was sent, and nothing is known of the endpoint. Try again later.
+    const durationMs = performance.now() - resolving;
+    return { number, verdict: RETRY, durationMs, error: errorSummary(error, delivery.target) };
+  }
+  if (typeof target === "string") throw new Unsent(target);
   // Nothing may throw between a probe's admission and its send: the circuit waits for its outcome.
   if (deps.circuits) await heldBack(deps, deps.circuits, delivery, context, previous);
   deps.counters.attempts += 1;
   const started = performance.now();
-  const request = attemptRequest(delivery, Date.now());
+  const request = attemptRequest(delivery, target, Date.now());
   try {
     const response = await deps.transport.send(request);
     const verdict = classifyStatus(response.status, response.headers, Date.now());
@@ -324,7 +364,7 @@ async function attemptOnce(
 /**
  * Holds a delivery back while its webhook's circuit is open, waiting through the context (so the wait
  * can be taken back, and lends the attempt slot). Past the event's deadline it gives up: as stale after
- * an earlier attempt, else as a delivery dropped unsent (`HeldTooLong`).
+ * an earlier attempt, else as a delivery dropped unsent (`Unsent("stale")`).
  */
 async function heldBack(
   deps: DelivererDeps,
@@ -335,9 +375,9 @@ async function heldBack(
 ): Promise<void> {
   for (let wait = circuits.admit(delivery.webhookId, Date.now()); wait > 0;) {
     await context.sleep(wait);
-    if (deps.isGone(delivery)) throw new GoneWebhook();
+    if (deps.isGone(delivery)) throw new Unsent("gone");
     if (Date.now() > delivery.deadlineAt)
-      throw previous ? new StopRetrying(previous, "stale") : new HeldTooLong();
+      throw previous ? new StopRetrying(previous, "stale") : new Unsent("stale");
     wait = circuits.admit(delivery.webhookId, Date.now());
   }
 }

@@ -1,14 +1,28 @@
 import { countOption } from "../_check.js";
 import { Lanes } from "./_lanes.js";
-import type { Delivery } from "./types.js";
+import type { Delivery, DeliveryProgress } from "./types.js";
 
 /**
  * Holds deliveries until they are done. An interface so that a durable or shared queue (a database,
- * Redis) can replace the in-memory default without changing the notifier.
+ * Redis) can replace the in-memory default without changing the notifier; `testQueue()` in
+ * `runhooks/testing` checks an implementation.
  */
 export interface DeliveryQueue {
-  /** Accepts a delivery. Never blocks and never throws for delivery problems. */
-  enqueue(delivery: Delivery): void;
+  /**
+   * Resumes what an earlier process left: a durable queue takes the deliveries that were pending or
+   * retrying (or whose lease expired) and runs them. The notifier calls it once, right after building
+   * the queue, without waiting; `flush()` and `close()` wait for it. Rejects only when the queue cannot
+   * work at all (the notifier reports it).
+   */
+  start?(): Promise<void>;
+  /**
+   * Accepts the deliveries of one event (none, when no webhook matched) and records that the event's
+   * fan-out is done. A durable queue commits both in one transaction before it returns, and queues
+   * nothing when the event was fanned out already (by another process, or before a restart): each
+   * event's deliveries are queued once. Never blocks on the network and never throws for delivery
+   * problems.
+   */
+  enqueue(deliveries: readonly Delivery[], eventId: string): void;
   /** Deliveries waiting (not yet being attempted). */
   readonly queued: number;
   /** Deliveries waiting or being attempted. */
@@ -16,10 +30,13 @@ export interface DeliveryQueue {
   /** Resolves when nothing is queued or in flight (including what is enqueued meanwhile). */
   drain(): Promise<void>;
   /**
-   * Gives up on everything not yet done and returns it; their later outcomes are not reported. Later
-   * enqueues are refused (reported as abandoned by the notifier).
+   * Gives up on everything not yet done in this process and returns it; their later outcomes are not
+   * reported. Later enqueues are refused (reported as abandoned by the notifier). A durable queue keeps
+   * them stored: a later process resumes them.
    */
   abandon(): Delivery[];
+  /** Releases what the queue holds (files, connections, leases), after it drained or abandoned. */
+  close?(): Promise<void>;
 }
 
 /** Why the queue dropped a delivery without sending it. */
@@ -32,7 +49,8 @@ export type DropReason = "superseded" | "stale" | "overflow";
 export interface WorkerContext {
   /**
    * True once the queue gave up on this work (the in-memory queue: `abandon()`, on `close()` after its
-   * timeout). The worker then stops without reporting more: whoever abandoned it reports it.
+   * timeout; a durable one also when it lost the delivery's lease). The worker then stops without
+   * reporting more: whoever abandoned it reports it.
    */
   readonly aborted: boolean;
   /**
@@ -42,16 +60,16 @@ export interface WorkerContext {
    * queue's `maxInFlight`: waiting is not attempting).
    */
   sleep(ms: number): Promise<void>;
+  /**
+   * Optional: called after each failed attempt that will be retried, with how far the delivery got. A
+   * durable queue records it and hands it back in `Delivery.progress` when it resumes the delivery in
+   * another process, so the retry policy continues there.
+   */
+  progress?(progress: DeliveryProgress): void;
 }
 
 /** Does the work of one delivery: every attempt, and its reports. Never rejects. */
 export type DeliveryWorker = (delivery: Delivery, context: WorkerContext) => Promise<void>;
-
-/** Builds a queue around the notifier's worker; `onDrop` reports a delivery dropped unsent. */
-export type QueueFactory = (
-  worker: DeliveryWorker,
-  onDrop: (delivery: Delivery, reason: DropReason) => void,
-) => DeliveryQueue;
 
 /** Options of the in-memory queue. */
 export interface MemoryQueueOptions {
@@ -88,7 +106,9 @@ export function memoryQueue(
   const lanes = new Lanes({ worker, onDrop, maxQueued, maxInFlight, now });
   // A plain object over the lanes, so that the queue's surface is exactly the interface.
   return {
-    enqueue: (delivery) => lanes.enqueue(delivery),
+    enqueue: (deliveries) => {
+      for (const delivery of deliveries) lanes.enqueue(delivery);
+    },
     get queued() {
       return lanes.queued;
     },

@@ -34,18 +34,26 @@ export interface Transport {
   destroy?(): Promise<void>;
 }
 
-/** One delivery: an event formatted for one webhook. */
+/**
+ * One delivery: an event formatted for one webhook. It holds what is safe to keep at rest: the webhook's
+ * id but not its URL, headers or signing keys, which are credentials. Those are read from the store at
+ * each attempt (`DeliveryTarget`), so a durable queue can store a delivery as it is, and a webhook
+ * removed or disabled meanwhile is not sent to.
+ */
 export interface Delivery {
-  /** The `webhook-id` header: the same on every attempt of this delivery. */
+  /** The `webhook-id` header: the same on every attempt of this delivery, in every process. */
   readonly id: string;
   readonly event: EventName;
   readonly eventId: string;
   readonly runId: string;
   readonly webhookId: string;
   readonly webhookName: string;
-  /** `scheme://host` of the target, the only part of the URL that is shown. */
+  /** `scheme://host` of the target when it was queued, the only part of the URL that is shown. */
   readonly target: string;
-  readonly url: URL;
+  /**
+   * The message's own headers: `content-type`, `user-agent`, `webhook-id` and the formatter's. Never the
+   * webhook's configured headers (they may hold credentials): those come with the target at each attempt.
+   */
   readonly headers: Readonly<Record<string, string>>;
   readonly body: string;
   /** `body` as UTF-8, shared by every delivery of the same event and format. */
@@ -61,6 +69,37 @@ export interface Delivery {
    * benchmark verdict (which comes right before `finished`).
    */
   readonly terminal: boolean;
+  /**
+   * Where earlier attempts left it, for a delivery a durable queue resumes (after a restart, or taken
+   * over from a process that died): the attempts continue from there. Absent for a new delivery.
+   */
+  readonly progress?: DeliveryProgress | undefined;
+}
+
+/**
+ * How far a delivery got: what a durable queue records after each failed attempt (`WorkerContext.progress`)
+ * and hands back in `Delivery.progress`, so that the retry policy continues across processes.
+ */
+export interface DeliveryProgress {
+  /** Attempts made so far (1 or more). */
+  readonly attempts: number;
+  /** Retries used, including the one scheduled next (a honoured `Retry-After` uses none). */
+  readonly retriesUsed: number;
+  /** `Date.now()` of the first attempt: the retry policy's `maxElapsedMs` counts from it. */
+  readonly firstAttemptAt: number;
+  /** `Date.now()` before which the next attempt must not start (the backoff or `Retry-After`). */
+  readonly nextAttemptAt: number;
+}
+
+/**
+ * Where a delivery goes, read from the store at attempt time: the webhook's URL, its configured headers
+ * and its signing keys. Never stored with the delivery.
+ */
+export interface DeliveryTarget {
+  /** The parsed URL. Never log it whole. */
+  readonly url: URL;
+  /** The webhook's configured headers, if any; the message's own headers win over them. */
+  readonly headers?: Readonly<Record<string, string>> | undefined;
   /** Keys to sign each attempt with (Standard Webhooks), when the webhook has a secret. */
   readonly signing?: ReadonlyArray<{ key: Buffer; until?: number | undefined }> | undefined;
 }
@@ -107,7 +146,8 @@ export interface DeliveryReport {
   /**
    * Why it ended this way, for `failed` and `dropped`: `http_<status>`, `network`, `retries_exhausted`,
    * `time_exhausted`, `retry_after_too_long`, `gone` (410: the webhook was disabled), `superseded`,
-   * `stale`, `overflow`.
+   * `stale`, `overflow`, `removed` (the webhook was deleted before the attempt), `disabled` (it was
+   * disabled before the attempt).
    */
   reason?: string | undefined;
   /** For `retrying` after a `Retry-After`: milliseconds until the next attempt. */

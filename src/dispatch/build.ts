@@ -5,7 +5,7 @@ import { SUPERSEDING_EVENTS, type RunEvent } from "../events.js";
 import type { Rendered } from "../formatters/render.js";
 import { secretKey, type SigningKey } from "../delivery/signing.js";
 import type { DeliveryIdentity } from "../delivery/reports.js";
-import type { Delivery } from "../delivery/types.js";
+import type { Delivery, DeliveryTarget } from "../delivery/types.js";
 import type { WebhookRecord } from "../webhooks/model.js";
 
 // Not Buffer.from: a small Buffer is a slice of a shared 8 KB pool, and a queued delivery holding one
@@ -22,13 +22,13 @@ export function buildDelivery(
   rendered: Rendered,
   deadlineAt: number,
 ): Delivery {
-  const derived = derive(webhook);
   const id = deliveryId(event.id, webhook.id);
+  // The message's own headers only: the webhook's configured ones come with its target at each attempt.
   let headers: Record<string, string>;
-  if (webhook.headers === undefined && Object.keys(rendered.headers).length === 0) {
+  if (Object.keys(rendered.headers).length === 0) {
     headers = { "content-type": rendered.contentType, "user-agent": USER_AGENT, "webhook-id": id };
   } else {
-    headers = { ...webhook.headers, ...rendered.headers };
+    headers = { ...rendered.headers };
     headers["content-type"] = rendered.contentType;
     headers["user-agent"] = USER_AGENT;
     headers["webhook-id"] = id;
@@ -40,8 +40,7 @@ export function buildDelivery(
     runId: event.run.id,
     webhookId: webhook.id,
     webhookName: webhook.name,
-    target: derived.target,
-    url: derived.url,
+    target: targetOf(webhook).shown,
     headers,
     body: rendered.body,
     bytes: (rendered.bytes ??= utf8.encode(rendered.body)),
@@ -49,7 +48,6 @@ export function buildDelivery(
     queuedAt: Date.now(),
     deadlineAt,
     terminal: SUPERSEDING_EVENTS.has(event.event),
-    signing: derived.signing,
   };
 }
 
@@ -64,31 +62,35 @@ export function deliveryIdentity(event: RunEvent, webhook: WebhookRecord): Deliv
     id: deliveryId(event.id, webhook.id),
     webhookId: webhook.id,
     webhookName: webhook.name,
-    target: derive(webhook).target,
+    target: targetOf(webhook).shown,
     event: event.event,
     eventId: event.id,
     runId: event.run.id,
   };
 }
 
-interface Derived {
-  url: URL;
-  target: string;
-  signing?: SigningKey[] | undefined;
+/** @internal Where a webhook's deliveries go, and its `scheme://host` for reports. */
+export interface ResolvedTarget extends DeliveryTarget {
+  readonly shown: string;
 }
 
-// What each webhook needs for every delivery, worked out once per record. Only frozen records (such as
+// What each webhook needs for every attempt, worked out once per record. Only frozen records (such as
 // the memory store's) are cached: they stay the same object while unchanged, and cannot change under us.
-const derivedCache = new WeakMap<WebhookRecord, Derived>();
+const targets = new WeakMap<WebhookRecord, ResolvedTarget>();
 
-function derive(webhook: WebhookRecord): Derived {
-  const cached = derivedCache.get(webhook);
+/** @internal The target of a webhook's deliveries: its URL, configured headers and signing keys. */
+export function targetOf(webhook: WebhookRecord): ResolvedTarget {
+  const cached = targets.get(webhook);
   if (cached) return cached;
   const url = new URL(webhook.url);
-  const derived: Derived = { url, target: redactUrl(url) };
-  if (webhook.secret !== undefined) derived.signing = signingKeysOf(webhook);
-  if (Object.isFrozen(webhook)) derivedCache.set(webhook, derived);
-  return derived;
+  const target: ResolvedTarget = {
+    url,
+    shown: redactUrl(url),
+    headers: webhook.headers,
+    signing: webhook.secret === undefined ? undefined : signingKeysOf(webhook),
+  };
+  if (Object.isFrozen(webhook)) targets.set(webhook, target);
+  return target;
 }
 
 function signingKeysOf(webhook: WebhookRecord): SigningKey[] {

@@ -2,6 +2,7 @@ import { FormatError, asStoreError } from "../errors.js";
 import type { RunEvent } from "../events.js";
 import type { Rendered } from "../formatters/render.js";
 import { abandonedReport, formatFailedReport } from "../delivery/reports.js";
+import type { Delivery } from "../delivery/types.js";
 import type { NotifierState } from "../notifier/state.js";
 import { buildDelivery, deliveryIdentity } from "./build.js";
 import { formatContext, renderFor } from "./render.js";
@@ -83,7 +84,9 @@ export function createDispatcher(state: NotifierState): (event: RunEvent) => voi
       return;
     }
     const previous = chains.get(event.run.id);
-    if (previous === undefined && dispatchNow(event)) return;
+    // A durable backend recorded the event before the runner's call returned: its fan-out follows,
+    // after the call, whatever the store.
+    if (previous === undefined && !state.deferFanOut && dispatchNow(event)) return;
     dispatchLater(event, previous);
   };
 }
@@ -94,6 +97,7 @@ function queueDeliveries(state: NotifierState, event: RunEvent, selection: Selec
   const rendered = new Map<string, Rendered | FormatError>();
   const context = formatContext(options.display, event.run.links);
   const deadlineAt = (Date.parse(event.at) || Date.now()) + options.deadlines[event.event];
+  const deliveries: Delivery[] = [];
   for (const webhook of selection.targets) {
     const message = renderFor(event, webhook, options.registry, context, rendered);
     if (message instanceof FormatError) {
@@ -103,6 +107,9 @@ function queueDeliveries(state: NotifierState, event: RunEvent, selection: Selec
       // close() already gave up: a lookup that finished afterwards must not start a delivery.
       outlet.report(abandonedReport(buildDelivery(event, webhook, message, deadlineAt)));
       state.abandonedLate += 1;
-    } else state.queue.enqueue(buildDelivery(event, webhook, message, deadlineAt));
+    } else deliveries.push(buildDelivery(event, webhook, message, deadlineAt));
   }
+  // Once abandoned, nothing more is queued; before, the event's fan-out is recorded done even when no
+  // webhook matched (a durable queue then forgets the event's outbox entry).
+  if (state.phase !== "abandoned") state.queue.enqueue(deliveries, event.id);
 }

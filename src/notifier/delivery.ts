@@ -1,17 +1,20 @@
 import { Circuits } from "../delivery/circuit.js";
 import { formatDuration } from "../formatters/_text.js";
-import { createDeliverer, type DeliveryCounters } from "../delivery/deliver.js";
-import { memoryQueue, type DeliveryQueue, type DropReason } from "../delivery/queue.js";
+import { createDeliverer, type DeliveryCounters, type Resolution } from "../delivery/deliver.js";
+import type { DeliveryQueue, DropReason } from "../delivery/queue.js";
 import { RateLimiter } from "../delivery/rate-limit.js";
 import { droppedReport } from "../delivery/reports.js";
 import type { Delivery } from "../delivery/types.js";
+import { targetOf } from "../dispatch/build.js";
+import type { WebhookRecord } from "../webhooks/model.js";
+import type { SubscriptionStore } from "../webhooks/store/types.js";
 import type { Outlet } from "./channels.js";
 import type { GonePolicy } from "./gone.js";
 import { asConfigError, type ResolvedOptions } from "./options.js";
 
 /**
  * @internal The delivery half of the pipeline: the worker that attempts one delivery (retries, rate
- * limits, the 410 policy) and the queue that runs it, the in-memory one or the user's.
+ * limits, the 410 policy, its target read from the store) and the backend's queue that runs it.
  */
 export function createDeliveryQueue(
   options: ResolvedOptions,
@@ -30,16 +33,25 @@ export function createDeliveryQueue(
     gone: gone.gone,
     isGone: gone.isGone,
     circuits,
+    resolve: resolver(options.store),
   });
   const onDrop = (delivery: Delivery, reason: DropReason): void => {
     counters.dropped += 1;
     outlet.report(droppedReport(delivery, reason));
   };
-  return asConfigError(() =>
-    options.queue
-      ? options.queue(worker, onDrop)
-      : memoryQueue(worker, onDrop, { maxQueued: options.maxQueued, maxInFlight: options.maxInFlight }),
-  );
+  return asConfigError(() => options.backend.queue(worker, onDrop, options.limits));
+}
+
+/**
+ * Reads a delivery's target from the store at attempt time: the webhook as it is now, so that a URL
+ * changed meanwhile is used, and one removed or disabled is not sent to. Synchronous with `getNow`.
+ */
+function resolver(store: SubscriptionStore): (delivery: Delivery) => Resolution | Promise<Resolution> {
+  const check = (record: WebhookRecord | undefined): Resolution =>
+    record === undefined ? "removed" : record.enabled ? targetOf(record) : "disabled";
+  const getNow = store.getNow?.bind(store);
+  if (getNow) return (delivery) => check(getNow(delivery.webhookId));
+  return (delivery) => store.get(delivery.webhookId).then(check);
 }
 
 /**

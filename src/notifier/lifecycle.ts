@@ -1,4 +1,5 @@
 import { setTimeout as delay } from "node:timers/promises";
+import { BackendError, describe } from "../errors.js";
 import { abandonedReport } from "../delivery/reports.js";
 import type { NotifierState } from "./state.js";
 import type { CloseOptions, FlushOptions, FlushResult } from "./types.js";
@@ -34,6 +35,7 @@ export function createLifecycle(state: NotifierState): {
       const { transport } = state.options;
       if (result.drained) {
         await transport.close();
+        await release(state);
         return result;
       }
       state.phase = "abandoned";
@@ -41,6 +43,7 @@ export function createLifecycle(state: NotifierState): {
       for (const delivery of left) state.outlet.report(abandonedReport(delivery));
       await (transport.destroy ?? transport.close)();
       await within(LATE_LOOKUP_WAIT_MS, Promise.all(state.selecting), undefined);
+      await release(state);
       return { drained: false, pending: left.length + state.abandonedLate + state.selecting.size };
     })();
     return state.closing;
@@ -49,8 +52,27 @@ export function createLifecycle(state: NotifierState): {
   return { flush, close };
 }
 
-/** Until no lookup is running and the queue is empty, including what lookups queue meanwhile. */
+/** Closes the queue, then the backend (its files, connections, leases); a failure is reported. */
+async function release(state: NotifierState): Promise<void> {
+  try {
+    await state.queue.close?.();
+    await state.options.backend.close?.();
+  } catch (error) {
+    const name = state.options.backend.name;
+    state.outlet.error(
+      new BackendError("close", `The ${name} backend did not close cleanly: ${describe(error)}`, {
+        cause: error,
+      }),
+    );
+  }
+}
+
+/**
+ * Until the backend resumed what it had, no lookup is running and the queue is empty, including what
+ * lookups queue meanwhile.
+ */
 async function drainAll(state: NotifierState): Promise<void> {
+  await state.starting;
   while (state.selecting.size > 0 || state.queue.size > 0) {
     await Promise.all(state.selecting);
     await state.queue.drain();

@@ -11,7 +11,8 @@ import {
   type CircuitBreakerOptions,
   type ResolvedCircuitBreaker,
 } from "../delivery/circuit.js";
-import type { QueueFactory } from "../delivery/queue.js";
+import { memoryBackend } from "../backends/memory.js";
+import type { Backend, BackendLimits } from "../backends/types.js";
 import { DEFAULT_RATE_LIMITS, type RateLimit } from "../delivery/rate-limit.js";
 import { DEFAULT_DEADLINES, resolveRetry, type ResolvedRetry, type RetryOptions } from "../delivery/retry.js";
 import type { Transport } from "../delivery/types.js";
@@ -72,10 +73,12 @@ export interface NotifierOptions {
    */
   maxInFlight?: number | undefined;
   /**
-   * Builds the delivery queue, replacing the in-memory one (for a durable or shared queue). It gets
-   * the worker that delivers one delivery, and the function to report a drop.
+   * Where the delivery queue and the run state live. `sqliteBackend({ file })` (`runhooks/sqlite`)
+   * keeps both in a file, so that a killed process loses nothing; a `Backend` of your own plugs in here
+   * too (check it with `testQueue()` and `testRunState()`).
+   * @default memoryBackend()
    */
-  queue?: QueueFactory | undefined;
+  backend?: Backend | undefined;
   /**
    * How requests are sent.
    * @default httpTransport({ network })
@@ -144,10 +147,8 @@ export interface ResolvedOptions {
   readonly rateLimits: Readonly<Record<string, RateLimit | null>>;
   readonly apiFailureCooldownMs: number;
   readonly logger: Logger | undefined;
-  readonly queue: QueueFactory | undefined;
-  readonly maxQueued: number | undefined;
-  readonly maxRuns: number;
-  readonly maxInFlight: number | undefined;
+  readonly backend: Backend;
+  readonly limits: BackendLimits;
 }
 
 const DEFAULT_API_FAILURE_COOLDOWN_MS = 5 * 60_000;
@@ -172,10 +173,12 @@ export function resolveOptions(options: NotifierOptions): ResolvedOptions {
     rateLimits: resolveRateLimits(options.rateLimits),
     apiFailureCooldownMs: resolveCooldown(options.apiFailureCooldownMs),
     logger: options.logger,
-    queue: options.queue,
-    maxQueued: options.maxQueued,
-    maxRuns: asConfigError(() => countOption("maxRuns", options.maxRuns ?? 10_000)),
-    maxInFlight: options.maxInFlight,
+    backend: options.backend ?? memoryBackend(),
+    limits: asConfigError(() => ({
+      maxQueued: countOption("maxQueued", options.maxQueued ?? 10_000),
+      maxInFlight: countOption("maxInFlight", options.maxInFlight ?? 128),
+      maxRuns: countOption("maxRuns", options.maxRuns ?? 10_000),
+    })),
   };
 }
 

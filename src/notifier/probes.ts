@@ -7,7 +7,7 @@ import type { Formatter } from "../formatters/types.js";
 import { sampleEvents } from "../testing/fixtures.js";
 import { errorSummary } from "../delivery/reports.js";
 import { attemptRequest } from "../delivery/request.js";
-import { buildDelivery } from "../dispatch/build.js";
+import { buildDelivery, targetOf } from "../dispatch/build.js";
 import { formatContext } from "../dispatch/render.js";
 import { createWebhooksApi } from "../webhooks/api.js";
 import { webhookInputSchema } from "../webhooks/model.js";
@@ -66,10 +66,11 @@ export async function sendTest(
     run: { id: "runhooks-test", testId: "test", name: `Test message from ${options.display.productName}` },
   };
   const rendered = testMessage(options, format, event, target.body);
-  const delivery = buildDelivery(event, webhook.reveal(), rendered, Date.now() + options.deadlines.started);
+  const record = webhook.reveal();
+  const delivery = buildDelivery(event, record, rendered, Date.now() + options.deadlines.started);
   const started = performance.now();
   try {
-    const response = await options.transport.send(attemptRequest(delivery, Date.now()));
+    const response = await options.transport.send(attemptRequest(delivery, targetOf(record), Date.now()));
     const ok = response.status >= 200 && response.status < 300;
     return {
       ok,

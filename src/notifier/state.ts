@@ -14,6 +14,13 @@ export interface NotifierState {
   readonly outlet: Outlet;
   readonly counters: DeliveryCounters;
   readonly queue: DeliveryQueue;
+  /**
+   * The backend records events before the runner's call returns: the dispatcher then fans each out
+   * after the call, never within it.
+   */
+  readonly deferFanOut: boolean;
+  /** The backend's start (resuming what an earlier process left), which `flush()` waits for. */
+  starting: Promise<void>;
   /** Store lookups in flight: events whose deliveries are not queued yet. */
   readonly selecting: Set<Promise<void>>;
   /**

@@ -3,7 +3,8 @@ import { MockAgent } from "undici";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { createDeliverer, backoff, type DeliveryCounters } from "../../src/delivery/deliver.js";
 import { httpTransport } from "../../src/delivery/http-transport.js";
-import { memoryQueue, type WorkerContext } from "../../src/delivery/queue.js";
+import type { WorkerContext } from "../../src/delivery/queue.js";
+import { memoryBackend } from "../../src/backends/memory.js";
 import { RateLimiter } from "../../src/delivery/rate-limit.js";
 import { DEFAULT_RETRY, type ResolvedRetry, type RetryOptions } from "../../src/delivery/retry.js";
 import type { Delivery, DeliveryReport, Transport, TransportRequest } from "../../src/delivery/types.js";
@@ -38,7 +39,6 @@ function delivery(fields: Partial<Delivery> = {}): Delivery {
     webhookId: "w1",
     webhookName: "hook",
     target: "https://hooks.example.com",
-    url: new URL("https://hooks.example.com/x"),
     headers: {},
     body: "{}",
     format: "json",
@@ -95,6 +95,7 @@ function harness(answers: Answer[], retry: Partial<ResolvedRetry> = {}) {
     reporting: () => state.reporting,
     gone: (d) => disabled.push(d),
     isGone: () => state.isGone(sent.length + 1),
+    resolve: () => ({ url: new URL("https://hooks.example.com/x") }),
   });
   return {
     reports,
@@ -479,8 +480,15 @@ describe("regressions", () => {
     const notifier = createNotifier({
       network: LOOPBACK,
       // A queue that stored the delivery as JSON: the encoded body comes back as a plain object.
-      queue: (worker, onDrop) =>
-        memoryQueue((delivery, context) => worker({ ...delivery, bytes: {} as Uint8Array }, context), onDrop),
+      backend: {
+        ...memoryBackend(),
+        queue: (worker, onDrop, limits) =>
+          memoryBackend().queue(
+            (delivery, context) => worker({ ...delivery, bytes: {} as Uint8Array }, context),
+            onDrop,
+            limits,
+          ),
+      },
     });
     cleanup.push(() => notifier.close());
     await receiverHook(notifier, receiver, "hook", {

@@ -193,8 +193,8 @@ describe("a shared capacity (issue 19)", () => {
     for (let i = 0; i < rounds; i++) {
       // A new run per round: every dead delivery starts its own lane and backs off at its head. The
       // live one is queued first: while the queue is full, it is the oldest delivery waiting.
-      queue.enqueue(queued({ id: `live-${i}`, webhookId: "live", runId: `r${i}` }));
-      queue.enqueue(queued({ id: `dead-${i}`, webhookId: "dead", runId: `r${i}` }));
+      queue.enqueue([queued({ id: `live-${i}`, webhookId: "live", runId: `r${i}` })], "e");
+      queue.enqueue([queued({ id: `dead-${i}`, webhookId: "dead", runId: `r${i}` })], "e");
       await vi.advanceTimersByTimeAsync(1);
       most = Math.max(most, queue.size);
     }
@@ -215,7 +215,7 @@ describe("a shared capacity (issue 19)", () => {
     const reported = dropped.length;
     const taken = 50 - (100 - queue.size);
     for (let i = 0; i < 50; i++)
-      queue.enqueue(queued({ id: `burst-${i}`, webhookId: "live", runId: `b${i}` }));
+      queue.enqueue([queued({ id: `burst-${i}`, webhookId: "live", runId: `b${i}` })], "e");
     await vi.advanceTimersByTimeAsync(0);
     expect(taken).toBeGreaterThan(40);
     expect(deadStopped() - stopped).toBe(taken);
@@ -228,11 +228,14 @@ describe("a shared capacity (issue 19)", () => {
   it("takes back from the webhook holding the most, waiting or backing off, and leaves the others whole", async () => {
     const { queue, dropped } = deadAndLive(30);
     // Three dead webhooks' deliveries, all backing off: 20 of one, 8 of another, then a third's 10.
-    for (let i = 0; i < 20; i++) queue.enqueue(queued({ id: `a${i}`, webhookId: "dead", runId: `a${i}` }));
+    for (let i = 0; i < 20; i++)
+      queue.enqueue([queued({ id: `a${i}`, webhookId: "dead", runId: `a${i}` })], "e");
     await vi.advanceTimersByTimeAsync(1);
-    for (let i = 0; i < 8; i++) queue.enqueue(queued({ id: `b${i}`, webhookId: "dead-b", runId: `b${i}` }));
+    for (let i = 0; i < 8; i++)
+      queue.enqueue([queued({ id: `b${i}`, webhookId: "dead-b", runId: `b${i}` })], "e");
     await vi.advanceTimersByTimeAsync(1);
-    for (let i = 0; i < 10; i++) queue.enqueue(queued({ id: `c${i}`, webhookId: "dead-c", runId: `c${i}` }));
+    for (let i = 0; i < 10; i++)
+      queue.enqueue([queued({ id: `c${i}`, webhookId: "dead-c", runId: `c${i}` })], "e");
     await vi.advanceTimersByTimeAsync(1);
     expect(queue.size).toBe(30);
     // 38 queued into 30: the 8 taken back are all the heaviest webhook's.
@@ -250,16 +253,16 @@ describe("a shared capacity (issue 19)", () => {
       (delivery) => dropped.push(delivery.id),
       { maxQueued: 4, maxInFlight: 1 },
     );
-    queue.enqueue(queued({ id: "blocker", webhookId: "other" }));
+    queue.enqueue([queued({ id: "blocker", webhookId: "other" })], "e");
     await vi.advanceTimersByTimeAsync(0);
-    queue.enqueue(queued({ id: "f1", event: "finished", terminal: true, runId: "r1" }));
-    queue.enqueue(queued({ id: "p1", runId: "r2" }));
-    queue.enqueue(queued({ id: "p2", runId: "r3" }));
-    queue.enqueue(queued({ id: "p3", runId: "r4" }));
-    queue.enqueue(queued({ id: "f2", event: "finished", terminal: true, runId: "r5" }));
-    queue.enqueue(queued({ id: "f3", event: "finished", terminal: true, runId: "r6" }));
+    queue.enqueue([queued({ id: "f1", event: "finished", terminal: true, runId: "r1" })], "e");
+    queue.enqueue([queued({ id: "p1", runId: "r2" })], "e");
+    queue.enqueue([queued({ id: "p2", runId: "r3" })], "e");
+    queue.enqueue([queued({ id: "p3", runId: "r4" })], "e");
+    queue.enqueue([queued({ id: "f2", event: "finished", terminal: true, runId: "r5" })], "e");
+    queue.enqueue([queued({ id: "f3", event: "finished", terminal: true, runId: "r6" })], "e");
     expect(dropped).toEqual(["p1", "p2", "p3"]);
-    queue.enqueue(queued({ id: "f4", event: "finished", terminal: true, runId: "r7" }));
+    queue.enqueue([queued({ id: "f4", event: "finished", terminal: true, runId: "r7" })], "e");
     expect(dropped).toEqual(["p1", "p2", "p3", "f1"]);
     queue.abandon();
   });
@@ -284,7 +287,7 @@ describe("memory held by the in-memory queue", () => {
         body: "x".repeat(1000),
       });
       refs.push(new WeakRef(delivery));
-      queue.enqueue(delivery);
+      queue.enqueue([delivery], "e");
     }
     await queue.drain();
     await new Promise((r) => setImmediate(r));
@@ -307,7 +310,7 @@ describe("memory held by the in-memory queue", () => {
     for (let i = 0; i < 5000; i++) {
       const delivery = queued({ id: `d${i}`, body: "x".repeat(1000) });
       refs.push(new WeakRef(delivery));
-      queue.enqueue(delivery);
+      queue.enqueue([delivery], "e");
     }
     await new Promise((r) => setImmediate(r));
     gc();
@@ -332,8 +335,8 @@ describe("the context a queue hands its worker (aborted, sleep)", () => {
       },
       () => undefined,
     );
-    queue.enqueue(delivery("a"));
-    queue.enqueue(delivery("b"));
+    queue.enqueue([delivery("a")], "e");
+    queue.enqueue([delivery("b")], "e");
     await new Promise((r) => setImmediate(r));
     expect(contexts.map((c) => c.aborted)).toEqual([false, false]);
     queue.abandon();
@@ -356,7 +359,7 @@ describe("the context a queue hands its worker (aborted, sleep)", () => {
       },
       () => undefined,
     );
-    queue.enqueue(delivery("a"));
+    queue.enqueue([delivery("a")], "e");
     await new Promise((r) => setImmediate(r));
     expect(slept).toBeDefined();
     const started = performance.now();
@@ -386,7 +389,7 @@ describe("attempt slots of the in-memory queue (maxInFlight)", () => {
       () => undefined,
       { maxInFlight: 2 },
     );
-    for (const id of ["a", "b", "c", "d", "e"]) queue.enqueue(delivery(id));
+    for (const id of ["a", "b", "c", "d", "e"]) queue.enqueue([delivery(id)], "e");
     await queue.drain();
     expect(most).toBe(2);
     expect(started).toEqual(["a", "b", "c", "d", "e"]);
@@ -407,8 +410,8 @@ describe("attempt slots of the in-memory queue (maxInFlight)", () => {
       () => undefined,
       { maxInFlight: 1 },
     );
-    queue.enqueue(delivery("a"));
-    queue.enqueue(delivery("b"));
+    queue.enqueue([delivery("a")], "e");
+    queue.enqueue([delivery("b")], "e");
     await queue.drain();
     // With one slot, "b" could only run while "a" slept.
     expect(events).toEqual(["a start", "b start", "b end", "a woke", "a end"]);
@@ -427,11 +430,11 @@ describe("attempt slots of the in-memory queue (maxInFlight)", () => {
       (d, reason) => dropped.push(`${d.id}:${reason}`),
       { maxInFlight: 1 },
     );
-    queue.enqueue(queued({ id: "a", webhookId: "a" }));
-    queue.enqueue(queued({ id: "b", webhookId: "b" }));
+    queue.enqueue([queued({ id: "a", webhookId: "a" })], "e");
+    queue.enqueue([queued({ id: "b", webhookId: "b" })], "e");
     await new Promise((r) => setImmediate(r));
     // "b" waits for the one slot; its run ends meanwhile, which supersedes it.
-    queue.enqueue(queued({ id: "b-end", webhookId: "b", event: "finished", terminal: true }));
+    queue.enqueue([queued({ id: "b-end", webhookId: "b", event: "finished", terminal: true })], "e");
     expect(dropped).toEqual(["b:superseded"]);
     finish();
     await queue.drain();
@@ -451,12 +454,12 @@ describe("attempt slots of the in-memory queue (maxInFlight)", () => {
       () => undefined,
       { maxInFlight: 1 },
     );
-    for (const id of ["a", "b", "c"]) queue.enqueue(queued({ id, webhookId: id }));
+    for (const id of ["a", "b", "c"]) queue.enqueue([queued({ id, webhookId: id })], "e");
     await new Promise((r) => setImmediate(r));
     expect(queue.abandon().map((d) => d.id)).toEqual(["a", "b", "c"]);
     // The slot "a" held is handed down the old waiters, each giving it back; a new lane then gets it.
     finish();
-    queue.enqueue(queued({ id: "d", webhookId: "d" }));
+    queue.enqueue([queued({ id: "d", webhookId: "d" })], "e");
     await new Promise((r) => setImmediate(r));
     await queue.drain();
     expect(started).toEqual(["a", "d"]);
@@ -475,16 +478,16 @@ describe("attempt slots of the in-memory queue (maxInFlight)", () => {
       { maxInFlight: 2 },
     );
     const tick = (): Promise<void> => new Promise((r) => setImmediate(r));
-    for (const id of ["a", "x", "b", "c"]) queue.enqueue(queued({ id, webhookId: id }));
+    for (const id of ["a", "x", "b", "c"]) queue.enqueue([queued({ id, webhookId: id })], "e");
     await tick();
     queue.abandon();
     // Same webhook and run as the abandoned "b", whose lane still waits for a slot.
-    queue.enqueue(queued({ id: "b1", webhookId: "b" }));
+    queue.enqueue([queued({ id: "b1", webhookId: "b" })], "e");
     await tick();
     open.get("a")?.();
     open.get("x")?.();
     await tick();
-    queue.enqueue(queued({ id: "b2", webhookId: "b" }));
+    queue.enqueue([queued({ id: "b2", webhookId: "b" })], "e");
     await tick();
     // One delivery at a time per lane: "b2" waits for "b1" although a slot is free.
     expect(started).toEqual(["a", "x", "b1"]);
@@ -508,7 +511,7 @@ describe("attempt slots of the in-memory queue (maxInFlight)", () => {
       { maxInFlight: 8 },
     );
     const tick = (): Promise<void> => new Promise((r) => setImmediate(r));
-    for (const id of ["a", "b", "c", "d", "e"]) queue.enqueue(queued({ id, webhookId: id }));
+    for (const id of ["a", "b", "c", "d", "e"]) queue.enqueue([queued({ id, webhookId: id })], "e");
     await tick();
     for (const id of ["b", "a", "d"]) {
       open.get(id)?.();
@@ -518,7 +521,7 @@ describe("attempt slots of the in-memory queue (maxInFlight)", () => {
     expect(queue.abandon().map((d) => d.id)).toEqual(["c", "e"]);
     expect([...contexts].filter(([, c]) => c.aborted).map(([id]) => id)).toEqual(["c", "e"]);
     // Abandoned workers that end later leave the next deliveries' bookkeeping alone.
-    queue.enqueue(queued({ id: "f", webhookId: "f" }));
+    queue.enqueue([queued({ id: "f", webhookId: "f" })], "e");
     await tick();
     open.get("c")?.();
     open.get("e")?.();
@@ -547,10 +550,10 @@ describe("supersession", () => {
       () => new Promise<void>(() => undefined),
       (d, reason) => dropped.push(`${d.id}:${reason}`),
     );
-    queue.enqueue(queued({ id: "head" }));
+    queue.enqueue([queued({ id: "head" })], "e");
     await new Promise((r) => setImmediate(r));
-    for (let i = 0; i < 20; i++) queue.enqueue(queued({ id: `p${i}` }));
-    queue.enqueue(queued({ id: "end", event: "finished", terminal: true }));
+    for (let i = 0; i < 20; i++) queue.enqueue([queued({ id: `p${i}` })], "e");
+    queue.enqueue([queued({ id: "end", event: "finished", terminal: true })], "e");
     expect(dropped).toEqual(Array.from({ length: 20 }, (_, i) => `p${i}:superseded`));
     queue.abandon();
   });

@@ -5,7 +5,8 @@
  * How:
  * - The package is built once with tsup into .tmp/docs-snippets-XXXX/node_modules/runhooks/dist, next to
  *   a copy of package.json: "runhooks" and its subpaths ("runhooks/testing", "runhooks/admin",
- *   "runhooks/formatters") resolve through its `exports`, as in a project that installed it.
+ *   "runhooks/formatters", "runhooks/sqlite") resolve through its `exports`, as in a project that
+ *   installed it.
  * - Each block is a module, type-checked with the repository's compiler options (tsconfig.json: strict,
  *   noUncheckedIndexedAccess, exactOptionalPropertyTypes, NodeNext…; its `paths` to the sources left out)
  *   in one ts.Program. Errors name the markdown line: `README.md:43 (block 1): TS2322 …`.
@@ -83,8 +84,6 @@ const LOCAL_MODULES: Record<string, Record<string, () => string>> = {
         `export interface MyStore extends SubscriptionStore { close(): Promise<void> }`,
         `export declare function myStore(database: unknown): MyStore;`,
       ].join("\n"),
-    // The repository's worked example, which the page describes.
-    "sqlite-store.ts": () => readFileSync(join(ROOT, "examples/sqlite-store/sqlite-store.ts"), "utf8"),
   },
 };
 
@@ -102,9 +101,10 @@ const BLOCKS = new Map(FILES.map((file) => [file, extractBlocks(ROOT, file)]));
 const MODULES = [...BLOCKS.values()].flatMap((blocks) => composeModules(blocks, CONTEXT_NAMES));
 
 // better-sqlite3 is built for the Node that installed it: under another Node's ABI the blocks that use
-// it (through the SQLite example) are type-checked only, and their titles say why.
+// it (directly or through runhooks/sqlite) are type-checked only, and their titles say why.
 const noSqlite = await nativeAddonProblem("better-sqlite3");
-const needsSqlite = (module: SnippetModule): boolean => /better-sqlite3|sqlite-store/.test(module.source);
+const needsSqlite = (module: SnippetModule): boolean =>
+  /better-sqlite3|["']runhooks\/sqlite["']/.test(module.source);
 const sqliteSkip = (module: SnippetModule): string | undefined =>
   noSqlite !== undefined && needsSqlite(module)
     ? `needs better-sqlite3, which cannot load on Node ${process.version}: ${noSqlite}`

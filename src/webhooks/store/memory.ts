@@ -17,7 +17,7 @@ function freeze(record: WebhookRecord): WebhookRecord {
  * const notifier = createNotifier({ store: memoryStore() });
  */
 export function memoryStore(): SubscriptionStore {
-  // Records are kept frozen: `get` and `list` hand out copies, `listNow` the records themselves.
+  // Records are kept frozen: `get` and `list` hand out copies, `getNow` and `listNow` the records themselves.
   const webhooks = new Map<string, WebhookRecord>();
   const select = (filter: WebhookFilter | undefined): WebhookRecord[] => {
     const ids = filter?.ids ? new Set(filter.ids) : undefined;
@@ -57,8 +57,9 @@ export function memoryStore(): SubscriptionStore {
     },
   };
   // Not enumerable: a store built by spreading this one (`{ ...memoryStore(), list }`) must not
-  // inherit a listing that bypasses its own `list`.
+  // inherit a listing (or a lookup) that bypasses its own `list` (or `get`).
   Object.defineProperty(store, "listNow", { value: select });
+  Object.defineProperty(store, "getNow", { value: (id: string) => webhooks.get(id) });
   return store;
 }
 

@@ -24,7 +24,7 @@ export interface WebhookFilter {
 /**
  * Where webhooks live. Implement it for your database; `memoryStore()` is the default.
  *
- * Every method but the optional `listNow` is async, and any may throw: the notifier turns a failure into an `error` report and the
+ * Every method but the optional `listNow` and `getNow` is async, and any may throw: the notifier turns a failure into an `error` report and the
  * runner is never affected. Records go in and come out whole (secrets and full URLs included: masking
  * is the notifier's job, not the store's).
  */
@@ -44,6 +44,13 @@ export interface SubscriptionStore {
    * long as that same object comes back. Leave it out when answering needs I/O.
    */
   listNow?(filter?: WebhookFilter): readonly WebhookRecord[];
+  /**
+   * Optional: the same answer as `get`, synchronously, for a store that has its webhooks in memory. The
+   * notifier reads each delivery's target (URL, headers, keys) from the store at every attempt: with
+   * `getNow` that costs no round trip. The same rules as `listNow`: it may return the record it keeps,
+   * and should be left out when answering needs I/O.
+   */
+  getNow?(id: string): WebhookRecord | undefined;
   /** Replaces the stored webhook with the same id. Resolves `false` when there is none. */
   update(webhook: WebhookRecord): Promise<boolean>;
   /** Deletes the webhook. Resolves `false` when there was none. */
