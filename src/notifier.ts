@@ -1,6 +1,6 @@
 import { createInternalBus } from "./bus.js";
 import { BackendError, describe, toValidationError } from "./errors.js";
-import { EVENT_NAMES, runInfoSchema } from "./events.js";
+import { EVENT_NAMES, runInfoSchema, type RunEvent } from "./events.js";
 import type { DeliveryCounters } from "./delivery/deliver.js";
 import { createDispatcher } from "./dispatch/dispatcher.js";
 import { createRunHandle, type IgnoredCall } from "./run-tracker.js";
@@ -13,7 +13,6 @@ import { asConfigError, resolveOptions, type NotifierOptions } from "./notifier/
 import { preview, sendTest } from "./notifier/probes.js";
 import type { NotifierState } from "./notifier/state.js";
 import type { Notifier } from "./notifier/types.js";
-import type { RunEvent } from "./events.js";
 
 export type { DisplayOptions, Logger, NotifierOptions } from "./notifier/options.js";
 export type {

@@ -124,8 +124,11 @@ export interface RunState {
   pending?(): readonly RunEvent[] | Promise<readonly RunEvent[]>;
 }
 
+/** @internal The default `maxRuns`. */
+export const DEFAULT_MAX_RUNS = 10_000;
+
 /** @internal In-memory run state, bounded: the least recently used runs are forgotten first. */
-export function memoryRunState(maxRuns = 10_000): RunState {
+export function memoryRunState(maxRuns = DEFAULT_MAX_RUNS): RunState {
   const runs = new Map<string, RunSnapshot>();
   // The run set last is already the most recent: a runner reporting one run skips the re-insertion.
   let last: string | undefined;

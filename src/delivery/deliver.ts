@@ -42,6 +42,14 @@ export interface DelivererDeps {
 /** @internal Where a delivery goes now, or why it goes nowhere. */
 export type Resolution = DeliveryTarget | "removed" | "disabled";
 
+/** The attempts and retries made before this worker took the delivery, and when the first began. */
+interface Earlier {
+  readonly attempts: number;
+  readonly retries: number;
+  /** `Date.now()` of the first attempt (or of this worker's start, for a new delivery). */
+  readonly startedAt: number;
+}
+
 /** How a delivery's attempts ended: the last one, and why none followed when the attempt does not say. */
 interface Ending {
   attempt: Attempt;
@@ -113,12 +121,17 @@ export function createDeliverer(deps: DelivererDeps): DeliveryWorker {
 
   return async (delivery, context) => {
     const resumed = delivery.progress;
-    // Counted on the wall clock, which a delivery resumed in another process shares.
-    const startedAt = resumed?.firstAttemptAt ?? Date.now();
+    // What an earlier process did (nothing, for a new delivery): the counts go on from there. Time is
+    // counted on the wall clock, which a delivery resumed in another process shares.
+    const earlier: Earlier = {
+      attempts: resumed?.attempts ?? 0,
+      retries: resumed?.retriesUsed ?? 0,
+      startedAt: resumed?.firstAttemptAt ?? Date.now(),
+    };
     let last: Attempt | undefined;
     try {
       if (resumed !== undefined) await context.sleep(Math.max(0, resumed.nextAttemptAt - Date.now()));
-      last = await attemptOnce(deps, delivery, (resumed?.attempts ?? 0) + 1, context);
+      last = await attemptOnce(deps, delivery, earlier.attempts + 1, context);
       if (context.aborted) return;
       // Most deliveries end at their first attempt: p-retry takes over only after a retryable failure.
       // Wrapping every delivery in it cost ~2 µs of CPU each (+50%, with a stub transport).
@@ -126,7 +139,7 @@ export function createDeliverer(deps: DelivererDeps): DeliveryWorker {
         finish(delivery, last);
         return;
       }
-      const ending = await retryAfter(deps, delivery, context, last, startedAt);
+      const ending = await retryAfter(deps, delivery, context, last, earlier);
       if (!isAborted(context)) finish(delivery, ending.attempt, ending.reason);
     } catch (error) {
       // Aborted (dropped or abandoned by the queue, which reported it): nothing more to say.
@@ -166,12 +179,10 @@ async function retryAfter(
   delivery: Delivery,
   context: WorkerContext,
   first: Attempt,
-  startedAt: number,
+  earlier: Earlier,
 ): Promise<Ending> {
   const { retry } = deps;
-  const before = delivery.progress;
-  // Attempts and retries an earlier process made: p-retry counts only its own.
-  const earlier = { attempts: before?.attempts ?? 0, retries: before?.retriesUsed ?? 0, startedAt };
+  // p-retry counts only its own retries: those an earlier process used are taken off its budget.
   const retries = Math.max(0, retry.retries - earlier.retries);
   let last = first;
   let retriesLeft = retries;
@@ -187,7 +198,7 @@ async function retryAfter(
       {
         retries,
         // Counted from the first attempt, which began before p-retry did (in another process, maybe).
-        maxRetryTime: Math.max(0, retry.maxElapsedMs - (Date.now() - startedAt)),
+        maxRetryTime: Math.max(0, retry.maxElapsedMs - (Date.now() - earlier.startedAt)),
         // No delay of p-retry's own: `beforeRetry` waits, through the context. Every option p-retry would
         // default is given: it copies the options and adds what is missing, and that growing copy cost
         // ~7 µs per call on Node 20, more than the rest of a retry.
@@ -230,7 +241,7 @@ async function beforeRetry(
   delivery: Delivery,
   context: WorkerContext,
   attempt: Attempt,
-  earlier: { readonly attempts: number; readonly retries: number; readonly startedAt: number },
+  earlier: Earlier,
   retriesConsumed: number,
 ): Promise<boolean> {
   const { retry } = deps;

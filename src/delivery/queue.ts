@@ -71,6 +71,11 @@ export interface WorkerContext {
 /** Does the work of one delivery: every attempt, and its reports. Never rejects. */
 export type DeliveryWorker = (delivery: Delivery, context: WorkerContext) => Promise<void>;
 
+/** @internal The default `maxQueued`. */
+export const DEFAULT_MAX_QUEUED = 10_000;
+/** @internal The default `maxInFlight`. */
+export const DEFAULT_MAX_IN_FLIGHT = 128;
+
 /** Options of the in-memory queue. */
 export interface MemoryQueueOptions {
   /**
@@ -101,8 +106,8 @@ export function memoryQueue(
   options: MemoryQueueOptions = {},
   now: () => number = Date.now,
 ): DeliveryQueue {
-  const maxQueued = countOption("maxQueued", options.maxQueued ?? 10_000);
-  const maxInFlight = countOption("maxInFlight", options.maxInFlight ?? 128);
+  const maxQueued = countOption("maxQueued", options.maxQueued ?? DEFAULT_MAX_QUEUED);
+  const maxInFlight = countOption("maxInFlight", options.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT);
   const lanes = new Lanes({ worker, onDrop, maxQueued, maxInFlight, now });
   // A plain object over the lanes, so that the queue's surface is exactly the interface.
   return {

@@ -40,7 +40,7 @@ export function buildDelivery(
     runId: event.run.id,
     webhookId: webhook.id,
     webhookName: webhook.name,
-    target: targetOf(webhook).shown,
+    target: shownOf(webhook),
     headers,
     body: rendered.body,
     bytes: (rendered.bytes ??= utf8.encode(rendered.body)),
@@ -62,7 +62,7 @@ export function deliveryIdentity(event: RunEvent, webhook: WebhookRecord): Deliv
     id: deliveryId(event.id, webhook.id),
     webhookId: webhook.id,
     webhookName: webhook.name,
-    target: targetOf(webhook).shown,
+    target: shownOf(webhook),
     event: event.event,
     eventId: event.id,
     runId: event.run.id,
@@ -91,6 +91,14 @@ export function targetOf(webhook: WebhookRecord): ResolvedTarget {
   };
   if (Object.isFrozen(webhook)) targets.set(webhook, target);
   return target;
+}
+
+/**
+ * The webhook's `scheme://host`, which a delivery keeps for its reports. A record that cannot be cached
+ * gets its target worked out at each attempt: its signing keys are not derived here for nothing.
+ */
+function shownOf(webhook: WebhookRecord): string {
+  return Object.isFrozen(webhook) ? targetOf(webhook).shown : redactUrl(new URL(webhook.url));
 }
 
 function signingKeysOf(webhook: WebhookRecord): SigningKey[] {

@@ -12,6 +12,8 @@ import {
   type ResolvedCircuitBreaker,
 } from "../delivery/circuit.js";
 import { memoryBackend } from "../backends/memory.js";
+import { DEFAULT_MAX_IN_FLIGHT, DEFAULT_MAX_QUEUED } from "../delivery/queue.js";
+import { DEFAULT_MAX_RUNS } from "../run-tracker.js";
 import type { Backend, BackendLimits } from "../backends/types.js";
 import { DEFAULT_RATE_LIMITS, type RateLimit } from "../delivery/rate-limit.js";
 import { DEFAULT_DEADLINES, resolveRetry, type ResolvedRetry, type RetryOptions } from "../delivery/retry.js";
@@ -175,9 +177,9 @@ export function resolveOptions(options: NotifierOptions): ResolvedOptions {
     logger: options.logger,
     backend: options.backend ?? memoryBackend(),
     limits: asConfigError(() => ({
-      maxQueued: countOption("maxQueued", options.maxQueued ?? 10_000),
-      maxInFlight: countOption("maxInFlight", options.maxInFlight ?? 128),
-      maxRuns: countOption("maxRuns", options.maxRuns ?? 10_000),
+      maxQueued: countOption("maxQueued", options.maxQueued ?? DEFAULT_MAX_QUEUED),
+      maxInFlight: countOption("maxInFlight", options.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT),
+      maxRuns: countOption("maxRuns", options.maxRuns ?? DEFAULT_MAX_RUNS),
     })),
   };
 }
