@@ -11,7 +11,7 @@ export interface VitestApi {
 }
 
 /** @internal The helpers of runhooks/testing that register vitest tests. */
-export type VitestHelper = "testStore()" | "testFormatter()";
+export type VitestHelper = "testStore()" | "testFormatter()" | "testQueue()" | "testRunState()";
 
 interface VitestScope {
   /** vitest's own module namespace (the one `import.meta.vitest` returns), set in its Node workers. */
@@ -33,8 +33,8 @@ function isVitestApi(candidate: unknown): candidate is VitestApi {
 
 /**
  * @internal The running vitest's `describe`, `it`, `expect` and `afterEach`, found synchronously when a
- * contract suite is registered, so that `testStore()` and `testFormatter()` stay plain functions called
- * at a test file's top level.
+ * contract suite is registered, so that `testStore()`, `testFormatter()`, `testQueue()` and `testRunState()`
+ * stay plain functions called at a test file's top level.
  *
  * A static `import "vitest"` would make all of runhooks/testing need vitest; `import()` is asynchronous,
  * and vitest's CommonJS entry only throws, so `require("vitest")` cannot work either. Instead this takes
@@ -55,7 +55,7 @@ export function vitestApi(helper: VitestHelper): VitestApi {
 export function missingVitestMessage(helper: VitestHelper): string {
   const head = `runhooks/testing: ${helper} registers vitest tests; install vitest (npm install -D vitest) and run this file with vitest`;
   const rest =
-    "startReceiver(), the fixtures, sampleRecord(), STORE_CASES and testContext() work with any test runner.";
+    "startReceiver(), the fixtures, sampleRecord(), sampleDelivery(), testContext() and the *_CASES lists work with any test runner.";
   return isInstalled()
     ? `${head}. vitest is installed, but this is not a vitest run: call ${helper} at the top level of a test file that vitest runs, or inside its describe(). ${rest}`
     : `${head}. vitest cannot be found from runhooks. ${rest}`;
