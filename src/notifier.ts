@@ -134,8 +134,11 @@ export function createNotifier(options: NotifierOptions = {}): Notifier {
 async function startBackend(state: NotifierState, fanOut: (event: RunEvent) => void): Promise<void> {
   const { backend } = state.options;
   try {
-    await state.queue.start?.();
-    await backend.start?.({ fanOut, error: state.outlet.error });
+    // Both start before the runner's next call: a durable queue puts back the deliveries it resumes,
+    // and the backend fans out its pending events, ahead of anything that call fires.
+    const queueStarted = state.queue.start?.();
+    const backendStarted = backend.start?.({ fanOut, error: state.outlet.error });
+    await Promise.all([queueStarted, backendStarted]);
   } catch (error) {
     state.outlet.error(
       new BackendError(

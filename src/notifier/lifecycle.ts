@@ -73,10 +73,11 @@ async function release(state: NotifierState): Promise<void> {
  */
 async function drainAll(state: NotifierState): Promise<void> {
   await state.starting;
-  while (state.selecting.size > 0 || state.queue.size > 0) {
+  // drain() at least once: a durable queue records there what finished, even with nothing left.
+  do {
     await Promise.all(state.selecting);
     await state.queue.drain();
-  }
+  } while (state.selecting.size > 0 || state.queue.size > 0);
 }
 
 /** `work`'s result, or `otherwise` once `ms` passed; the timer never outlives the race. */

@@ -5,5 +5,7 @@
  *
  * @module sqlite
  */
+export { sqliteBackend } from "./backend.js";
+export type { SqliteBackendOptions } from "./backend.js";
 export { sqliteStore } from "./store.js";
 export type { SqliteStore, SqliteStoreOptions } from "./store.js";

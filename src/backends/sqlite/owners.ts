@@ -1,0 +1,106 @@
+/**
+ * @internal Leases of `sqliteBackend()`: each backend registers as an owner in `runhooks_owners` and
+ * keeps its row fresh (a heartbeat); the deliveries and outbox events it took carry its id. A backend
+ * whose heartbeat is older than the lease, or whose process is gone from this host, is dead: its rows
+ * are taken over by the next backend that looks.
+ *
+ * @module
+ */
+import { randomUUID } from "node:crypto";
+import { hostname } from "node:os";
+import type { Database, Statement } from "./database.js";
+
+/** @internal This backend's lease. */
+export interface Owner {
+  /** The id the rows it holds carry; a new one after the lease was lost. */
+  readonly id: string;
+  /** `Date.now()` of the last heartbeat that found its row. */
+  readonly beatAt: number;
+  /** Refreshes the heartbeat. False when the row is gone: another backend took the lease over. */
+  beat(): boolean;
+  /**
+   * Refreshes the heartbeat when more than a third of the lease went by since the last one, so that an
+   * attempt is not started on a lease that may have expired. False when it was lost.
+   */
+  fresh(): boolean;
+  /** Registers again under a new id (after the lease was lost). */
+  renew(): void;
+  /**
+   * Removes the rows of dead owners, in the caller's transaction: their deliveries and events then
+   * belong to nobody, and the caller claims them. Returns how many it removed.
+   */
+  reapDead(): number;
+  /** Removes this owner's row: what it still holds is claimable at once. */
+  release(): void;
+}
+
+interface OwnerRow {
+  owner: string;
+  host: string;
+  pid: number;
+  heartbeat_at: number;
+}
+
+/** @internal Registers a new owner in `db`. */
+export function registerOwner(db: Database, leaseMs: number, now: () => number = Date.now): Owner {
+  const host = hostname();
+  const insert = db.prepare(
+    "INSERT INTO runhooks_owners (owner, host, pid, heartbeat_at) VALUES (?, ?, ?, ?)",
+  );
+  const heartbeat: Statement<[number, string]> = db.prepare(
+    "UPDATE runhooks_owners SET heartbeat_at = ? WHERE owner = ?",
+  );
+  const others: Statement<[string], OwnerRow> = db.prepare(
+    "SELECT owner, host, pid, heartbeat_at FROM runhooks_owners WHERE owner <> ?",
+  );
+  const remove: Statement<[string]> = db.prepare("DELETE FROM runhooks_owners WHERE owner = ?");
+  let id = randomUUID();
+  let beatAt = now();
+  insert.run(id, host, process.pid, beatAt);
+
+  const owner: Owner = {
+    get id() {
+      return id;
+    },
+    get beatAt() {
+      return beatAt;
+    },
+    beat() {
+      const at = now();
+      if (heartbeat.run(at, id).changes === 0) return false;
+      beatAt = at;
+      return true;
+    },
+    fresh() {
+      return now() - beatAt <= leaseMs / 3 || owner.beat();
+    },
+    renew() {
+      id = randomUUID();
+      beatAt = now();
+      insert.run(id, host, process.pid, beatAt);
+    },
+    reapDead() {
+      const expired = now() - leaseMs;
+      let reaped = 0;
+      for (const row of others.all(id)) {
+        const dead = row.heartbeat_at < expired || (row.host === host && !processAlive(row.pid));
+        if (dead) reaped += remove.run(row.owner).changes;
+      }
+      return reaped;
+    },
+    release() {
+      remove.run(id);
+    },
+  };
+  return owner;
+}
+
+/** Whether a process with this pid runs on this host (a process we may not signal still runs). */
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
