@@ -93,7 +93,9 @@ export interface RunSnapshot {
 
 /**
  * One runner call applied to a run: from the run's snapshot before it (`undefined` for a run never seen),
- * the snapshot after it and the events it fires, in order. It may update `before` in place and return it.
+ * the snapshot after it and the events it fires, in order. It may update `before` in place and return it
+ * (with no events): a state must then keep that result. Otherwise it is pure, and a state may call it
+ * more than once (an optimistic attempt, a retried transaction): only the result it keeps counts.
  */
 export type RunChange = (before: RunSnapshot | undefined) => {
   readonly snapshot: RunSnapshot;

@@ -60,7 +60,7 @@ export interface TestQueueOptions {
   /**
    * For a durable queue: builds another queue on the storage of the one `create` built last, after the
    * suite abandoned it and awaited its `close()`, as a restarted process would. When given, the
-   * `durable.*` cases run; without it they are skipped.
+   * `durable.*` cases run; without it they are not registered.
    */
   reopen?: QueueFactory;
   /** Cases to skip, each with the reason (shown in the test name), e.g. `{ "limit.in-flight": "one worker" }`. */
@@ -142,11 +142,10 @@ export function testQueue(label: string, options: TestQueueOptions): void {
     });
     const cases = queueCases(options, opened);
     for (const [id, run] of Object.entries(cases) as Array<[QueueCaseId, () => Promise<void>]>) {
-      const reason =
-        options.skip?.[id] ??
-        (id.startsWith("durable.") && options.reopen === undefined
-          ? "durable only: give reopen to run it"
-          : undefined);
+      // A queue or state that keeps nothing across processes has no durable cases to pass: not
+      // registered at all (a skipped test would read as something left to do).
+      if (id.startsWith("durable.") && options.reopen === undefined) continue;
+      const reason = options.skip?.[id];
       const title = `${id}: ${QUEUE_CASES[id]}`;
       if (reason === undefined) it(title, run);
       else it.skip(`${title} (skipped: ${reason})`, run);

@@ -43,7 +43,7 @@ export interface TestRunStateOptions {
   create: RunStateFactory;
   /**
    * For a durable run state: builds another on the storage of the one `create` built last, as a
-   * restarted process would. When given, the `durable.*` cases run; without it they are skipped.
+   * restarted process would. When given, the `durable.*` cases run; without it they are not registered.
    */
   reopen?: RunStateFactory;
   /** Cases to skip, each with the reason (shown in the test name), e.g. `{ "claim.once": "single writer" }`. */
@@ -82,11 +82,10 @@ export function testRunState(label: string, options: TestRunStateOptions): void 
     });
     const cases = runStateCases(options, opened);
     for (const [id, run] of Object.entries(cases) as Array<[RunStateCaseId, () => Promise<void>]>) {
-      const reason =
-        options.skip?.[id] ??
-        (id.startsWith("durable.") && options.reopen === undefined
-          ? "durable only: give reopen to run it"
-          : undefined);
+      // A queue or state that keeps nothing across processes has no durable cases to pass: not
+      // registered at all (a skipped test would read as something left to do).
+      if (id.startsWith("durable.") && options.reopen === undefined) continue;
+      const reason = options.skip?.[id];
       const title = `${id}: ${RUN_STATE_CASES[id]}`;
       if (reason === undefined) it(title, run);
       else it.skip(`${title} (skipped: ${reason})`, run);
@@ -193,11 +192,22 @@ function applyCases({ expect, fresh }: CaseKit): Cases<"apply" | "peek" | "runs"
       await state.apply("run-before", record(fire(started)));
       await state.apply("run-before", record(count(5)));
       await state.apply("run-before", record(count(7)));
-      const [unknown, ...rest] = seen;
-      expect(unknown, "a run never seen").toBeUndefined();
+      // A state may call a change again (an optimistic attempt, a retried transaction): of calls with
+      // the same `before` in a row, the last one's result is the one kept.
+      const calls: Array<{ before: unknown; after: unknown }> = [];
+      for (let i = 0; i + 1 < seen.length; i += 2) {
+        const call = { before: seen[i], after: seen[i + 1] };
+        const last = calls.at(-1);
+        if (last && JSON.stringify(last.before) === JSON.stringify(call.before))
+          calls[calls.length - 1] = call;
+        else calls.push(call);
+      }
+      expect(calls[0]?.before, "a run never seen").toBeUndefined();
+      expect(calls, "one kept call per apply").toHaveLength(3);
       // Each change's `before` equals what the previous change returned.
-      for (let i = 0; i + 2 < rest.length; i += 2)
-        expect(rest[i + 1], `change ${i / 2 + 2}`).toEqual(rest[i]);
+      for (let i = 1; i < calls.length; i++)
+        expect(calls[i]?.before, `change ${i + 1}`).toEqual(calls[i - 1]?.after);
+      const rest = calls.map((c) => c.after);
       expect(rest.at(-1)).toMatchObject({
         stats: { requests: 12, codes: { "200": 12 } },
         fired: ["started"],

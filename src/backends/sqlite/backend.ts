@@ -33,9 +33,10 @@ export interface SqliteBackendOptions {
 const MIGRATIONS: readonly string[] = [
   `CREATE TABLE runhooks_owners (
     owner        TEXT PRIMARY KEY,
-    host         TEXT NOT NULL,
+    host         TEXT NOT NULL,        -- hostname and pid namespace
     pid          INTEGER NOT NULL,
-    heartbeat_at INTEGER NOT NULL      -- Date.now()
+    heartbeat_at INTEGER NOT NULL,     -- Date.now()
+    lease_ms     INTEGER NOT NULL      -- dead once heartbeat_at + lease_ms has passed
   );
   CREATE TABLE runhooks_runs (
     run_id     TEXT PRIMARY KEY,
@@ -44,7 +45,6 @@ const MIGRATIONS: readonly string[] = [
     snapshot   TEXT NOT NULL,          -- JSON (snapshotToJSON)
     updated_at INTEGER NOT NULL
   );
-  CREATE INDEX runhooks_runs_by_updated ON runhooks_runs (updated_at);
   CREATE TABLE runhooks_outbox (
     seq      INTEGER PRIMARY KEY,      -- the order events fired in
     event_id TEXT NOT NULL UNIQUE,
@@ -55,7 +55,6 @@ const MIGRATIONS: readonly string[] = [
     done_at  INTEGER                   -- when its deliveries were queued; NULL while pending
   );
   CREATE INDEX runhooks_outbox_open ON runhooks_outbox (owner, seq) WHERE done_at IS NULL;
-  CREATE INDEX runhooks_outbox_done ON runhooks_outbox (done_at) WHERE done_at IS NOT NULL;
   CREATE TABLE runhooks_deliveries (
     seq          INTEGER PRIMARY KEY,  -- the order they were queued in
     id           TEXT NOT NULL UNIQUE, -- the webhook-id
@@ -68,7 +67,7 @@ const MIGRATIONS: readonly string[] = [
     target       TEXT NOT NULL,        -- scheme://host only
     format       TEXT NOT NULL,
     headers      TEXT NOT NULL,        -- JSON: the message's own headers, never the webhook's
-    body         TEXT NOT NULL,
+    body_id      INTEGER NOT NULL,     -- runhooks_bodies: one body for every delivery of one rendering
     queued_at    INTEGER NOT NULL,
     deadline_at  INTEGER NOT NULL,
     terminal     INTEGER NOT NULL,
@@ -77,7 +76,10 @@ const MIGRATIONS: readonly string[] = [
     first_attempt_at INTEGER,
     next_attempt_at  INTEGER
   );
-  CREATE INDEX runhooks_deliveries_by_owner ON runhooks_deliveries (owner, seq);`,
+  CREATE TABLE runhooks_bodies (
+    id   INTEGER PRIMARY KEY,
+    body TEXT NOT NULL                 -- what the webhooks receive; deleted once no delivery carries it
+  );`,
 ];
 
 const DEFAULT_LEASE_MS = 15_000;
@@ -174,6 +176,7 @@ function assemble(
       db.transaction(() => owner.reapDead()).immediate();
       queue?.claim();
       resume();
+      queue?.sweep();
       if (Date.now() - prunedAt > PRUNE_EVERY_MS) {
         prunedAt = Date.now();
         runState?.prune(prunedAt - retentionMs);
@@ -201,11 +204,18 @@ function assemble(
     },
     queue(worker, onDrop, limits) {
       once("queue");
-      queue = sqliteQueue(db, owner, worker, onDrop, limits, {
-        name,
-        report,
-        fannedOut: (eventId) => runState?.fannedOut(eventId),
-      });
+      queue = sqliteQueue(
+        db,
+        owner,
+        worker,
+        onDrop,
+        { ...limits, leaseMs },
+        {
+          name,
+          report,
+          fannedOut: (eventId) => runState?.fannedOut(eventId) ?? false,
+        },
+      );
       return queue;
     },
     start(given) {
@@ -223,7 +233,8 @@ function assemble(
       if (timer) clearInterval(timer);
       try {
         queue?.flush();
-        runState?.save();
+        queue?.sweep();
+        runState?.close();
         // What is left is claimable at once by the next process on this file.
         owner.release();
       } catch (error) {

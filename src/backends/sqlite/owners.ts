@@ -7,6 +7,7 @@
  * @module
  */
 import { randomUUID } from "node:crypto";
+import { readlinkSync } from "node:fs";
 import { hostname } from "node:os";
 import type { Database, Statement } from "./database.js";
 
@@ -39,24 +40,48 @@ interface OwnerRow {
   host: string;
   pid: number;
   heartbeat_at: number;
+  lease_ms: number;
+}
+
+// The owners registered by this process. A row with this host and pid that is not one of them was left
+// by an earlier process that had the same pid (a restarted container's runner is often pid 1 again).
+const LOCAL_OWNERS = new Set<string>();
+
+/**
+ * This host, as pids see it: the hostname plus the pid namespace, so that two containers sharing a
+ * hostname (host networking) do not take each other's pids for their own.
+ */
+function thisHost(): string {
+  try {
+    return `${hostname()} ${readlinkSync("/proc/self/ns/pid")}`;
+  } catch {
+    return hostname();
+  }
 }
 
 /** @internal Registers a new owner in `db`. */
 export function registerOwner(db: Database, leaseMs: number, now: () => number = Date.now): Owner {
-  const host = hostname();
+  const host = thisHost();
   const insert = db.prepare(
-    "INSERT INTO runhooks_owners (owner, host, pid, heartbeat_at) VALUES (?, ?, ?, ?)",
+    "INSERT INTO runhooks_owners (owner, host, pid, heartbeat_at, lease_ms) VALUES (?, ?, ?, ?, ?)",
   );
   const heartbeat: Statement<[number, string]> = db.prepare(
     "UPDATE runhooks_owners SET heartbeat_at = ? WHERE owner = ?",
   );
   const others: Statement<[string], OwnerRow> = db.prepare(
-    "SELECT owner, host, pid, heartbeat_at FROM runhooks_owners WHERE owner <> ?",
+    "SELECT owner, host, pid, heartbeat_at, lease_ms FROM runhooks_owners WHERE owner <> ?",
   );
   const remove: Statement<[string]> = db.prepare("DELETE FROM runhooks_owners WHERE owner = ?");
-  let id = randomUUID();
-  let beatAt = now();
-  insert.run(id, host, process.pid, beatAt);
+  let id = "";
+  let beatAt = 0;
+  const register = (): void => {
+    LOCAL_OWNERS.delete(id);
+    id = randomUUID();
+    beatAt = now();
+    insert.run(id, host, process.pid, beatAt, leaseMs);
+    LOCAL_OWNERS.add(id);
+  };
+  register();
 
   const owner: Owner = {
     get id() {
@@ -74,28 +99,33 @@ export function registerOwner(db: Database, leaseMs: number, now: () => number =
     fresh() {
       return now() - beatAt <= leaseMs / 3 || owner.beat();
     },
-    renew() {
-      id = randomUUID();
-      beatAt = now();
-      insert.run(id, host, process.pid, beatAt);
-    },
+    renew: register,
     reapDead() {
-      const expired = now() - leaseMs;
+      const at = now();
       let reaped = 0;
       for (const row of others.all(id)) {
-        const dead = row.heartbeat_at < expired || (row.host === host && !processAlive(row.pid));
-        if (dead) reaped += remove.run(row.owner).changes;
+        // Each owner by its own lease: a process with a long one is not reaped by one with a short one.
+        if (row.heartbeat_at + row.lease_ms < at || !alive(row, host))
+          reaped += remove.run(row.owner).changes;
       }
       return reaped;
     },
     release() {
       remove.run(id);
+      LOCAL_OWNERS.delete(id);
     },
   };
   return owner;
 }
 
-/** Whether a process with this pid runs on this host (a process we may not signal still runs). */
+/** False when the owner's process is certainly gone: on this host, and its pid is not running it. */
+function alive(row: OwnerRow, host: string): boolean {
+  if (row.host !== host) return true;
+  if (row.pid === process.pid) return LOCAL_OWNERS.has(row.owner);
+  return processAlive(row.pid);
+}
+
+/** Whether a process with this pid runs here (a process we may not signal still runs). */
 function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);

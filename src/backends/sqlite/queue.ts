@@ -25,8 +25,10 @@ export interface SqliteQueue extends DeliveryQueue {
   claim(): number;
   /** The lease was lost: gives up, unreported, on what runs here (another backend owns it now). */
   lost(): void;
-  /** Writes what finished since the last write. */
+  /** Writes the fan-outs and finished deliveries not written yet. */
   flush(): void;
+  /** Deletes the bodies no delivery in the file carries any more. */
+  sweep(): void;
 }
 
 interface DeliveryRow {
@@ -55,52 +57,118 @@ export function sqliteQueue(
   owner: Owner,
   worker: DeliveryWorker,
   onDrop: (delivery: Delivery, reason: DropReason) => void,
-  limits: BackendLimits,
-  hooks: { name: string; report: (error: Error) => void; fannedOut: (eventId: string) => void },
+  limits: BackendLimits & { leaseMs: number },
+  hooks: {
+    name: string;
+    report: (error: Error) => void;
+    /** Whether this process's run state recorded the event and handed it out (then it no longer holds it). */
+    fannedOut: (eventId: string) => boolean;
+  },
 ): SqliteQueue {
   const statements = prepare(db);
-  // Deliveries done here, deleted in one transaction once the current turn of the event loop ends.
-  let finished: string[] = [];
-  let flushing = false;
+  const { leaseMs } = limits;
+  // Writes that wait for the end of this turn of the event loop, one transaction for all: the fan-outs
+  // of events this process recorded (their outbox rows stay open until written: a process killed first
+  // loses nothing, the next one fans them out again, to the same delivery ids), and the deliveries
+  // finished here (killed first, they are sent again: at least once).
+  let fanOuts: Array<{ eventId: string; deliveries: readonly Delivery[]; ours: boolean }> = [];
+  // The events in fanOuts, so that one asked twice in a turn is queued once.
+  const unwritten = new Set<string>();
+  let finished = new Set<string>();
+  let scheduled = false;
 
   const flush = (): void => {
-    flushing = false;
-    if (finished.length === 0) return;
+    scheduled = false;
+    if (fanOuts.length === 0 && finished.size === 0) return;
+    const writes = fanOuts;
     const ids = finished;
-    finished = [];
+    fanOuts = [];
+    finished = new Set();
+    unwritten.clear();
     try {
       db.transaction(() => {
+        const at = Date.now();
+        // A body once per flush however many deliveries carry it (one event to 1,000 webhooks of one
+        // format shares one rendering, and so one string).
+        const bodies = new Map<string, number>();
+        const bodyId = (body: string): number => {
+          let id = bodies.get(body);
+          if (id === undefined) {
+            id = Number(statements.body.run(body).lastInsertRowid);
+            bodies.set(body, id);
+          }
+          return id;
+        };
+        for (const { eventId, deliveries, ours } of writes) {
+          // No row changed: the event is another backend's now (this one lost its lease, or another
+          // process queued the same bus event first), and so is its fan-out.
+          const marked = ours
+            ? statements.markDone.run(at, eventId, owner.id)
+            : statements.mark.run(eventId, deliveries[0]?.runId ?? "", owner.id, at, at);
+          if (marked.changes === 0) continue;
+          for (const delivery of deliveries) {
+            // Finished before it was written: nothing to write, nothing to delete.
+            if (!ids.delete(delivery.id))
+              statements.insert.run(...toRow(delivery, owner.id, bodyId(delivery.body)));
+          }
+        }
         for (const id of ids) statements.remove.run(id, owner.id);
       }).immediate();
     } catch (error) {
       hooks.report(
         new BackendError(
           "complete",
-          `The ${hooks.name} backend could not record that ${ids.length} deliveries are done (${describe(error)}): a later process may send them again (receivers de-duplicate by webhook-id). Check the file, its directory and the disk.`,
+          `The ${hooks.name} backend could not write the fan-out of ${writes.length} events and ${ids.size} finished deliveries (${describe(error)}): their deliveries go out from this process's memory. A crash now would lose those of events emitted on the bus (the run's events stay in the outbox and go out again), and a later process may send finished ones again (receivers de-duplicate by webhook-id). Check the file, its directory and the disk.`,
           { cause: error },
         ),
       );
     }
   };
-  const done = (delivery: Delivery): void => {
-    finished.push(delivery.id);
-    if (flushing) return;
-    flushing = true;
+  const schedule = (): void => {
+    if (scheduled) return;
+    scheduled = true;
     setImmediate(flush);
+  };
+  const done = (delivery: Delivery): void => {
+    finished.add(delivery.id);
+    schedule();
+  };
+
+  /**
+   * Whether this backend still holds its lease, checked before each attempt: one that expired while the
+   * process stalled may be another's now. A heartbeat that cannot be written is reported, and the lease
+   * trusted for as long as it lasts.
+   */
+  const holding = (): boolean => {
+    let held: boolean;
+    try {
+      held = owner.fresh();
+    } catch (error) {
+      hooks.report(
+        new BackendError(
+          "lease",
+          `The ${hooks.name} backend could not renew its lease (${describe(error)}): past it, another process on the file may take its deliveries over. Check the file, its directory and the disk.`,
+          { cause: error },
+        ),
+      );
+      held = Date.now() - owner.beatAt < leaseMs;
+    }
+    if (!held) queue.lost();
+    return held;
   };
 
   const inner = memoryQueue(
     async (delivery, context) => {
-      // A lease that expired while this process stalled may be another's now: do not start an attempt.
-      if (!owner.fresh()) {
-        queue.lost();
-        return;
-      }
+      if (!holding()) return;
       await worker(delivery, {
         get aborted() {
           return context.aborted;
         },
-        sleep: (ms) => context.sleep(ms),
+        sleep: async (ms) => {
+          await context.sleep(ms);
+          // The next attempt follows: the lease may have gone while this one waited.
+          if (!holding()) throw new Error("the lease on this delivery was lost");
+        },
         progress: (progress) => {
           context.progress?.(progress);
           recordProgress(delivery, progress);
@@ -116,6 +184,8 @@ export function sqliteQueue(
   );
 
   const recordProgress = (delivery: Delivery, progress: DeliveryProgress): void => {
+    // The delivery's row first, if it is still to be written.
+    flush();
     try {
       statements.progress.run(
         progress.attempts,
@@ -137,44 +207,42 @@ export function sqliteQueue(
     }
   };
 
-  const store = db.transaction((deliveries: readonly Delivery[], eventId: string): Delivery[] => {
-    const at = Date.now();
-    const marked = statements.markDone.run(at, eventId, owner.id).changes;
-    if (marked === 0) {
-      // Fanned out already (before a restart, or by the backend that owns the event now): queue nothing.
-      if (statements.event.get(eventId) !== undefined) return [];
-      // An event the run state did not record (one emitted on the bus): its mark, so that it too is
-      // queued once.
-      statements.mark.run(eventId, deliveries[0]?.runId ?? "", owner.id, at, at);
+  /** Whether the file says the event was fanned out (or is being, by another process). */
+  const fannedOutBefore = (eventId: string): boolean => {
+    try {
+      return statements.event.get(eventId) !== undefined;
+    } catch (error) {
+      // Cannot tell: queue it (at least once) and say so.
+      hooks.report(
+        new BackendError(
+          "enqueue",
+          `The ${hooks.name} backend could not read whether event ${eventId} was fanned out already (${describe(error)}): its deliveries are queued, and may go out twice. Check the file, its directory and the disk.`,
+          { cause: error },
+        ),
+      );
+      return false;
     }
-    const fresh: Delivery[] = [];
-    for (const delivery of deliveries) {
-      if (statements.insert.run(...toRow(delivery, owner.id)).changes === 1) fresh.push(delivery);
-    }
-    return fresh;
-  });
+  };
 
   const queue: SqliteQueue = {
     start: () => {
-      queue.claim();
-      return Promise.resolve();
+      try {
+        queue.claim();
+        return Promise.resolve();
+      } catch (error) {
+        return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+      }
     },
     enqueue(deliveries, eventId) {
-      let fresh: readonly Delivery[];
-      try {
-        fresh = store.immediate(deliveries, eventId);
-      } catch (error) {
-        hooks.report(
-          new BackendError(
-            "enqueue",
-            `The ${hooks.name} backend could not store the ${deliveries.length} deliveries of event ${eventId} (${describe(error)}): they are sent from this process's memory only, and a crash now would lose them. Check the file, its directory and the disk.`,
-            { cause: error },
-          ),
-        );
-        fresh = deliveries;
-      }
-      hooks.fannedOut(eventId);
-      inner.enqueue(fresh, eventId);
+      // Recorded (or taken over) by this process's run state and handed out once: nobody else fans it
+      // out while this backend holds its lease. Any other event (one emitted on the bus, or asked
+      // again) is queued unless the file or this turn's writes say it was fanned out already.
+      const ours = hooks.fannedOut(eventId);
+      if (!ours && (unwritten.has(eventId) || fannedOutBefore(eventId))) return;
+      fanOuts.push({ eventId, deliveries, ours });
+      unwritten.add(eventId);
+      schedule();
+      inner.enqueue(deliveries, eventId);
     },
     get queued() {
       return inner.queued;
@@ -198,9 +266,14 @@ export function sqliteQueue(
     },
     lost() {
       inner.abandon();
-      finished = [];
+      fanOuts = [];
+      unwritten.clear();
+      finished.clear();
     },
     flush,
+    sweep() {
+      statements.sweep.run();
+    },
     close: () => {
       flush();
       return Promise.resolve();
@@ -220,7 +293,7 @@ type InsertParams = [
   string,
   string,
   string,
-  string,
+  number,
   number,
   number,
   number,
@@ -230,7 +303,7 @@ type InsertParams = [
   number | null,
 ];
 
-function toRow(delivery: Delivery, owner: string): InsertParams {
+function toRow(delivery: Delivery, owner: string, bodyId: number): InsertParams {
   const progress = delivery.progress;
   return [
     delivery.id,
@@ -243,7 +316,7 @@ function toRow(delivery: Delivery, owner: string): InsertParams {
     delivery.target,
     delivery.format,
     JSON.stringify(delivery.headers),
-    delivery.body,
+    bodyId,
     delivery.queuedAt,
     delivery.deadlineAt,
     delivery.terminal ? 1 : 0,
@@ -290,12 +363,14 @@ function prepare(db: Database): {
   event: Statement<[string], { done_at: number | null }>;
   mark: Statement<[string, string, string, number, number]>;
   orphans: Statement<[], DeliveryRow>;
+  body: Statement<[string]>;
+  sweep: Statement<[]>;
   take: Statement<[string, string]>;
 } {
   return {
     insert: db.prepare(
       `INSERT OR IGNORE INTO runhooks_deliveries (id, owner, event, event_id, run_id, webhook_id,
-         webhook_name, target, format, headers, body, queued_at, deadline_at, terminal, attempts,
+         webhook_name, target, format, headers, body_id, queued_at, deadline_at, terminal, attempts,
          retries_used, first_attempt_at, next_attempt_at)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ),
@@ -308,14 +383,19 @@ function prepare(db: Database): {
       "UPDATE runhooks_outbox SET done_at = ? WHERE event_id = ? AND owner = ? AND done_at IS NULL",
     ),
     event: db.prepare("SELECT done_at FROM runhooks_outbox WHERE event_id = ?"),
+    // An event the run state did not record (emitted on the bus): its mark, so that it is queued once.
     mark: db.prepare(
-      `INSERT INTO runhooks_outbox (event_id, run_id, event, owner, fired_at, done_at)
+      `INSERT OR IGNORE INTO runhooks_outbox (event_id, run_id, event, owner, fired_at, done_at)
        VALUES (?, ?, 'null', ?, ?, ?)`,
     ),
     // In the order they were queued: a lane's deliveries go back on it in their order.
     orphans: db.prepare(
-      `SELECT * FROM runhooks_deliveries
-       WHERE owner NOT IN (SELECT owner FROM runhooks_owners) ORDER BY seq`,
+      `SELECT d.*, b.body FROM runhooks_deliveries d JOIN runhooks_bodies b ON b.id = d.body_id
+       WHERE d.owner NOT IN (SELECT owner FROM runhooks_owners) ORDER BY d.seq`,
+    ),
+    body: db.prepare("INSERT INTO runhooks_bodies (body) VALUES (?)"),
+    sweep: db.prepare(
+      "DELETE FROM runhooks_bodies WHERE id NOT IN (SELECT body_id FROM runhooks_deliveries)",
     ),
     take: db.prepare("UPDATE runhooks_deliveries SET owner = ? WHERE id = ?"),
   };

@@ -20,30 +20,42 @@ import type { Owner } from "./owners.js";
 /** @internal The run state plus what the backend drives. */
 export interface SqliteRunState extends RunState {
   /**
-   * Takes over the events of dead owners and returns them, with this backend's own events whose fan-out
-   * it has not started, in the order they fired.
+   * Takes over the events that no live backend holds (their process closed or died) and returns them,
+   * in the order they fired. This backend's own events are never handed out again: one whose fan-out
+   * could not be written stays in the file for the next process.
    */
   pending(): readonly RunEvent[];
-  /** The queue recorded the event's fan-out: it is no longer this process's to fan out. */
-  fannedOut(eventId: string): void;
+  /**
+   * The queue takes the event's fan-out: it is no longer this state's to hand out. True when this state
+   * recorded it (or handed it out) in this process.
+   */
+  fannedOut(eventId: string): boolean;
   /** Writes the snapshots that changed in memory only (statistics batches). */
   save(): void;
   /** Forgets ended or idle runs and fanned-out events older than `before` (`Date.now()`). */
   prune(before: number): void;
+  /** Saves what is unsaved; afterwards calls change memory only (the notifier is closed). */
+  close(): void;
 }
 
 interface Cached {
   /** The row's version this snapshot was read at or written as. */
   version: number;
   snapshot: RunSnapshot;
-  /** Changed in memory, not written yet: newer than the row, whatever its version. */
-  unsaved: boolean;
+  /**
+   * Holds what a failed write could not record (events this process sent from memory): newer than the
+   * row whatever its version, until written. Unsaved statistics alone do not pin: another process's
+   * newer row wins over them.
+   */
+  pinned: boolean;
 }
 
 interface RunRow {
   version: number;
   snapshot: string;
 }
+
+const NO_EVENTS: readonly RunEvent[] = Object.freeze([]);
 
 // How long a batch of statistics may stay in memory only: a killed process loses at most this much of
 // a run's totals, never an event.
@@ -60,9 +72,10 @@ export function sqliteRunState(
   const statements = prepare(db);
   const cache = new Map<string, Cached>();
   const unsaved = new Set<string>();
-  // Events this process recorded and is fanning out: pending() does not hand them out again.
+  // Events this process recorded or took over, until the queue takes their fan-out.
   const inHand = new Set<string>();
   let saveTimer: NodeJS.Timeout | undefined;
+  let closed = false;
 
   const remember = (runId: string, entry: Cached): void => {
     cache.delete(runId);
@@ -77,35 +90,33 @@ export function sqliteRunState(
 
   const read = (runId: string): Cached | undefined => {
     const row = statements.run.get(runId);
-    return row && { version: row.version, snapshot: snapshotFromJSON(row.snapshot), unsaved: false };
+    return row && { version: row.version, snapshot: snapshotFromJSON(row.snapshot), pinned: false };
   };
 
   const record = db.transaction((runId: string, change: RunChange) => {
     const version = statements.version.get(runId)?.version ?? 0;
     let entry = cache.get(runId);
-    if (entry === undefined || (entry.version !== version && !entry.unsaved)) entry = read(runId);
+    // Another process wrote the run since: its row wins over this one's unsaved counters (at most a
+    // second of statistics), so that an event it claimed is not claimed again here.
+    if (entry === undefined || (entry.version !== version && !entry.pinned)) entry = read(runId);
     const before = entry?.snapshot;
     const result = change(before);
     const at = Date.now();
     if (result.events.length === 0 && result.snapshot === before && entry !== undefined) {
       // A statistics batch changed the counters in place and fired nothing: saved within a second.
       markUnsaved(runId, entry);
-      return result;
+      return { result, written: undefined };
     }
     statements.upsert.run(runId, version + 1, result.snapshot.phase, snapshotToJSON(result.snapshot), at);
-    for (const event of result.events) {
+    for (const event of result.events)
       statements.outbox.run(event.id, runId, JSON.stringify(event), owner.id, at);
-      inHand.add(event.id);
-    }
-    unsaved.delete(runId);
-    remember(runId, { version: version + 1, snapshot: result.snapshot, unsaved: false });
-    return result;
+    return { result, written: { version: version + 1, snapshot: result.snapshot, pinned: false } };
   });
 
   const markUnsaved = (runId: string, entry: Cached): void => {
-    entry.unsaved = true;
-    unsaved.add(runId);
     remember(runId, entry);
+    if (closed) return;
+    unsaved.add(runId);
     saveTimer ??= setTimeout(save, SAVE_DELAY_MS).unref();
   };
 
@@ -119,10 +130,16 @@ export function sqliteRunState(
         for (const runId of unsaved) {
           const entry = cache.get(runId);
           if (entry === undefined) continue;
+          const version = statements.version.get(runId)?.version ?? 0;
+          if (version !== entry.version && !entry.pinned) {
+            // Another process wrote the run since: its state wins over these counters.
+            cache.delete(runId);
+            continue;
+          }
           const json = snapshotToJSON(entry.snapshot);
-          const row = statements.save.get(entry.snapshot.phase, json, at, runId);
-          entry.version = row?.version ?? entry.version;
-          entry.unsaved = false;
+          statements.upsert.run(runId, version + 1, entry.snapshot.phase, json, at);
+          entry.version = version + 1;
+          entry.pinned = false;
         }
       }).immediate();
       unsaved.clear();
@@ -134,7 +151,7 @@ export function sqliteRunState(
           { cause: error },
         ),
       );
-      saveTimer ??= setTimeout(save, SAVE_DELAY_MS).unref();
+      if (!closed) saveTimer ??= setTimeout(save, SAVE_DELAY_MS).unref();
     }
   };
 
@@ -145,8 +162,41 @@ export function sqliteRunState(
       { cause: error },
     );
 
+  /** A change's result that only memory holds, until a later write of the run succeeds. */
+  const keep = (runId: string, result: ReturnType<RunChange>): ReturnType<RunChange> => {
+    const entry = cache.get(runId);
+    markUnsaved(runId, { version: entry?.version ?? 0, snapshot: result.snapshot, pinned: true });
+    return result;
+  };
+  const inMemory = (runId: string, change: RunChange): readonly RunEvent[] =>
+    keep(runId, change(cache.get(runId)?.snapshot)).events;
+
+  /**
+   * A statistics batch on a run this process has current (the row's version unchanged) is counted in
+   * memory, without the write lock: true when `change` changed the counters in place and fired nothing.
+   * Anything else it would do must be atomic: the change runs again inside the transaction (the
+   * notifier's changes are pure except for that in-place count).
+   */
+  const counted = (runId: string, change: RunChange): boolean => {
+    const entry = cache.get(runId);
+    if (entry === undefined) return false;
+    let version: number;
+    try {
+      version = statements.version.get(runId)?.version ?? 0;
+    } catch {
+      return false;
+    }
+    if (version !== entry.version && !entry.pinned) return false;
+    const result = change(entry.snapshot);
+    if (result.events.length > 0 || result.snapshot !== entry.snapshot) return false;
+    markUnsaved(runId, entry);
+    return true;
+  };
+
   return {
     apply(runId, change) {
+      if (closed) return inMemory(runId, change);
+      if (counted(runId, change)) return NO_EVENTS;
       // The change runs inside the transaction. If it threw, that is the caller's error and nothing was
       // written; if it ran and the commit failed, its result stands (run again, a statistics batch
       // would count twice) and lives in memory until a later write succeeds.
@@ -160,14 +210,17 @@ export function sqliteRunState(
         }
       };
       try {
-        return record.immediate(runId, tracked).events;
+        const { result, written } = record.immediate(runId, tracked);
+        if (written) {
+          unsaved.delete(runId);
+          remember(runId, written);
+          for (const event of result.events) inHand.add(event.id);
+        }
+        return result.events;
       } catch (error) {
         if (ran.threw) throw error;
         report(unrecorded(runId, error));
-        const entry = cache.get(runId);
-        const result = ran.result ?? change(entry?.snapshot);
-        markUnsaved(runId, { version: entry?.version ?? 0, snapshot: result.snapshot, unsaved: true });
-        return result.events;
+        return ran.result ? keep(runId, ran.result).events : inMemory(runId, change);
       }
     },
     peek(runId) {
@@ -185,22 +238,24 @@ export function sqliteRunState(
     pending() {
       const rows = db
         .transaction(() => {
-          statements.claimEvents.run(owner.id);
-          return statements.open.all(owner.id);
+          const orphans = statements.orphanEvents.all();
+          for (const row of orphans) statements.takeEvent.run(owner.id, row.event_id);
+          return orphans;
         })
         .immediate();
-      const events: RunEvent[] = [];
-      for (const row of rows) {
-        if (inHand.has(row.event_id)) continue;
+      return rows.map((row) => {
         inHand.add(row.event_id);
-        events.push(JSON.parse(row.event) as RunEvent);
-      }
-      return events;
+        return JSON.parse(row.event) as RunEvent;
+      });
     },
-    fannedOut(eventId) {
-      inHand.delete(eventId);
-    },
+    fannedOut: (eventId) => inHand.delete(eventId),
     save,
+    close() {
+      save();
+      closed = true;
+      if (saveTimer) clearTimeout(saveTimer);
+      saveTimer = undefined;
+    },
     prune(before) {
       db.transaction(() => {
         statements.pruneEvents.run(before);
@@ -214,10 +269,9 @@ function prepare(db: Database): {
   version: Statement<[string], { version: number }>;
   run: Statement<[string], RunRow>;
   upsert: Statement<[string, number, string, string, number]>;
-  save: Statement<[string, string, number, string], { version: number }>;
   outbox: Statement<[string, string, string, string, number]>;
-  claimEvents: Statement<[string]>;
-  open: Statement<[string], { event_id: string; event: string }>;
+  orphanEvents: Statement<[], { event_id: string; event: string }>;
+  takeEvent: Statement<[string, string]>;
   pruneEvents: Statement<[number]>;
   pruneRuns: Statement<[number]>;
 } {
@@ -229,21 +283,15 @@ function prepare(db: Database): {
        ON CONFLICT (run_id) DO UPDATE SET version = excluded.version, phase = excluded.phase,
          snapshot = excluded.snapshot, updated_at = excluded.updated_at`,
     ),
-    save: db.prepare(
-      `UPDATE runhooks_runs SET version = version + 1, phase = ?, snapshot = ?, updated_at = ?
-       WHERE run_id = ? RETURNING version`,
-    ),
     // OR IGNORE: an event id is its run, name and sequence; a second record of it is the same event.
     outbox: db.prepare(
       `INSERT OR IGNORE INTO runhooks_outbox (event_id, run_id, event, owner, fired_at) VALUES (?, ?, ?, ?, ?)`,
     ),
-    claimEvents: db.prepare(
-      `UPDATE runhooks_outbox SET owner = ?
-       WHERE done_at IS NULL AND owner NOT IN (SELECT owner FROM runhooks_owners)`,
+    orphanEvents: db.prepare(
+      `SELECT event_id, event FROM runhooks_outbox
+       WHERE done_at IS NULL AND owner NOT IN (SELECT owner FROM runhooks_owners) ORDER BY seq`,
     ),
-    open: db.prepare(
-      "SELECT event_id, event FROM runhooks_outbox WHERE owner = ? AND done_at IS NULL ORDER BY seq",
-    ),
+    takeEvent: db.prepare("UPDATE runhooks_outbox SET owner = ? WHERE event_id = ?"),
     pruneEvents: db.prepare("DELETE FROM runhooks_outbox WHERE done_at IS NOT NULL AND done_at < ?"),
     pruneRuns: db.prepare("DELETE FROM runhooks_runs WHERE updated_at < ?"),
   };
