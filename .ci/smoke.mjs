@@ -4,6 +4,7 @@ import { createNotifier, isValidationError } from "runhooks";
 import { startReceiver, sampleEvents, testStore } from "runhooks/testing";
 import { createAdmin, maskUrl } from "runhooks/admin";
 import { SLACK_LIMITS, escapeSlack } from "runhooks/formatters";
+import { sqliteBackend, sqliteStore } from "runhooks/sqlite";
 
 const receiver = await startReceiver();
 const notifier = createNotifier({ network: { allowPrivate: true } });
@@ -49,5 +50,15 @@ const listed = await admin.fetch(
 if (listed.status !== 200) throw new Error(`admin answered ${listed.status}`);
 admin.close();
 await adminNotifier.close();
+// runhooks/sqlite imports without better-sqlite3 (an optional peer dependency, not installed here); using
+// it says what to install.
+for (const open of [() => sqliteBackend({ file: "smoke.db" }), () => sqliteStore({ file: "smoke.db" })]) {
+  try {
+    open();
+    throw new Error("runhooks/sqlite opened a file without better-sqlite3");
+  } catch (error) {
+    if (!String(error.message).includes("npm install better-sqlite3@^12")) throw error;
+  }
+}
 void createServer;
 console.log(`smoke (ESM, Node ${process.version}): delivered ${types}`);

@@ -3,7 +3,8 @@
 import { createNotifier, type DeliveryReport, type RunEvent, type Webhook } from "runhooks";
 import { createAdmin, type Admin } from "runhooks/admin";
 import { type SlackMessage, escapeDiscord } from "runhooks/formatters";
-import { sampleEvents, startReceiver, type TestReceiver } from "runhooks/testing";
+import { sqliteBackend, type SqliteBackendOptions } from "runhooks/sqlite";
+import { sampleEvents, startReceiver, testQueue, testRunState, type TestReceiver } from "runhooks/testing";
 
 const notifier = createNotifier({ network: { allowPrivate: true } });
 const admin: Admin = createAdmin(notifier, { authorize: () => ({ tenant: "acme" }) });
@@ -19,4 +20,10 @@ notifier.on("delivery", (report: DeliveryReport) => report.outcome);
 // @ts-expect-error an unknown event name is a type error
 notifier.bus.on("exploded", () => undefined);
 const message: SlackMessage = { text: escapeDiscord("*x*"), blocks: [], attachments: [] };
-export { admin, events, hook, message, receiver };
+const durable: SqliteBackendOptions = { file: "./runhooks.db", leaseMs: 15_000 };
+const backends: Array<typeof sqliteBackend | typeof testQueue | typeof testRunState> = [
+  sqliteBackend,
+  testQueue,
+  testRunState,
+];
+export { admin, backends, durable, events, hook, message, receiver };

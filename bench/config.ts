@@ -57,7 +57,16 @@ export interface BenchConfig {
 }
 
 export const SCENARIOS = ["a", "b", "c", "d", "e", "calls", "latency"] as const;
-export const PATHS = ["ceiling", "naive", "naive+hmac", "runhooks", "runhooks+hmac", "runhooks-run"] as const;
+export const PATHS = [
+  "ceiling",
+  "naive",
+  "naive+hmac",
+  "runhooks",
+  "runhooks+hmac",
+  "runhooks-run",
+  "runhooks-sqlite",
+  "runhooks-run-sqlite",
+] as const;
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): BenchConfig {
   const quick = env.BENCH_QUICK === "1" || env.BENCH_QUICK === "true";

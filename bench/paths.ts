@@ -8,11 +8,15 @@
  *   signature in the `+hmac` variant).
  * - runhooks: the public API, `createNotifier()` with a JSON webhook (signed in the `+hmac` variant),
  *   events emitted with `notifier.bus.emit()`; `runhooks-run` fires them through run handles instead
- *   (`run.stats()` with 5xx codes and `apiFailureCooldownMs: 0`), the path a runner normally takes.
+ *   (`run.stats()` with 5xx codes and `apiFailureCooldownMs: 0`), the path a runner normally takes;
+ *   the `-sqlite` variants keep the queue and the run state in an SQLite file (`sqliteBackend()`).
  *
  * All of them use one undici Agent with the same connection cap per origin.
  */
 import { createHmac, randomBytes, randomUUID } from "node:crypto";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { EventEmitter } from "eventemitter3";
 import pRetry, { AbortError, type Options as RetryOptions } from "p-retry";
 import { Agent, request, type Dispatcher } from "undici";
@@ -20,6 +24,7 @@ import {
   createNotifier,
   generateSecret,
   httpTransport,
+  sqliteBackend,
   type EventInput,
   type Notifier,
   type NotifierStats,
@@ -274,8 +279,12 @@ export async function runhooksPath(
   spec: ScenarioSpec,
   signed: boolean,
   via: RunhooksVia = "bus",
+  durable = false,
 ): Promise<ThroughputPath> {
+  // A file in the temporary directory, as a runner would keep it on local disk.
+  const folder = durable ? mkdtempSync(join(tmpdir(), "runhooks-bench-")) : undefined;
   const notifier: Notifier = createNotifier({
+    ...(folder !== undefined && { backend: sqliteBackend({ file: join(folder, "runhooks.db") }) }),
     // The receiver is on loopback: opt in, for webhook creation and for the transport's connect guard.
     network: { allowPrivate: true },
     transport: httpTransport({ network: { allowPrivate: true }, connections: spec.concurrency }),
@@ -301,7 +310,8 @@ export async function runhooksPath(
       ...(signed && { secret: generateSecret() }),
     });
   }
-  const name: PathName = via === "run" ? "runhooks-run" : signed ? "runhooks+hmac" : "runhooks";
+  const base = via === "run" ? "runhooks-run" : signed ? "runhooks+hmac" : "runhooks";
+  const name = (durable ? `${base}-sqlite` : base) as PathName;
   const inputs = payloads(spec, name);
   const lanes = spec.shape === "many" ? spec.runs : 64;
   const handles: Array<{ run: RunHandle; fired: number }> = [];
@@ -359,6 +369,7 @@ export async function runhooksPath(
     },
     async close() {
       await notifier.close({ timeoutMs: 5_000 });
+      if (folder !== undefined) rmSync(folder, { recursive: true, force: true });
     },
   };
 }

@@ -222,11 +222,11 @@ export function evaluateTargets(
 ): Target[] {
   const targets: Target[] = [];
   const byId = (id: string): ThroughputResult | undefined => throughput.find((t) => t.id === id);
-  const versus = (scenario: string, path: PathName, other: "ceiling" | "naive", goal: number): void => {
+  const versus = (scenario: string, path: PathName, other: PathName, goal: number): void => {
     const result = byId(scenario);
     if (!result) return;
     const p = find(result, path);
-    const o = other === "ceiling" ? find(result, "ceiling") : naiveFor(result, path);
+    const o = other === "naive" ? naiveFor(result, path) : find(result, other);
     if (!p || !o) return;
     const c = compare(p, o);
     // The client is the bottleneck (the receiver has the other core), so the inverse ratio of CPU per
@@ -246,6 +246,10 @@ export function evaluateTargets(
     versus("a", path, "naive", 1.3);
   }
   for (const path of ["runhooks", "runhooks+hmac"] as const) versus("b", path, "ceiling", 0.85);
+  // Durable (issue 20): an SQLite file costs a transaction per event and per delivery.
+  versus("a", "runhooks-sqlite", "runhooks", 0.5);
+  versus("a", "runhooks-run-sqlite", "runhooks-run", 0.5);
+  versus("b", "runhooks-sqlite", "runhooks", 0.6);
   const c = byId("c");
   if (c) {
     for (const path of ["runhooks", "runhooks+hmac"] as const) {

@@ -6,10 +6,24 @@
  */
 import type * as Runhooks from "../src/index.js";
 
-const source = process.env.BENCH_SOURCE === "src" ? "../src/index.js" : "../dist/index.js";
+import type * as RunhooksSqlite from "../src/backends/sqlite/index.js";
+
+const fromSource = process.env.BENCH_SOURCE === "src";
+const source = fromSource ? "../src/index.js" : "../dist/index.js";
 const runhooks = (await import(source)) as typeof Runhooks;
+const sqlite = (await import(
+  fromSource ? "../src/backends/sqlite/index.js" : "../dist/sqlite/index.js"
+)) as typeof RunhooksSqlite;
 
 /** Which build is measured, for the report. */
-export const measured: string = source === "../src/index.js" ? "src (tsx)" : "dist (built)";
+export const measured: string = fromSource ? "src (tsx)" : "dist (built)";
 export const { createNotifier, EVENT_NAMES, generateSecret, httpTransport } = runhooks;
-export type { EventInput, Notifier, NotifierStats, RunHandle, Transport } from "../src/index.js";
+export const { sqliteBackend } = sqlite;
+export type {
+  EventInput,
+  Notifier,
+  NotifierOptions,
+  NotifierStats,
+  RunHandle,
+  Transport,
+} from "../src/index.js";

@@ -1,4 +1,4 @@
-import type { BenchConfig } from "./config.js";
+import { PATHS, type BenchConfig } from "./config.js";
 import { measure, summarise, type Measurement, type Summary } from "./measure.js";
 import {
   ceilingPath,
@@ -64,11 +64,12 @@ export function throughputScenarios(config: BenchConfig, origin: string): Defini
     {
       id: "a",
       title: "many events to one webhook",
-      method: `${config.deliveries} api_failure events per repetition, ${feed}, round-robin over ${config.runs} run ids (runhooks: ${config.runs} (webhook, run) lanes, each with one delivery in flight); runhooks and runhooks+hmac emit with notifier.bus.emit(), runhooks-run calls run.stats() with 5xx codes on ${config.runs} run handles (apiFailureCooldownMs 0, a new run every 100 events); the ceiling keeps ${config.concurrency} requests in flight`,
+      method: `${config.deliveries} api_failure events per repetition, ${feed}, round-robin over ${config.runs} run ids (runhooks: ${config.runs} (webhook, run) lanes, each with one delivery in flight); runhooks and runhooks+hmac emit with notifier.bus.emit(), runhooks-run calls run.stats() with 5xx codes on ${config.runs} run handles (apiFailureCooldownMs 0, a new run every 100 events); the -sqlite paths are the same with sqliteBackend() on a file in the temporary directory; the ceiling keeps ${config.concurrency} requests in flight`,
       spec: { ...base, shape: "many", targets: ["/hooks/a"], maxQueued: config.deliveries * 2 },
       deliveries: config.deliveries,
       warmup: config.warmup,
-      paths: ["ceiling", "naive", "naive+hmac", "runhooks", "runhooks+hmac", "runhooks-run"],
+      // Every path.
+      paths: PATHS,
     },
     {
       id: "b",
@@ -77,7 +78,7 @@ export function throughputScenarios(config: BenchConfig, origin: string): Defini
       spec: { ...base, shape: "fanout", targets: fanoutTargets, maxQueued: config.fanoutWebhooks * 2 },
       deliveries: fanoutDeliveries,
       warmup: roundUp(config.warmup),
-      paths: ["ceiling", "naive", "naive+hmac", "runhooks", "runhooks+hmac"],
+      paths: ["ceiling", "naive", "naive+hmac", "runhooks", "runhooks+hmac", "runhooks-sqlite"],
     },
     {
       id: "c",
@@ -115,6 +116,10 @@ async function makePath(name: PathName, spec: ScenarioSpec, body: string): Promi
       return runhooksPath(spec, true);
     case "runhooks-run":
       return runhooksPath(spec, false, "run");
+    case "runhooks-sqlite":
+      return runhooksPath(spec, false, "bus", true);
+    case "runhooks-run-sqlite":
+      return runhooksPath(spec, false, "run", true);
   }
 }
 
