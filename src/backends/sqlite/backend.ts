@@ -1,6 +1,6 @@
-import { BackendError, ConfigError, describe } from "../../errors.js";
+import { BackendError, ConfigError } from "../../errors.js";
 import type { Backend, BackendHooks } from "../types.js";
-import { migrate, openDatabase, type Database } from "./database.js";
+import { migrate, openDatabase, storageError, type Database } from "./database.js";
 import { registerOwner, type Owner } from "./owners.js";
 import { sqliteQueue, type SqliteQueue } from "./queue.js";
 import { sqliteRunState, type SqliteRunState } from "./run-state.js";
@@ -147,13 +147,6 @@ function assemble(
   let prunedAt = 0;
   let closed = false;
 
-  const problem = (operation: string, what: string, error: unknown): BackendError =>
-    new BackendError(
-      operation,
-      `The ${name} backend could not ${what} (${describe(error)}). Check the file, its directory and the disk.`,
-      { cause: error },
-    );
-
   /** Fans out the events this backend holds and nobody fanned out (its own, or taken over). */
   const resume = (): void => {
     if (!runState || !hooks) return;
@@ -182,7 +175,7 @@ function assemble(
         runState?.prune(prunedAt - retentionMs);
       }
     } catch (error) {
-      report(problem("lease", "renew its lease or take over a dead process's deliveries", error));
+      report(storageError(name, "lease", "renew its lease or take over a dead process's deliveries", error));
     }
   };
 
@@ -238,7 +231,7 @@ function assemble(
         // What is left is claimable at once by the next process on this file.
         owner.release();
       } catch (error) {
-        report(problem("close", "record what this process left", error));
+        report(storageError(name, "close", "record what this process left", error));
       } finally {
         db.close();
       }

@@ -12,7 +12,7 @@ import { existsSync, statSync } from "node:fs";
 import { createRequire } from "node:module";
 import { basename, dirname, join, resolve } from "node:path";
 import type BetterSqlite3 from "better-sqlite3";
-import { ConfigError, describe, isConfigError } from "../../errors.js";
+import { BackendError, ConfigError, describe, isConfigError } from "../../errors.js";
 
 /** @internal One better-sqlite3 connection. */
 export type Database = BetterSqlite3.Database;
@@ -288,4 +288,23 @@ function isDirectory(file: string): boolean {
   } catch {
     return false;
   }
+}
+
+/**
+ * @internal What `sqliteBackend()` reports when a write or read of its file fails while it runs: the
+ * backend, what it could not do, the SQLite error, what follows for the deliveries (`consequence`, from
+ * ": …"), and what to check. Never thrown at a runner's call: reported on the `error` channel.
+ */
+export function storageError(
+  name: string,
+  operation: string,
+  what: string,
+  error: unknown,
+  consequence = "",
+): BackendError {
+  return new BackendError(
+    operation,
+    `The ${name} backend could not ${what} (${describe(error)})${consequence}. Check the file, its directory and the disk.`,
+    { cause: error },
+  );
 }

@@ -118,6 +118,26 @@ export function registerOwner(db: Database, leaseMs: number, now: () => number =
   return owner;
 }
 
+/**
+ * @internal Takes over the rows no live owner holds, in one immediate transaction: `select` lists them
+ * (in the order they go back), `take` gives each to `owner`. Returns the rows taken.
+ */
+export function takeOrphans<Row>(
+  db: Database,
+  owner: Owner,
+  select: Statement<[], Row>,
+  take: Statement<[string, string]>,
+  key: (row: Row) => string,
+): Row[] {
+  return db
+    .transaction(() => {
+      const rows = select.all();
+      for (const row of rows) take.run(owner.id, key(row));
+      return rows;
+    })
+    .immediate();
+}
+
 /** False when the owner's process is certainly gone: on this host, and its pid is not running it. */
 function alive(row: OwnerRow, host: string): boolean {
   if (row.host !== host) return true;

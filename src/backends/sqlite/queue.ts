@@ -6,7 +6,6 @@
  *
  * @module
  */
-import { BackendError, describe } from "../../errors.js";
 import type { BackendLimits } from "../types.js";
 import {
   memoryQueue,
@@ -16,8 +15,8 @@ import {
 } from "../../delivery/queue.js";
 import type { Delivery, DeliveryProgress } from "../../delivery/types.js";
 import type { EventName } from "../../events.js";
-import type { Database, Statement } from "./database.js";
-import type { Owner } from "./owners.js";
+import { storageError, type Database, type Statement } from "./database.js";
+import { takeOrphans, type Owner } from "./owners.js";
 
 /** @internal The queue plus what the backend drives. */
 export interface SqliteQueue extends DeliveryQueue {
@@ -51,31 +50,69 @@ interface DeliveryRow {
   next_attempt_at: number | null;
 }
 
-/** @internal The queue over `db`'s `runhooks_deliveries` (and the outbox's fan-out mark). */
-export function sqliteQueue(
+type Statements = ReturnType<typeof prepare>;
+
+/** What the queue's hooks give it from the backend. */
+interface QueueHooks {
+  name: string;
+  report: (error: Error) => void;
+  /** Whether this process's run state recorded the event and handed it out (then it no longer holds it). */
+  fannedOut: (eventId: string) => boolean;
+}
+
+/**
+ * The writes that wait for the end of the current turn of the event loop, one transaction for all: the
+ * fan-outs of events (their outbox rows stay open until written: a process killed first loses nothing,
+ * the next one fans them out again, to the same delivery ids), and the deliveries finished here (killed
+ * first, they are sent again: at least once).
+ */
+function deferredWrites(
   db: Database,
+  statements: Statements,
   owner: Owner,
-  worker: DeliveryWorker,
-  onDrop: (delivery: Delivery, reason: DropReason) => void,
-  limits: BackendLimits & { leaseMs: number },
-  hooks: {
-    name: string;
-    report: (error: Error) => void;
-    /** Whether this process's run state recorded the event and handed it out (then it no longer holds it). */
-    fannedOut: (eventId: string) => boolean;
-  },
-): SqliteQueue {
-  const statements = prepare(db);
-  const { leaseMs } = limits;
-  // Writes that wait for the end of this turn of the event loop, one transaction for all: the fan-outs
-  // of events this process recorded (their outbox rows stay open until written: a process killed first
-  // loses nothing, the next one fans them out again, to the same delivery ids), and the deliveries
-  // finished here (killed first, they are sent again: at least once).
+  hooks: QueueHooks,
+): {
+  fanOut(eventId: string, deliveries: readonly Delivery[], ours: boolean): void;
+  /** Whether the event's fan-out waits to be written (one asked twice in a turn is queued once). */
+  waiting(eventId: string): boolean;
+  done(delivery: Delivery): void;
+  flush(): void;
+  /** Forgets what waits (the lease was lost: it is another backend's to write). */
+  clear(): void;
+} {
   let fanOuts: Array<{ eventId: string; deliveries: readonly Delivery[]; ours: boolean }> = [];
-  // The events in fanOuts, so that one asked twice in a turn is queued once.
   const unwritten = new Set<string>();
   let finished = new Set<string>();
   let scheduled = false;
+
+  const write = db.transaction((writes: typeof fanOuts, ids: Set<string>) => {
+    const at = Date.now();
+    // A body once per write however many deliveries carry it (one event to 1,000 webhooks of one
+    // format shares one rendering, and so one string).
+    const bodies = new Map<string, number>();
+    const bodyId = (body: string): number => {
+      let id = bodies.get(body);
+      if (id === undefined) {
+        id = Number(statements.body.run(body).lastInsertRowid);
+        bodies.set(body, id);
+      }
+      return id;
+    };
+    for (const { eventId, deliveries, ours } of writes) {
+      // No row changed: the event is another backend's now (this one lost its lease, or another
+      // process queued the same bus event first), and so is its fan-out.
+      const marked = ours
+        ? statements.markDone.run(at, eventId, owner.id)
+        : statements.mark.run(eventId, deliveries[0]?.runId ?? "", owner.id, at, at);
+      if (marked.changes === 0) continue;
+      for (const delivery of deliveries) {
+        // Finished before it was written: nothing to write, nothing to delete.
+        if (!ids.delete(delivery.id))
+          statements.insert.run(...toRow(delivery, owner.id, bodyId(delivery.body)));
+      }
+    }
+    for (const id of ids) statements.remove.run(id, owner.id);
+  });
 
   const flush = (): void => {
     scheduled = false;
@@ -86,40 +123,15 @@ export function sqliteQueue(
     finished = new Set();
     unwritten.clear();
     try {
-      db.transaction(() => {
-        const at = Date.now();
-        // A body once per flush however many deliveries carry it (one event to 1,000 webhooks of one
-        // format shares one rendering, and so one string).
-        const bodies = new Map<string, number>();
-        const bodyId = (body: string): number => {
-          let id = bodies.get(body);
-          if (id === undefined) {
-            id = Number(statements.body.run(body).lastInsertRowid);
-            bodies.set(body, id);
-          }
-          return id;
-        };
-        for (const { eventId, deliveries, ours } of writes) {
-          // No row changed: the event is another backend's now (this one lost its lease, or another
-          // process queued the same bus event first), and so is its fan-out.
-          const marked = ours
-            ? statements.markDone.run(at, eventId, owner.id)
-            : statements.mark.run(eventId, deliveries[0]?.runId ?? "", owner.id, at, at);
-          if (marked.changes === 0) continue;
-          for (const delivery of deliveries) {
-            // Finished before it was written: nothing to write, nothing to delete.
-            if (!ids.delete(delivery.id))
-              statements.insert.run(...toRow(delivery, owner.id, bodyId(delivery.body)));
-          }
-        }
-        for (const id of ids) statements.remove.run(id, owner.id);
-      }).immediate();
+      write.immediate(writes, ids);
     } catch (error) {
       hooks.report(
-        new BackendError(
+        storageError(
+          hooks.name,
           "complete",
-          `The ${hooks.name} backend could not write the fan-out of ${writes.length} events and ${ids.size} finished deliveries (${describe(error)}): their deliveries go out from this process's memory. A crash now would lose those of events emitted on the bus (the run's events stay in the outbox and go out again), and a later process may send finished ones again (receivers de-duplicate by webhook-id). Check the file, its directory and the disk.`,
-          { cause: error },
+          `write the fan-out of ${writes.length} events and ${ids.size} finished deliveries`,
+          error,
+          ": their deliveries go out from this process's memory. A crash now would lose those of events emitted on the bus (the run's events stay in the outbox and go out again), and a later process may send finished ones again (receivers de-duplicate by webhook-id)",
         ),
       );
     }
@@ -129,10 +141,37 @@ export function sqliteQueue(
     scheduled = true;
     setImmediate(flush);
   };
-  const done = (delivery: Delivery): void => {
-    finished.add(delivery.id);
-    schedule();
+  return {
+    fanOut(eventId, deliveries, ours) {
+      fanOuts.push({ eventId, deliveries, ours });
+      unwritten.add(eventId);
+      schedule();
+    },
+    waiting: (eventId) => unwritten.has(eventId),
+    done(delivery) {
+      finished.add(delivery.id);
+      schedule();
+    },
+    flush,
+    clear() {
+      fanOuts = [];
+      unwritten.clear();
+      finished.clear();
+    },
   };
+}
+
+/** @internal The queue over `db`'s `runhooks_deliveries` (and the outbox's fan-out mark). */
+export function sqliteQueue(
+  db: Database,
+  owner: Owner,
+  worker: DeliveryWorker,
+  onDrop: (delivery: Delivery, reason: DropReason) => void,
+  limits: BackendLimits & { leaseMs: number },
+  hooks: QueueHooks,
+): SqliteQueue {
+  const statements = prepare(db);
+  const writes = deferredWrites(db, statements, owner, hooks);
 
   /**
    * Whether this backend still holds its lease, checked before each attempt: one that expired while the
@@ -144,14 +183,9 @@ export function sqliteQueue(
     try {
       held = owner.fresh();
     } catch (error) {
-      hooks.report(
-        new BackendError(
-          "lease",
-          `The ${hooks.name} backend could not renew its lease (${describe(error)}): past it, another process on the file may take its deliveries over. Check the file, its directory and the disk.`,
-          { cause: error },
-        ),
-      );
-      held = Date.now() - owner.beatAt < leaseMs;
+      const consequence = ": past it, another process on the file may take its deliveries over";
+      hooks.report(storageError(hooks.name, "lease", "renew its lease", error, consequence));
+      held = Date.now() - owner.beatAt < limits.leaseMs;
     }
     if (!held) queue.lost();
     return held;
@@ -171,58 +205,19 @@ export function sqliteQueue(
         },
         progress: (progress) => {
           context.progress?.(progress);
-          recordProgress(delivery, progress);
+          // The delivery's row first, if it is still to be written.
+          writes.flush();
+          recordProgress(statements, owner, hooks, delivery, progress);
         },
       });
-      if (!context.aborted) done(delivery);
+      if (!context.aborted) writes.done(delivery);
     },
     (delivery, reason) => {
-      done(delivery);
+      writes.done(delivery);
       onDrop(delivery, reason);
     },
     { maxQueued: limits.maxQueued, maxInFlight: limits.maxInFlight },
   );
-
-  const recordProgress = (delivery: Delivery, progress: DeliveryProgress): void => {
-    // The delivery's row first, if it is still to be written.
-    flush();
-    try {
-      statements.progress.run(
-        progress.attempts,
-        progress.retriesUsed,
-        progress.firstAttemptAt,
-        progress.nextAttemptAt,
-        delivery.id,
-        owner.id,
-      );
-    } catch (error) {
-      // Only the retry state is lost: a later process starts the delivery's retries over.
-      hooks.report(
-        new BackendError(
-          "progress",
-          `The ${hooks.name} backend could not record attempt ${progress.attempts} of delivery ${delivery.id} to webhook ${delivery.webhookId} (${delivery.target}) (${describe(error)}). Check the file, its directory and the disk.`,
-          { cause: error },
-        ),
-      );
-    }
-  };
-
-  /** Whether the file says the event was fanned out (or is being, by another process). */
-  const fannedOutBefore = (eventId: string): boolean => {
-    try {
-      return statements.event.get(eventId) !== undefined;
-    } catch (error) {
-      // Cannot tell: queue it (at least once) and say so.
-      hooks.report(
-        new BackendError(
-          "enqueue",
-          `The ${hooks.name} backend could not read whether event ${eventId} was fanned out already (${describe(error)}): its deliveries are queued, and may go out twice. Check the file, its directory and the disk.`,
-          { cause: error },
-        ),
-      );
-      return false;
-    }
-  };
 
   const queue: SqliteQueue = {
     start: () => {
@@ -238,10 +233,8 @@ export function sqliteQueue(
       // out while this backend holds its lease. Any other event (one emitted on the bus, or asked
       // again) is queued unless the file or this turn's writes say it was fanned out already.
       const ours = hooks.fannedOut(eventId);
-      if (!ours && (unwritten.has(eventId) || fannedOutBefore(eventId))) return;
-      fanOuts.push({ eventId, deliveries, ours });
-      unwritten.add(eventId);
-      schedule();
+      if (!ours && (writes.waiting(eventId) || fannedOutBefore(statements, hooks, eventId))) return;
+      writes.fanOut(eventId, deliveries, ours);
       inner.enqueue(deliveries, eventId);
     },
     get queued() {
@@ -251,35 +244,69 @@ export function sqliteQueue(
       return inner.size;
     },
     // Once drained, what finished is written, so that the file says so when drain() resolves.
-    drain: () => inner.drain().then(flush),
+    drain: () =>
+      inner.drain().then(() => {
+        writes.flush();
+      }),
     abandon: () => inner.abandon(),
     claim() {
-      const rows = db
-        .transaction(() => {
-          const claimed = statements.orphans.all();
-          for (const row of claimed) statements.take.run(owner.id, row.id);
-          return claimed;
-        })
-        .immediate();
+      const rows = takeOrphans(db, owner, statements.orphans, statements.take, (row) => row.id);
       for (const row of rows) inner.enqueue([fromRow(row)], row.event_id);
       return rows.length;
     },
     lost() {
       inner.abandon();
-      fanOuts = [];
-      unwritten.clear();
-      finished.clear();
+      writes.clear();
     },
-    flush,
+    flush: () => {
+      writes.flush();
+    },
     sweep() {
       statements.sweep.run();
     },
     close: () => {
-      flush();
+      writes.flush();
       return Promise.resolve();
     },
   };
   return queue;
+}
+
+/** Records how far a delivery got, so that a later process continues its retries from there. */
+function recordProgress(
+  statements: Statements,
+  owner: Owner,
+  hooks: QueueHooks,
+  delivery: Delivery,
+  progress: DeliveryProgress,
+): void {
+  try {
+    statements.progress.run(
+      progress.attempts,
+      progress.retriesUsed,
+      progress.firstAttemptAt,
+      progress.nextAttemptAt,
+      delivery.id,
+      owner.id,
+    );
+  } catch (error) {
+    // Only the retry state is lost: a later process starts the delivery's retries over.
+    const what = `record attempt ${progress.attempts} of delivery ${delivery.id} to webhook ${delivery.webhookId} (${delivery.target})`;
+    hooks.report(storageError(hooks.name, "progress", what, error));
+  }
+}
+
+/** Whether the file says the event was fanned out (or is being, by another process). */
+function fannedOutBefore(statements: Statements, hooks: QueueHooks, eventId: string): boolean {
+  try {
+    return statements.event.get(eventId) !== undefined;
+  } catch (error) {
+    // Cannot tell: queue it (at least once) and say so.
+    const what = `read whether event ${eventId} was fanned out already`;
+    const consequence = ": its deliveries are queued, and may go out twice";
+    hooks.report(storageError(hooks.name, "enqueue", what, error, consequence));
+    return false;
+  }
 }
 
 type InsertParams = [

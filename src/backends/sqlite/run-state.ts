@@ -5,7 +5,6 @@
  *
  * @module
  */
-import { BackendError, describe } from "../../errors.js";
 import type { RunEvent } from "../../events.js";
 import {
   snapshotFromJSON,
@@ -14,8 +13,8 @@ import {
   type RunSnapshot,
   type RunState,
 } from "../../run-tracker.js";
-import type { Database, Statement } from "./database.js";
-import type { Owner } from "./owners.js";
+import { storageError, type Database, type Statement } from "./database.js";
+import { takeOrphans, type Owner } from "./owners.js";
 
 /** @internal The run state plus what the backend drives. */
 export interface SqliteRunState extends RunState {
@@ -61,19 +60,35 @@ const NO_EVENTS: readonly RunEvent[] = Object.freeze([]);
 // a run's totals, never an event.
 const SAVE_DELAY_MS = 1000;
 
-/** @internal The run state over `db`'s `runhooks_runs` and `runhooks_outbox` tables. */
-export function sqliteRunState(
+type Statements = ReturnType<typeof prepare>;
+
+/** The bounded cache of snapshots in front of the file, and the statistics it has not saved yet. */
+interface SnapshotCache {
+  get(runId: string): Cached | undefined;
+  /** The run's row, parsed; `undefined` for a run the file does not have. */
+  read(runId: string): Cached | undefined;
+  /** Keeps `entry` as the run's latest (a run forgotten first has its unsaved totals written). */
+  remember(runId: string, entry: Cached): void;
+  /** Keeps `entry`, changed in memory only: saved within a second. */
+  markUnsaved(runId: string, entry: Cached): void;
+  /** Keeps `entry`, just written. */
+  written(runId: string, entry: Cached): void;
+  /** Writes what is unsaved. */
+  save(): void;
+  /** Saves, then keeps later changes in memory only (the notifier is closed). */
+  close(): void;
+  readonly closed: boolean;
+}
+
+function snapshotCache(
   db: Database,
-  owner: Owner,
+  statements: Statements,
   maxRuns: number,
   name: string,
   report: (error: Error) => void,
-): SqliteRunState {
-  const statements = prepare(db);
+): SnapshotCache {
   const cache = new Map<string, Cached>();
   const unsaved = new Set<string>();
-  // Events this process recorded or took over, until the queue takes their fan-out.
-  const inHand = new Set<string>();
   let saveTimer: NodeJS.Timeout | undefined;
   let closed = false;
 
@@ -88,23 +103,95 @@ export function sqliteRunState(
     cache.delete(oldest.value);
   };
 
-  const read = (runId: string): Cached | undefined => {
-    const row = statements.run.get(runId);
-    return row && { version: row.version, snapshot: snapshotFromJSON(row.snapshot), pinned: false };
+  const writeUnsaved = db.transaction(() => {
+    const at = Date.now();
+    for (const runId of unsaved) {
+      const entry = cache.get(runId);
+      if (entry === undefined) continue;
+      const version = statements.version.get(runId)?.version ?? 0;
+      if (version !== entry.version && !entry.pinned) {
+        // Another process wrote the run since: its state wins over these counters.
+        cache.delete(runId);
+        continue;
+      }
+      const json = snapshotToJSON(entry.snapshot);
+      statements.upsert.run(runId, version + 1, entry.snapshot.phase, json, at);
+      entry.version = version + 1;
+      entry.pinned = false;
+    }
+  });
+
+  const save = (): void => {
+    if (saveTimer) clearTimeout(saveTimer);
+    saveTimer = undefined;
+    if (unsaved.size === 0) return;
+    try {
+      writeUnsaved.immediate();
+      unsaved.clear();
+    } catch (error) {
+      const consequence = ": they are kept in memory and saved again in a second";
+      report(
+        storageError(name, "record", `save the statistics of ${unsaved.size} run(s)`, error, consequence),
+      );
+      if (!closed) saveTimer ??= setTimeout(save, SAVE_DELAY_MS).unref();
+    }
   };
+
+  return {
+    get: (runId) => cache.get(runId),
+    read(runId) {
+      const row = statements.run.get(runId);
+      return row && { version: row.version, snapshot: snapshotFromJSON(row.snapshot), pinned: false };
+    },
+    remember,
+    markUnsaved(runId, entry) {
+      remember(runId, entry);
+      if (closed) return;
+      unsaved.add(runId);
+      saveTimer ??= setTimeout(save, SAVE_DELAY_MS).unref();
+    },
+    written(runId, entry) {
+      unsaved.delete(runId);
+      remember(runId, entry);
+    },
+    save,
+    close() {
+      save();
+      closed = true;
+      if (saveTimer) clearTimeout(saveTimer);
+      saveTimer = undefined;
+    },
+    get closed() {
+      return closed;
+    },
+  };
+}
+
+/** @internal The run state over `db`'s `runhooks_runs` and `runhooks_outbox` tables. */
+export function sqliteRunState(
+  db: Database,
+  owner: Owner,
+  maxRuns: number,
+  name: string,
+  report: (error: Error) => void,
+): SqliteRunState {
+  const statements = prepare(db);
+  const cache = snapshotCache(db, statements, maxRuns, name, report);
+  // Events this process recorded or took over, until the queue takes their fan-out.
+  const inHand = new Set<string>();
 
   const record = db.transaction((runId: string, change: RunChange) => {
     const version = statements.version.get(runId)?.version ?? 0;
     let entry = cache.get(runId);
     // Another process wrote the run since: its row wins over this one's unsaved counters (at most a
     // second of statistics), so that an event it claimed is not claimed again here.
-    if (entry === undefined || (entry.version !== version && !entry.pinned)) entry = read(runId);
+    if (entry === undefined || (entry.version !== version && !entry.pinned)) entry = cache.read(runId);
     const before = entry?.snapshot;
     const result = change(before);
     const at = Date.now();
     if (result.events.length === 0 && result.snapshot === before && entry !== undefined) {
       // A statistics batch changed the counters in place and fired nothing: saved within a second.
-      markUnsaved(runId, entry);
+      cache.markUnsaved(runId, entry);
       return { result, written: undefined };
     }
     statements.upsert.run(runId, version + 1, result.snapshot.phase, snapshotToJSON(result.snapshot), at);
@@ -113,90 +200,19 @@ export function sqliteRunState(
     return { result, written: { version: version + 1, snapshot: result.snapshot, pinned: false } };
   });
 
-  const markUnsaved = (runId: string, entry: Cached): void => {
-    remember(runId, entry);
-    if (closed) return;
-    unsaved.add(runId);
-    saveTimer ??= setTimeout(save, SAVE_DELAY_MS).unref();
-  };
-
-  const save = (): void => {
-    if (saveTimer) clearTimeout(saveTimer);
-    saveTimer = undefined;
-    if (unsaved.size === 0) return;
-    try {
-      db.transaction(() => {
-        const at = Date.now();
-        for (const runId of unsaved) {
-          const entry = cache.get(runId);
-          if (entry === undefined) continue;
-          const version = statements.version.get(runId)?.version ?? 0;
-          if (version !== entry.version && !entry.pinned) {
-            // Another process wrote the run since: its state wins over these counters.
-            cache.delete(runId);
-            continue;
-          }
-          const json = snapshotToJSON(entry.snapshot);
-          statements.upsert.run(runId, version + 1, entry.snapshot.phase, json, at);
-          entry.version = version + 1;
-          entry.pinned = false;
-        }
-      }).immediate();
-      unsaved.clear();
-    } catch (error) {
-      report(
-        new BackendError(
-          "record",
-          `The ${name} backend could not save the statistics of ${unsaved.size} run(s) (${describe(error)}): they are kept in memory and saved again in a second. Check the file, its directory and the disk.`,
-          { cause: error },
-        ),
-      );
-      if (!closed) saveTimer ??= setTimeout(save, SAVE_DELAY_MS).unref();
-    }
-  };
-
-  const unrecorded = (runId: string, error: unknown): BackendError =>
-    new BackendError(
-      "record",
-      `The ${name} backend could not record a call of run ${runId} (${describe(error)}): its events go out from this process's memory only, and a crash now would lose them. Check the file, its directory and the disk.`,
-      { cause: error },
-    );
-
   /** A change's result that only memory holds, until a later write of the run succeeds. */
   const keep = (runId: string, result: ReturnType<RunChange>): ReturnType<RunChange> => {
     const entry = cache.get(runId);
-    markUnsaved(runId, { version: entry?.version ?? 0, snapshot: result.snapshot, pinned: true });
+    cache.markUnsaved(runId, { version: entry?.version ?? 0, snapshot: result.snapshot, pinned: true });
     return result;
   };
   const inMemory = (runId: string, change: RunChange): readonly RunEvent[] =>
     keep(runId, change(cache.get(runId)?.snapshot)).events;
 
-  /**
-   * A statistics batch on a run this process has current (the row's version unchanged) is counted in
-   * memory, without the write lock: true when `change` changed the counters in place and fired nothing.
-   * Anything else it would do must be atomic: the change runs again inside the transaction (the
-   * notifier's changes are pure except for that in-place count).
-   */
-  const counted = (runId: string, change: RunChange): boolean => {
-    const entry = cache.get(runId);
-    if (entry === undefined) return false;
-    let version: number;
-    try {
-      version = statements.version.get(runId)?.version ?? 0;
-    } catch {
-      return false;
-    }
-    if (version !== entry.version && !entry.pinned) return false;
-    const result = change(entry.snapshot);
-    if (result.events.length > 0 || result.snapshot !== entry.snapshot) return false;
-    markUnsaved(runId, entry);
-    return true;
-  };
-
   return {
     apply(runId, change) {
-      if (closed) return inMemory(runId, change);
-      if (counted(runId, change)) return NO_EVENTS;
+      if (cache.closed) return inMemory(runId, change);
+      if (countedInMemory(cache, statements, runId, change)) return NO_EVENTS;
       // The change runs inside the transaction. If it threw, that is the caller's error and nothing was
       // written; if it ran and the commit failed, its result stands (run again, a statistics batch
       // would count twice) and lives in memory until a later write succeeds.
@@ -212,14 +228,13 @@ export function sqliteRunState(
       try {
         const { result, written } = record.immediate(runId, tracked);
         if (written) {
-          unsaved.delete(runId);
-          remember(runId, written);
+          cache.written(runId, written);
           for (const event of result.events) inHand.add(event.id);
         }
         return result.events;
       } catch (error) {
         if (ran.threw) throw error;
-        report(unrecorded(runId, error));
+        report(unrecorded(name, runId, error));
         return ran.result ? keep(runId, ran.result).events : inMemory(runId, change);
       }
     },
@@ -227,8 +242,8 @@ export function sqliteRunState(
       const entry = cache.get(runId);
       if (entry) return entry.snapshot;
       try {
-        const found = read(runId);
-        if (found) remember(runId, found);
+        const found = cache.read(runId);
+        if (found) cache.remember(runId, found);
         return found?.snapshot;
       } catch {
         // peek() must not throw: a run the file cannot tell about is one this process does not know.
@@ -236,25 +251,24 @@ export function sqliteRunState(
       }
     },
     pending() {
-      const rows = db
-        .transaction(() => {
-          const orphans = statements.orphanEvents.all();
-          for (const row of orphans) statements.takeEvent.run(owner.id, row.event_id);
-          return orphans;
-        })
-        .immediate();
+      const rows = takeOrphans(
+        db,
+        owner,
+        statements.orphanEvents,
+        statements.takeEvent,
+        (row) => row.event_id,
+      );
       return rows.map((row) => {
         inHand.add(row.event_id);
         return JSON.parse(row.event) as RunEvent;
       });
     },
     fannedOut: (eventId) => inHand.delete(eventId),
-    save,
-    close() {
-      save();
-      closed = true;
-      if (saveTimer) clearTimeout(saveTimer);
-      saveTimer = undefined;
+    save: () => {
+      cache.save();
+    },
+    close: () => {
+      cache.close();
     },
     prune(before) {
       db.transaction(() => {
@@ -263,6 +277,44 @@ export function sqliteRunState(
       }).immediate();
     },
   };
+}
+
+/**
+ * A statistics batch on a run this process has current (the row's version unchanged) is counted in
+ * memory, without the write lock: true when `change` changed the counters in place and fired nothing.
+ * Anything else it would do must be atomic: the change runs again inside the transaction (the
+ * notifier's changes are pure except for that in-place count).
+ */
+function countedInMemory(
+  cache: SnapshotCache,
+  statements: Statements,
+  runId: string,
+  change: RunChange,
+): boolean {
+  const entry = cache.get(runId);
+  if (entry === undefined) return false;
+  let version: number;
+  try {
+    version = statements.version.get(runId)?.version ?? 0;
+  } catch {
+    return false;
+  }
+  if (version !== entry.version && !entry.pinned) return false;
+  const result = change(entry.snapshot);
+  if (result.events.length > 0 || result.snapshot !== entry.snapshot) return false;
+  cache.markUnsaved(runId, entry);
+  return true;
+}
+
+/** The report of a runner call the file could not record. */
+function unrecorded(name: string, runId: string, error: unknown): Error {
+  return storageError(
+    name,
+    "record",
+    `record a call of run ${runId}`,
+    error,
+    ": its events go out from this process's memory only, and a crash now would lose them",
+  );
 }
 
 function prepare(db: Database): {
