@@ -69,3 +69,25 @@ function isInstalled(): boolean {
     return false;
   }
 }
+
+/**
+ * @internal Registers a contract suite's cases with `it`, each titled `id: rule`; a case named in `skip`
+ * is registered skipped, with its reason in the title. Without `durable`, the `durable.*` cases are not
+ * registered at all: a queue or state that keeps nothing across processes has none to pass, and a
+ * skipped test would read as something left to do.
+ */
+export function registerCases<Id extends string>(
+  it: VitestApi["it"],
+  rules: Readonly<Record<Id, string>>,
+  cases: Readonly<Record<Id, () => Promise<void>>>,
+  skip: Partial<Record<Id, string>> | undefined,
+  durable = true,
+): void {
+  for (const [id, run] of Object.entries(cases) as Array<[Id, () => Promise<void>]>) {
+    if (!durable && id.startsWith("durable.")) continue;
+    const reason = skip?.[id];
+    const title = `${id}: ${rules[id]}`;
+    if (reason === undefined) it(title, run);
+    else it.skip(`${title} (skipped: ${reason})`, run);
+  }
+}

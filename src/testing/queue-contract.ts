@@ -3,7 +3,7 @@ import type { DeliveryQueue, DeliveryWorker, DropReason } from "../delivery/queu
 import type { Delivery, DeliveryProgress } from "../delivery/types.js";
 import { SUPERSEDING_EVENTS, type EventName } from "../events.js";
 import { Harness, pause, settles, until } from "./_queue-harness.js";
-import { vitestApi } from "./_vitest.js";
+import { registerCases, vitestApi } from "./_vitest.js";
 
 /**
  * The cases of {@link testQueue}, by id: name one in `skip` to leave it out. The `durable.*` cases run
@@ -141,15 +141,7 @@ export function testQueue(label: string, options: TestQueueOptions): void {
       for (const { queue } of used) await options.teardown?.(queue);
     });
     const cases = queueCases(options, opened);
-    for (const [id, run] of Object.entries(cases) as Array<[QueueCaseId, () => Promise<void>]>) {
-      // A queue or state that keeps nothing across processes has no durable cases to pass: not
-      // registered at all (a skipped test would read as something left to do).
-      if (id.startsWith("durable.") && options.reopen === undefined) continue;
-      const reason = options.skip?.[id];
-      const title = `${id}: ${QUEUE_CASES[id]}`;
-      if (reason === undefined) it(title, run);
-      else it.skip(`${title} (skipped: ${reason})`, run);
-    }
+    registerCases(it, QUEUE_CASES, cases, options.skip, options.reopen !== undefined);
   });
 }
 

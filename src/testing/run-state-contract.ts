@@ -8,7 +8,7 @@ import {
   type RunState,
 } from "../run-tracker.js";
 import { sampleEvents, sampleRun, sampleStats } from "./fixtures.js";
-import { vitestApi } from "./_vitest.js";
+import { registerCases, vitestApi } from "./_vitest.js";
 
 /**
  * The cases of {@link testRunState}, by id: name one in `skip` to leave it out. The `durable.*` cases run
@@ -81,15 +81,7 @@ export function testRunState(label: string, options: TestRunStateOptions): void 
       for (const state of opened.splice(0)) await options.teardown?.(state);
     });
     const cases = runStateCases(options, opened);
-    for (const [id, run] of Object.entries(cases) as Array<[RunStateCaseId, () => Promise<void>]>) {
-      // A queue or state that keeps nothing across processes has no durable cases to pass: not
-      // registered at all (a skipped test would read as something left to do).
-      if (id.startsWith("durable.") && options.reopen === undefined) continue;
-      const reason = options.skip?.[id];
-      const title = `${id}: ${RUN_STATE_CASES[id]}`;
-      if (reason === undefined) it(title, run);
-      else it.skip(`${title} (skipped: ${reason})`, run);
-    }
+    registerCases(it, RUN_STATE_CASES, cases, options.skip, options.reopen !== undefined);
   });
 }
 
@@ -114,7 +106,12 @@ export function runStateCases(
       return build(factories.reopen);
     },
   };
-  return { ...applyCases(kit), ...concurrencyCases(kit), ...durableCases(kit) };
+  return {
+    ...applyCases(kit),
+    ...failureCases(kit),
+    ...concurrencyCases(kit),
+    ...durableCases(kit),
+  };
 }
 
 const LIMITS: BackendLimits = { maxQueued: 1000, maxInFlight: 16, maxRuns: 1000 };
@@ -175,7 +172,7 @@ function count(requests: number, seen?: (before: RunSnapshot | undefined) => voi
 }
 
 /** apply() and peek() on one run and several. */
-function applyCases({ expect, fresh }: CaseKit): Cases<"apply" | "peek" | "runs" | "change" | "pending"> {
+function applyCases({ expect, fresh }: CaseKit): Cases<"apply" | "peek" | "runs"> {
   return {
     "apply.before": async () => {
       const state = await fresh();
@@ -258,6 +255,12 @@ function applyCases({ expect, fresh }: CaseKit): Cases<"apply" | "peek" | "runs"
       expect(state.peek("run-a")).toMatchObject({ fired: ["started"], stats: { requests: 10 } });
       expect(state.peek("run-b")).toMatchObject({ fired: ["started"], stats: { requests: 1 } });
     },
+  };
+}
+
+/** A change that throws, and a fresh state's pending(). */
+function failureCases({ expect, fresh }: CaseKit): Cases<"change" | "pending"> {
+  return {
     "change.throws": async () => {
       const state = await fresh();
       const { started } = runEvents("run-throws");

@@ -1,7 +1,7 @@
 import type { EventName } from "../events.js";
 import type { WebhookRecord } from "../webhooks/model.js";
 import type { SubscriptionStore, WebhookFilter } from "../webhooks/store/types.js";
-import { vitestApi } from "./_vitest.js";
+import { registerCases, vitestApi } from "./_vitest.js";
 
 /** The cases of {@link testStore}, by id: name one in `skip` to leave it out. */
 export const STORE_CASES = {
@@ -96,12 +96,7 @@ export function testStore(
     };
     const cases = storeCases(fresh);
 
-    for (const [id, run] of Object.entries(cases) as Array<[StoreCaseId, () => Promise<void>]>) {
-      const reason = options.skip?.[id];
-      const title = `${id}: ${STORE_CASES[id]}`;
-      if (reason === undefined) it(title, run);
-      else it.skip(`${title} (skipped: ${reason})`, run);
-    }
+    registerCases(it, STORE_CASES, cases, options.skip);
   });
 }
 

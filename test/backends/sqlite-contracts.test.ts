@@ -9,6 +9,7 @@ import { testQueue, testRunState } from "runhooks/testing";
 import type { Backend } from "../../src/backends/types.js";
 import type { DeliveryQueue } from "../../src/delivery/queue.js";
 import { nativeAddonProblem } from "../helpers/native.js";
+import { forwarding } from "../helpers/queue.js";
 
 const problem = await nativeAddonProblem("better-sqlite3");
 
@@ -48,24 +49,13 @@ function files(): { fresh(): Backend; restart(): Promise<Backend>; closeAll(): P
 
 /** A queue whose close() also closes its backend, as the notifier's close() does. */
 function closing(queue: DeliveryQueue, backend: Backend): DeliveryQueue {
-  return {
+  return forwarding(queue, {
     start: () => queue.start?.() ?? Promise.resolve(),
-    enqueue: (deliveries, eventId) => {
-      queue.enqueue(deliveries, eventId);
-    },
-    get queued() {
-      return queue.queued;
-    },
-    get size() {
-      return queue.size;
-    },
-    drain: () => queue.drain(),
-    abandon: () => queue.abandon(),
     close: async () => {
       await queue.close?.();
       await backend.close?.();
     },
-  };
+  });
 }
 
 if (problem !== undefined) {

@@ -15,6 +15,7 @@ import {
 } from "../../src/run-tracker.js";
 import { sampleEvents, sampleRun } from "../../src/testing/fixtures.js";
 import { hook, receiverSetup } from "../helpers/notifier.js";
+import { forwarding } from "../helpers/queue.js";
 
 const cleanup: Array<() => Promise<unknown>> = [];
 afterEach(async () => {
@@ -26,31 +27,6 @@ const setup = receiverSetup(cleanup);
 const typeOf = (request: { json(): unknown }): string => (request.json() as { type: string }).type;
 const finals = (reports: readonly DeliveryReport[]) =>
   reports.filter((r) => r.final).map((r) => [r.webhookName, r.event, r.attempt, r.outcome, r.reason]);
-
-/** A queue over `inner` (its counts read through), with some of its methods replaced. */
-function queueOver(
-  inner: DeliveryQueue,
-  extra: {
-    enqueue?: DeliveryQueue["enqueue"];
-    start?: () => Promise<void>;
-    close?: () => Promise<void>;
-  } = {},
-): DeliveryQueue {
-  const queue: DeliveryQueue = {
-    enqueue: extra.enqueue ?? ((deliveries, eventId) => inner.enqueue(deliveries, eventId)),
-    get queued() {
-      return inner.queued;
-    },
-    get size() {
-      return inner.size;
-    },
-    drain: () => inner.drain(),
-    abandon: () => inner.abandon(),
-  };
-  if (extra.start) queue.start = extra.start;
-  if (extra.close) queue.close = extra.close;
-  return queue;
-}
 
 describe("targets read from the store at attempt time", () => {
   it("a webhook removed, and another disabled, after their deliveries were queued: nothing more is sent, each delivery is dropped and reported", async () => {
@@ -189,7 +165,7 @@ describe("the backend's start", () => {
       ...memoryBackend(),
       name: "broken-queue",
       queue: (worker, onDrop, limits) =>
-        queueOver(memoryBackend().queue(worker, onDrop, limits), { start: () => Promise.reject(cause) }),
+        forwarding(memoryBackend().queue(worker, onDrop, limits), { start: () => Promise.reject(cause) }),
     };
     const { receiver, notifier, errors } = await setup({ backend });
     await hook(notifier, receiver, "ci", { events: ["started"] });
@@ -208,7 +184,7 @@ describe("the backend's close", () => {
       ...memoryBackend(),
       queue(worker, onDrop, limits) {
         const inner = memoryBackend().queue(worker, onDrop, limits);
-        queue = queueOver(inner, {
+        queue = forwarding(inner, {
           close: () => {
             calls.push(`queue.close (size ${inner.size})`);
             return Promise.resolve();
@@ -255,7 +231,7 @@ describe("a durable backend (an outbox)", () => {
       durable,
       queue(worker, onDrop, limits) {
         const inner = memoryBackend().queue(worker, onDrop, limits);
-        return queueOver(inner, {
+        return forwarding(inner, {
           enqueue(deliveries, eventId) {
             enqueues.push([eventId, deliveries.length]);
             // As the DeliveryQueue contract asks of a durable queue: an event's deliveries are queued once.

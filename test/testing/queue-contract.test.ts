@@ -8,6 +8,7 @@ import {
   type QueueCaseId,
   type QueueFactory,
 } from "../../src/testing/queue-contract.js";
+import { forwarding } from "../helpers/queue.js";
 
 const memory =
   (now?: () => number): QueueFactory =>
@@ -55,7 +56,7 @@ function durable(flaws: Flaws = {}): { create: QueueFactory; reopen: QueueFactor
       },
       { maxQueued: limits.maxQueued, maxInFlight: limits.maxInFlight },
     );
-    const queue: DeliveryQueue = {
+    return forwarding(inner, {
       start: () => {
         const left = [...store.rows.values()].filter((row) => !row.done);
         inner.enqueue(
@@ -71,17 +72,8 @@ function durable(flaws: Flaws = {}): { create: QueueFactory; reopen: QueueFactor
           store.rows.set(delivery.id, { delivery: structuredClone(delivery), done: false });
         inner.enqueue(deliveries, eventId);
       },
-      get queued() {
-        return inner.queued;
-      },
-      get size() {
-        return inner.size;
-      },
-      drain: () => inner.drain(),
-      abandon: () => inner.abandon(),
       close: () => Promise.resolve(),
-    };
-    return queue;
+    });
   };
   return {
     create: (worker, onDrop, limits) => {
@@ -99,20 +91,7 @@ const wrap =
   (patch: (inner: DeliveryQueue) => Partial<DeliveryQueue>, base: QueueFactory = memory()): QueueFactory =>
   async (worker, onDrop, limits) => {
     const inner = await base(worker, onDrop, limits);
-    return {
-      enqueue: (deliveries, eventId) => {
-        inner.enqueue(deliveries, eventId);
-      },
-      get queued() {
-        return inner.queued;
-      },
-      get size() {
-        return inner.size;
-      },
-      drain: () => inner.drain(),
-      abandon: () => inner.abandon(),
-      ...patch(inner),
-    };
+    return forwarding(inner, patch(inner));
   };
 
 const twice: QueueFactory = (worker, onDrop, limits) =>
