@@ -10,6 +10,7 @@ export default defineConfig({
     "admin/index": "src/admin/index.ts",
     "formatters/index": "src/formatters/index.ts",
     "sqlite/index": "src/backends/sqlite/index.ts",
+    "postgres/index": "src/backends/postgres/index.ts",
   },
   format: ["esm"],
   target: "node20",

@@ -15,6 +15,10 @@ export default defineConfig({
         replacement: fileURLToPath(new URL("./src/backends/sqlite/index.ts", import.meta.url)),
       },
       {
+        find: /^runhooks\/postgres$/,
+        replacement: fileURLToPath(new URL("./src/backends/postgres/index.ts", import.meta.url)),
+      },
+      {
         find: /^runhooks\/(testing|admin|formatters)$/,
         replacement: fileURLToPath(new URL("./src/$1/index.ts", import.meta.url)),
       },

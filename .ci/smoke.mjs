@@ -5,6 +5,7 @@ import { startReceiver, sampleEvents, testStore } from "runhooks/testing";
 import { createAdmin, maskUrl } from "runhooks/admin";
 import { SLACK_LIMITS, escapeSlack } from "runhooks/formatters";
 import { sqliteBackend, sqliteStore } from "runhooks/sqlite";
+import { postgresStore } from "runhooks/postgres";
 
 const receiver = await startReceiver();
 const notifier = createNotifier({ network: { allowPrivate: true } });
@@ -59,6 +60,14 @@ for (const open of [() => sqliteBackend({ file: "smoke.db" }), () => sqliteStore
   } catch (error) {
     if (!String(error.message).includes("npm install better-sqlite3@^12")) throw error;
   }
+}
+// runhooks/postgres imports without pg (an optional peer dependency, not installed here); using it says
+// what to install.
+try {
+  postgresStore({ connectionString: "postgres://smoke@127.0.0.1:1/smoke" });
+  throw new Error("runhooks/postgres made a pool without pg");
+} catch (error) {
+  if (!String(error.message).includes("npm install pg@^8")) throw error;
 }
 void createServer;
 console.log(`smoke (ESM, Node ${process.version}): delivered ${types}`);

@@ -4,6 +4,7 @@ import { createNotifier, type DeliveryReport, type RunEvent, type Webhook } from
 import { createAdmin, type Admin } from "runhooks/admin";
 import { type SlackMessage, escapeDiscord } from "runhooks/formatters";
 import { sqliteBackend, type SqliteBackendOptions } from "runhooks/sqlite";
+import { postgresStore, type PostgresStore } from "runhooks/postgres";
 import { sampleEvents, startReceiver, testQueue, testRunState, type TestReceiver } from "runhooks/testing";
 
 const notifier = createNotifier({ network: { allowPrivate: true } });
@@ -26,4 +27,5 @@ const backends: Array<typeof sqliteBackend | typeof testQueue | typeof testRunSt
   testQueue,
   testRunState,
 ];
-export { admin, backends, durable, events, hook, message, receiver };
+const shared: () => PostgresStore = () => postgresStore({ connectionString: "postgres://app@db/platform" });
+export { admin, backends, durable, shared, events, hook, message, receiver };

@@ -1,0 +1,51 @@
+// The PostgreSQL server runhooks/postgres's tests use: RUNHOOKS_TEST_POSTGRES_URL, set by
+// `npm run test:postgres` and by .ci/run (scripts/postgres.sh starts a throwaway server on 127.0.0.1).
+// Without it those tests are skipped, one it.skip each saying how to run them.
+import pg from "pg";
+import { afterAll } from "vitest";
+
+/** The test server's connection string, or `undefined` when none was given. */
+export const POSTGRES_URL: string | undefined = process.env.RUNHOOKS_TEST_POSTGRES_URL || undefined;
+
+/** Why the PostgreSQL tests are skipped, with the command that runs them. */
+export const POSTGRES_SKIP =
+  "needs PostgreSQL: run `npm run test:postgres` (starts a throwaway server on 127.0.0.1), or set " +
+  "RUNHOOKS_TEST_POSTGRES_URL to a database where runhooks may create schemas";
+
+const [major = 0, minor = 0] = process.versions.node.split(".").map(Number);
+/** Why the pg-boss tests cannot run on this Node, or `undefined` when they can (Node ≥ 22.12). */
+export const NODE_PROBLEM: string | undefined =
+  major > 22 || (major === 22 && minor >= 12)
+    ? undefined
+    : `needs Node ≥ 22.12 (pg-boss 12), this is Node ${process.version}: runhooks/postgres's backend runs on the Node 22+ legs`;
+
+let admin: pg.Pool | undefined;
+const schemas: string[] = [];
+let n = 0;
+
+/** A pool on the test server for setting things up and looking at them, ended after the file. */
+export function adminPool(): pg.Pool {
+  if (POSTGRES_URL === undefined) throw new Error(POSTGRES_SKIP);
+  if (admin === undefined) {
+    admin = new pg.Pool({ connectionString: POSTGRES_URL, max: 4 });
+    admin.on("error", () => undefined);
+  }
+  return admin;
+}
+
+/**
+ * A schema name no other test uses (the process id and a counter), dropped with everything in it after
+ * the test file.
+ */
+export function freshSchema(prefix = "t"): string {
+  const name = `${prefix}_${process.pid}_${++n}`;
+  schemas.push(name);
+  return name;
+}
+
+afterAll(async () => {
+  if (admin === undefined) return;
+  for (const name of schemas.splice(0)) await admin.query(`DROP SCHEMA IF EXISTS "${name}" CASCADE`);
+  await admin.end();
+  admin = undefined;
+});
