@@ -4,6 +4,8 @@
 #
 #   bash scripts/postgres.sh run <command…>   start, run the command with RUNHOOKS_TEST_POSTGRES_URL set, stop
 #   source scripts/postgres.sh && pg_start    (CI) start and export the variables; pg_stop stops it
+#   bash scripts/postgres.sh start            start one more, print "<folder> <url>" (tests that restart it)
+#   bash scripts/postgres.sh down|up|stop <folder>   stop it for now | start it again | stop and remove it
 #
 # Needs PostgreSQL >= 13's server binaries (Debian: apt-get install postgresql). It finds them on PATH or
 # under /usr/lib/postgresql/<version>/bin. PostgreSQL refuses to run as root: as root it runs the server
@@ -45,21 +47,26 @@ pg_start() {
   fi
   port=$(node -e 'const s = require("node:net").createServer().listen(0, "127.0.0.1", () => { console.log(s.address().port); s.close(); })')
   pg_as "$bin/initdb" -D "$RUNHOOKS_PG_DIR/data" -U runhooks --auth=trust --encoding=UTF8 --no-instructions >/dev/null
+  # In the data folder's own settings, so that a plain `pg_ctl start` (pg_up) brings it back the same.
   # fsync stays on: the crash tests and the benchmark measure what a real server does.
-  pg_as "$bin/pg_ctl" -D "$RUNHOOKS_PG_DIR/data" -l "$RUNHOOKS_PG_DIR/server.log" -w -t 60 \
-    -o "-c listen_addresses=127.0.0.1 -c port=$port -c unix_socket_directories=$RUNHOOKS_PG_DIR -c max_connections=200" \
-    start >/dev/null
+  printf "listen_addresses = '127.0.0.1'\nport = %s\nunix_socket_directories = '%s'\nmax_connections = 200\n" \
+    "$port" "$RUNHOOKS_PG_DIR" | pg_as tee -a "$RUNHOOKS_PG_DIR/data/postgresql.conf" >/dev/null
+  pg_up "$RUNHOOKS_PG_DIR"
   export RUNHOOKS_PG_DIR
   export RUNHOOKS_TEST_POSTGRES_URL="postgres://runhooks@127.0.0.1:$port/postgres"
-  # How the tests that restart the server mid-run do it.
-  export RUNHOOKS_TEST_POSTGRES_RESTART="bash $(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/postgres.sh restart $RUNHOOKS_PG_DIR"
   echo "PostgreSQL $("$bin/postgres" --version | awk '{print $3}') on 127.0.0.1:$port (data in $RUNHOOKS_PG_DIR)"
 }
 
-pg_restart_dir() {
+# The server of folder $1: started (up), or stopped with a fast shutdown that drops connections (down).
+pg_up() {
   local bin
   bin=$(pg_bin_dir) || return 1
-  pg_as "$bin/pg_ctl" -D "$1/data" -m fast -w -t 60 restart >/dev/null
+  pg_as "$bin/pg_ctl" -D "$1/data" -l "$1/server.log" -w -t 60 start >/dev/null
+}
+pg_down() {
+  local bin
+  bin=$(pg_bin_dir) || return 1
+  pg_as "$bin/pg_ctl" -D "$1/data" -m fast -w -t 60 stop >/dev/null
 }
 
 pg_stop() {
@@ -68,7 +75,7 @@ pg_stop() {
   bin=$(pg_bin_dir) || return 1
   pg_as "$bin/pg_ctl" -D "$RUNHOOKS_PG_DIR/data" -m fast -w stop >/dev/null 2>&1 || true
   rm -rf "$RUNHOOKS_PG_DIR"
-  unset RUNHOOKS_PG_DIR RUNHOOKS_TEST_POSTGRES_URL RUNHOOKS_TEST_POSTGRES_RESTART
+  unset RUNHOOKS_PG_DIR RUNHOOKS_TEST_POSTGRES_URL
 }
 
 if [ "${BASH_SOURCE[0]}" = "$0" ]; then
@@ -80,8 +87,18 @@ if [ "${BASH_SOURCE[0]}" = "$0" ]; then
       trap pg_stop EXIT
       "$@"
       ;;
-    restart)
-      pg_restart_dir "$2"
+    start)
+      pg_start >/dev/null
+      echo "$RUNHOOKS_PG_DIR $RUNHOOKS_TEST_POSTGRES_URL"
+      ;;
+    up)
+      pg_up "$2"
+      ;;
+    down)
+      pg_down "$2"
+      ;;
+    stop)
+      RUNHOOKS_PG_DIR=$2 pg_stop
       ;;
     *)
       echo "usage: bash scripts/postgres.sh run <command…>" >&2

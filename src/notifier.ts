@@ -87,6 +87,12 @@ export function createNotifier(options: NotifierOptions = {}): Notifier {
     );
   };
 
+  // flush() waits for these with the store lookups: both come before the deliveries are queued.
+  const track = (work: Promise<void>): void => {
+    state.selecting.add(work);
+    void work.finally(() => state.selecting.delete(work));
+  };
+
   return {
     bus,
     webhooks,
@@ -99,6 +105,7 @@ export function createNotifier(options: NotifierOptions = {}): Notifier {
         apiFailureCooldownMs: resolved.apiFailureCooldownMs,
         ignored,
         unrecorded,
+        track,
       });
     },
     preview: (event, format) => preview(resolved, event, format),

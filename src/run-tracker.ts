@@ -550,6 +550,11 @@ export interface RunHandleDeps {
   ignored(call: IgnoredCall): void;
   /** The run state could not record a call: the notifier reports it (the events still go out). */
   unrecorded(error: unknown, runId: string, call: RunCall["kind"]): void;
+  /**
+   * Optional: called with what a run state that needs I/O has still to do for a call (its `apply`
+   * promise, settled, and the publish after it), so that `flush()` waits for it.
+   */
+  track?(work: Promise<void>): void;
   apiFailureCooldownMs: number;
   now?: () => number;
 }
@@ -589,9 +594,11 @@ export function createRunHandle(run: Run, deps: RunHandleDeps): RunHandle {
       events = change(deps.state.peek(run.id)).events;
     }
     if (events instanceof Promise)
-      events.then(done, (error: unknown) => {
-        deps.unrecorded(error, run.id, kind);
-      });
+      deps.track?.(
+        events.then(done, (error: unknown) => {
+          deps.unrecorded(error, run.id, kind);
+        }),
+      );
     else done(events);
   };
   return {

@@ -21,7 +21,10 @@ export interface NotifierState {
   readonly deferFanOut: boolean;
   /** The backend's start (resuming what an earlier process left), which `flush()` waits for. */
   starting: Promise<void>;
-  /** Store lookups in flight: events whose deliveries are not queued yet. */
+  /**
+   * Work in flight before deliveries are queued: store lookups, and the run state's records of runner
+   * calls when it needs I/O (their events are not known yet).
+   */
   readonly selecting: Set<Promise<void>>;
   /**
    * `open`; `closed` once `close()` was called (new events are refused); `abandoned` once `close()`

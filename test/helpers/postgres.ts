@@ -1,6 +1,8 @@
 // The PostgreSQL server runhooks/postgres's tests use: RUNHOOKS_TEST_POSTGRES_URL, set by
 // `npm run test:postgres` and by .ci/run (scripts/postgres.sh starts a throwaway server on 127.0.0.1).
 // Without it those tests are skipped, one it.skip each saying how to run them.
+import { execFileSync } from "node:child_process";
+import { fileURLToPath } from "node:url";
 import pg from "pg";
 import { afterAll } from "vitest";
 
@@ -49,3 +51,41 @@ afterAll(async () => {
   await admin.end();
   admin = undefined;
 });
+
+const SCRIPT = fileURLToPath(new URL("../../scripts/postgres.sh", import.meta.url));
+
+/** A server of a test's own (scripts/postgres.sh), for tests that restart it: the others go on. */
+export interface OwnServer {
+  readonly url: string;
+  /** Shuts it down (fast: connections are dropped). */
+  down(): void;
+  /** Starts it again, and waits until it accepts connections. */
+  up(): void;
+  stop(): void;
+}
+
+/**
+ * Why a test cannot start a server of its own (`scripts/postgres.sh start` needs PostgreSQL's server
+ * binaries), or `undefined` when it can.
+ */
+export function ownServerProblem(): string | undefined {
+  try {
+    execFileSync("bash", ["-c", `source "${SCRIPT}" && pg_bin_dir`], { stdio: "pipe" });
+    return undefined;
+  } catch {
+    return "needs PostgreSQL's server binaries to start a server of its own (sudo apt-get install postgresql)";
+  }
+}
+
+/** Starts a throwaway server on 127.0.0.1 for this test alone. */
+export function ownServer(): OwnServer {
+  const [dir = "", url = ""] = execFileSync("bash", [SCRIPT, "start"], { encoding: "utf8" })
+    .trim()
+    .split(" ");
+  return {
+    url,
+    down: () => execFileSync("bash", [SCRIPT, "down", dir], { stdio: "ignore" }),
+    up: () => execFileSync("bash", [SCRIPT, "up", dir], { stdio: "ignore" }),
+    stop: () => execFileSync("bash", [SCRIPT, "stop", dir], { stdio: "ignore" }),
+  };
+}

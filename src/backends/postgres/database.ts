@@ -221,7 +221,7 @@ export async function migrate(
   let client: PostgresClient | undefined;
   let running: number | undefined;
   try {
-    client = await connection.pool.connect();
+    client = await checkout(connection.pool);
     await client.query("BEGIN");
     // One lock for every runhooks schema of the database: migrations are rare and short.
     await client.query("SELECT pg_advisory_xact_lock(hashtext('runhooks migrations'))");
@@ -267,6 +267,23 @@ export async function migrate(
   }
 }
 
+const listening = new WeakSet<object>();
+
+/**
+ * @internal A connection from the pool, with an `error` listener: a connection the server drops while
+ * it is checked out between two statements emits `error`, which would otherwise crash the process. The
+ * statement after it fails, and is reported where it runs.
+ */
+export async function checkout(pool: PostgresPool): Promise<PostgresClient> {
+  const client = await pool.connect();
+  const emitter = client as PostgresClient & { on?: (event: string, listener: () => void) => unknown };
+  if (!listening.has(client) && typeof emitter.on === "function") {
+    emitter.on("error", () => undefined);
+    listening.add(client);
+  }
+  return client;
+}
+
 /**
  * @internal Runs `body` in one transaction on one connection of the pool: COMMIT when it resolves,
  * ROLLBACK (and the error) when it rejects. A connection that failed is closed rather than reused.
@@ -275,7 +292,7 @@ export async function inTransaction<T>(
   pool: PostgresPool,
   body: (client: PostgresClient) => Promise<T>,
 ): Promise<T> {
-  const client = await pool.connect();
+  const client = await checkout(pool);
   try {
     await client.query("BEGIN");
     const result = await body(client);

@@ -9,3 +9,5 @@
 export { postgresStore } from "./store.js";
 export type { PostgresStore, PostgresStoreOptions } from "./store.js";
 export type { PostgresClient, PostgresConnectionOptions, PostgresPool } from "./database.js";
+export { postgresBackend } from "./backend.js";
+export type { PostgresBackendOptions } from "./backend.js";

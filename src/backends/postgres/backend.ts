@@ -1,0 +1,368 @@
+import { createRequire } from "node:module";
+import type { PgBoss } from "pg-boss";
+import { BackendError, ConfigError } from "../../errors.js";
+import type { Backend, BackendHooks } from "../types.js";
+import {
+  checkout,
+  connect,
+  connectionError,
+  migrate,
+  storageError,
+  type Migration,
+  type PostgresConnectionOptions,
+} from "./database.js";
+import { owner as registerOwner } from "./owners.js";
+import { adapter, postgresQueue, type PostgresQueue } from "./queue.js";
+import { postgresRunState, type PostgresRunState } from "./run-state.js";
+
+/** Options of {@link postgresBackend}: where the database is, and the lease and polling times. */
+export interface PostgresBackendOptions extends PostgresConnectionOptions {
+  /**
+   * How long a process's hold on the events it recorded, and on the delivery it is sending, lasts
+   * without a heartbeat. Another process takes over what a killed one held after about this long
+   * (pg-boss's job heartbeat is at least 10 s, so deliveries take at least that).
+   * @default 15000
+   */
+  leaseMs?: number | undefined;
+  /**
+   * How long the database keeps what is finished: fanned-out events, and the state of runs not updated
+   * since (a runner replaying an older run's calls then fires its events again).
+   * @default 86400000 (24 h)
+   */
+  retentionMs?: number | undefined;
+  /** How often an idle process asks pg-boss for deliveries. @default 200 */
+  pollMs?: number | undefined;
+}
+
+const MIGRATIONS: readonly Migration[] = [
+  (s) => `
+  CREATE TABLE ${s}.owners (
+    owner        text PRIMARY KEY,
+    host         text NOT NULL,
+    pid          integer NOT NULL,
+    heartbeat_at timestamptz NOT NULL,  -- the server's clock
+    lease_ms     integer NOT NULL       -- dead once heartbeat_at + lease_ms has passed
+  );
+  CREATE TABLE ${s}.runs (
+    run_id     text PRIMARY KEY,
+    version    bigint NOT NULL,         -- bumped by every write
+    phase      text NOT NULL,
+    snapshot   text,                    -- JSON (snapshotToJSON); NULL for a run being created
+    updated_at timestamptz NOT NULL
+  );
+  CREATE TABLE ${s}.outbox (
+    seq      bigserial,                 -- the order events fired in
+    event_id text PRIMARY KEY,
+    run_id   text NOT NULL,
+    event    text NOT NULL,             -- JSON: the event as the webhooks get it
+    owner    text NOT NULL,             -- the process that fans it out
+    fired_at timestamptz NOT NULL DEFAULT now()
+  );
+  CREATE TABLE ${s}.fanouts (
+    event_id text PRIMARY KEY,          -- its deliveries are queued: no process queues them again
+    done_at  timestamptz NOT NULL
+  );
+  CREATE TABLE ${s}.bodies (
+    id   bigserial PRIMARY KEY,
+    body text NOT NULL                  -- what the webhooks receive, once per rendering
+  );
+  CREATE TABLE ${s}.deliveries (
+    seq          bigserial,             -- the order they were queued in
+    id           text PRIMARY KEY,      -- the webhook-id
+    job_id       uuid NOT NULL,         -- its pg-boss job
+    owner        text NOT NULL,         -- the process that queued it (or adopted it: that one died)
+    lane         text NOT NULL,         -- webhook_id:run_id, the job's singletonKey
+    event        text NOT NULL,
+    event_id     text NOT NULL,
+    run_id       text NOT NULL,
+    webhook_id   text NOT NULL,         -- the URL, headers and secret stay in the store
+    webhook_name text NOT NULL,
+    target       text NOT NULL,         -- scheme://host only
+    format       text NOT NULL,
+    headers      text NOT NULL,         -- JSON: the message's own headers, never the webhook's
+    body_id      bigint NOT NULL REFERENCES ${s}.bodies (id),
+    queued_at    bigint NOT NULL,
+    deadline_at  bigint NOT NULL,
+    terminal     boolean NOT NULL,
+    attempts     integer,               -- NULL until an attempt failed and will be retried
+    retries_used integer,
+    first_attempt_at bigint,
+    next_attempt_at  bigint
+  );
+  CREATE INDEX deliveries_terminal ON ${s}.deliveries (lane, seq) WHERE terminal;
+  CREATE INDEX deliveries_body ON ${s}.deliveries (body_id);
+  CREATE INDEX deliveries_owner ON ${s}.deliveries (owner);
+  CREATE INDEX outbox_open ON ${s}.outbox (owner, seq);`,
+];
+
+const DEFAULT_LEASE_MS = 15_000;
+const DEFAULT_RETENTION_MS = 24 * 60 * 60 * 1000;
+const DEFAULT_POLL_MS = 200;
+const PRUNE_EVERY_MS = 60 * 60 * 1000;
+const QUEUE = "runhooks-deliveries";
+
+/** Node ≥ 22.12: what pg-boss 12 runs on. */
+function nodeProblem(version = process.versions.node): string | undefined {
+  const [major = 0, minor = 0] = version.split(".").map(Number);
+  if (major > 22 || (major === 22 && minor >= 12)) return undefined;
+  return (
+    `postgresBackend() needs Node ≥ 22.12 (its queue is pg-boss 12), and this is Node v${version}. ` +
+    "Upgrade Node (22, 24 or 26), or use sqliteBackend() from runhooks/sqlite on this host; postgresStore() runs on Node 20 too."
+  );
+}
+
+/**
+ * A shared {@link Backend} in PostgreSQL (≥ 13): the run state in tables of the schema and the delivery
+ * queue in pg-boss (≥ 12.10, its `key_strict_fifo` policy), so that the API replicas and runners of a
+ * platform notify each event once, in order, whichever process saw the signal.
+ *
+ * - **Once across processes.** Each runner call's change is applied to the run's row under its lock, and
+ *   its events written to the outbox, before the promise the run handle waits on resolves; processes fed
+ *   the same run's signals fire each event once, share the `api_failure` throttle, and add up their
+ *   statistics batches. The fan-out claims the event (`fanouts`) and queues its deliveries and their jobs
+ *   in one transaction.
+ * - **Order.** One pg-boss key per (webhook, run): one delivery of a lane at a time, in the order queued,
+ *   across every process.
+ * - **Takeover.** A killed process's outbox events are fanned out by another after `leaseMs`; its
+ *   delivery in progress after pg-boss's heartbeat stops, continuing from the recorded attempts.
+ * - **No secrets at rest** in the queue: URLs, configured headers and keys are read from the store at
+ *   each attempt.
+ *
+ * Needs Node ≥ 22.12, and `pg` ^8 and `pg-boss` ^12.10 (optional peer dependencies:
+ * `npm install pg pg-boss`). See docs/distributed.md.
+ *
+ * @throws ConfigError on Node < 22.12, without pg or pg-boss, or with wrong options; the message says
+ *   what to do. A database it cannot use is reported on the notifier's `error` channel when it starts,
+ *   and the notifier goes on from memory.
+ *
+ * @example
+ * import { createNotifier } from "runhooks";
+ * import { postgresBackend, postgresStore } from "runhooks/postgres";
+ *
+ * const notifier = createNotifier({
+ *   backend: postgresBackend({ connectionString: process.env.DATABASE_URL }),
+ *   store: postgresStore({ connectionString: process.env.DATABASE_URL }),
+ * });
+ */
+export function postgresBackend(options: PostgresBackendOptions): Backend {
+  const problem = nodeProblem();
+  if (problem !== undefined) throw new ConfigError(problem);
+  const settings = checkOptions(options);
+  const connection = connect(options, "postgresBackend");
+  const name = `postgres (${connection.target}, schema ${connection.schemaName})`;
+  const owner = registerOwner(connection, settings.leaseMs);
+  let hooks: BackendHooks | undefined;
+  const early: Error[] = [];
+  const report = (error: Error): void => {
+    if (hooks) hooks.error(error);
+    else early.push(error);
+  };
+
+  const ready = (async () => {
+    await migrate(connection, "backend", MIGRATIONS, "postgresBackend");
+    await owner.register();
+  })().catch((error: unknown) => {
+    throw connectionError(error, connection, "postgresBackend");
+  });
+  const boss = ready.then(() => startBoss(connection, settings.leaseMs, report));
+  ready.catch(() => undefined);
+  boss.catch(() => undefined);
+
+  let runState: PostgresRunState | undefined;
+  let queue: PostgresQueue | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  let prunedAt = 0;
+  let closed = false;
+  let ticking: Promise<void> | undefined;
+
+  const tick = async (): Promise<void> => {
+    try {
+      if ((await owner.beat()) === "lost")
+        report(
+          new BackendError(
+            "lease",
+            `The ${name} backend lost its lease (no heartbeat for ${settings.leaseMs} ms: was this process stalled?): another process may fan out its recorded events. Raise leaseMs if the event loop is often blocked this long.`,
+          ),
+        );
+      await owner.reapDead();
+      if (runState && hooks) for (const event of await runState.pending()) hooks.fanOut(event);
+      await queue?.refresh();
+      await queue?.adopt();
+      if (Date.now() - prunedAt > PRUNE_EVERY_MS) {
+        prunedAt = Date.now();
+        await runState?.prune(prunedAt - settings.retentionMs);
+      }
+    } catch (error) {
+      if (!closed)
+        report(
+          storageError(connection, "lease", "renew its lease or take over a dead process's events", error),
+        );
+    }
+  };
+  const once = (what: "runState" | "queue"): void => {
+    if (closed) throw new ConfigError(`${name}: the backend is closed; create a new one for a new notifier`);
+    if ((what === "runState" && runState) || (what === "queue" && queue))
+      throw new ConfigError(
+        `${name}: one postgresBackend() serves one notifier; create one per notifier (they may share the database)`,
+      );
+  };
+
+  return {
+    name,
+    durable: true,
+    runState(limits) {
+      once("runState");
+      runState = postgresRunState({
+        connection,
+        owner,
+        ready,
+        maxRuns: limits.maxRuns,
+        giveUpMs: settings.leaseMs * 4,
+        report,
+      });
+      return runState;
+    },
+    queue(worker, onDrop, limits) {
+      once("queue");
+      queue = postgresQueue(
+        {
+          connection,
+          boss,
+          ownerId: owner.id,
+          queueName: QUEUE,
+          pollMs: settings.pollMs,
+          touchMs: Math.max(1000, Math.floor((heartbeatSeconds(settings.leaseMs) * 1000) / 3)),
+          report,
+        },
+        worker,
+        onDrop,
+        limits,
+      );
+      return queue;
+    },
+    async start(given) {
+      hooks = given;
+      for (const error of early.splice(0)) given.error(error);
+      try {
+        await ready;
+        await boss;
+      } catch (error) {
+        given.error(error instanceof Error ? error : new Error(String(error)));
+        return;
+      }
+      if (closed) return;
+      ticking = tick();
+      await ticking;
+      timer = setInterval(
+        () => {
+          ticking = tick();
+        },
+        Math.max(50, Math.floor(settings.leaseMs / 3)),
+      ).unref();
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      if (timer) clearInterval(timer);
+      await ticking;
+      try {
+        await runState?.close();
+        await queue?.close();
+        const started = await boss.catch(() => undefined);
+        await started?.stop({ graceful: false, close: false });
+        // What is left is claimable at once by the next process.
+        await ready.then(
+          () => owner.release(),
+          () => undefined,
+        );
+      } catch (error) {
+        report(storageError(connection, "close", "record what this process left", error));
+      } finally {
+        await connection.close().catch(() => undefined);
+      }
+    },
+  };
+}
+
+/** pg-boss's job heartbeat, in seconds: the lease, at least pg-boss's minimum of 10. */
+function heartbeatSeconds(leaseMs: number): number {
+  return Math.max(10, Math.ceil(leaseMs / 1000));
+}
+
+/** Starts pg-boss on the connection's pool, in the schema `<schema>_queue`, with the deliveries queue. */
+async function startBoss(
+  connection: ReturnType<typeof connect>,
+  leaseMs: number,
+  report: (error: Error) => void,
+): Promise<PgBoss> {
+  const { PgBoss } = await import("pg-boss");
+  const boss = new PgBoss({
+    db: adapter(connection.pool),
+    schema: `${connection.schemaName}_queue`,
+    schedule: false,
+    supervise: true,
+    // Expired heartbeats are looked for this often: a killed process's delivery is taken over within
+    // its heartbeat plus this.
+    monitorIntervalSeconds: 1,
+  });
+  boss.on("error", (error: Error) => {
+    report(storageError(connection, "queue", "run pg-boss's maintenance", error));
+  });
+  // pg-boss creates its schema without a lock: processes starting at once would race on it. This lock,
+  // held by one connection while pg-boss works on others, lets them in one at a time.
+  const lock = await checkout(connection.pool).catch((error: unknown) => {
+    throw connectionError(error, connection, "postgresBackend (pg-boss)");
+  });
+  const key = `runhooks pg-boss ${connection.schemaName}`;
+  try {
+    await lock.query("SELECT pg_advisory_lock(hashtext($1))", [key]);
+    await boss.start();
+    await boss.createQueue(QUEUE, {
+      policy: "key_strict_fifo",
+      // Deliveries retry within one job (the notifier's retry policy); pg-boss retries a job only when
+      // its worker died or handed it back, and a job must never end `failed`: that would block its lane.
+      retryLimit: 1_000_000,
+      retryDelay: 0,
+      heartbeatSeconds: heartbeatSeconds(leaseMs),
+      expireInSeconds: 24 * 60 * 60,
+      deleteAfterSeconds: 60 * 60,
+    });
+  } catch (error) {
+    throw connectionError(error, connection, "postgresBackend (pg-boss)");
+  } finally {
+    await lock.query("SELECT pg_advisory_unlock(hashtext($1))", [key]).then(
+      () => lock.release(),
+      () => lock.release(true),
+    );
+  }
+  return boss;
+}
+
+function checkOptions(options: PostgresBackendOptions): {
+  leaseMs: number;
+  retentionMs: number;
+  pollMs: number;
+} {
+  const given = options as Partial<PostgresBackendOptions>;
+  try {
+    createRequire(import.meta.url).resolve("pg-boss");
+  } catch (error) {
+    throw new ConfigError(
+      "runhooks/postgres's postgresBackend() needs pg-boss (^12.10), an optional peer dependency: npm install pg-boss@^12",
+      { cause: error },
+    );
+  }
+  const duration = (field: "leaseMs" | "retentionMs" | "pollMs", fallback: number, min: number): number => {
+    const value = given[field] ?? fallback;
+    if (typeof value !== "number" || !Number.isFinite(value) || value < min)
+      throw new ConfigError(
+        `postgresBackend({ ${field} }): must be a number of milliseconds of at least ${min}, got ${String(value)}`,
+      );
+    return value;
+  };
+  return {
+    leaseMs: duration("leaseMs", DEFAULT_LEASE_MS, 100),
+    retentionMs: duration("retentionMs", DEFAULT_RETENTION_MS, 0),
+    pollMs: duration("pollMs", DEFAULT_POLL_MS, 10),
+  };
+}

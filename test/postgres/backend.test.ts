@@ -1,0 +1,258 @@
+// runhooks/postgres's postgresBackend() under real notifiers on one PostgreSQL server: several notifiers
+// fed the same run's signals send each event once, in order, with the totals of all of them; a closed
+// notifier's work is taken over; a server restart mid-run loses nothing; and options that are wrong say
+// so. The tests with real processes killed by SIGKILL are in multi-process.test.ts.
+import { afterEach, describe, expect, it } from "vitest";
+import { createNotifier, type Notifier } from "runhooks";
+import { postgresBackend, postgresStore, type PostgresStore } from "runhooks/postgres";
+import { startReceiver, type TestReceiver } from "runhooks/testing";
+import type { DeliveryReport } from "../../src/delivery/types.js";
+import type { RunhooksError } from "../../src/errors.js";
+import { LOOPBACK } from "../helpers/loopback.js";
+import {
+  adminPool,
+  freshSchema,
+  NODE_PROBLEM,
+  ownServer,
+  ownServerProblem,
+  POSTGRES_SKIP,
+  POSTGRES_URL,
+} from "../helpers/postgres.js";
+
+const SKIP = POSTGRES_URL === undefined ? POSTGRES_SKIP : NODE_PROBLEM;
+
+const cleanup: Array<() => unknown> = [];
+afterEach(async () => {
+  for (const fn of cleanup.splice(0).reverse()) await fn();
+});
+
+function suite(title: string, body: (url: string) => void): void {
+  describe(title, () => {
+    if (SKIP !== undefined || POSTGRES_URL === undefined) it.skip(SKIP ?? POSTGRES_SKIP, () => undefined);
+    else body(POSTGRES_URL);
+  });
+}
+
+interface Opened {
+  notifier: Notifier;
+  store: PostgresStore;
+  reports: DeliveryReport[];
+  errors: RunhooksError[];
+}
+
+/** A notifier whose backend and store share `schema`; closed after the test unless closed before. */
+function open(url: string, schema: string, extra: Parameters<typeof createNotifier>[0] = {}): Opened {
+  const store = postgresStore({ connectionString: url, schema });
+  const notifier = createNotifier({
+    network: LOOPBACK,
+    retry: { retries: 8, minDelayMs: 20, maxDelayMs: 40 },
+    circuitBreaker: false,
+    backend: postgresBackend({ connectionString: url, schema, leaseMs: 1000, pollMs: 20 }),
+    store,
+    ...extra,
+  });
+  const reports: DeliveryReport[] = [];
+  const errors: RunhooksError[] = [];
+  notifier.on("delivery", (r) => reports.push(r));
+  notifier.on("error", (e) => errors.push(e));
+  cleanup.push(async () => {
+    await notifier.close({ timeoutMs: 200 });
+    await store.close();
+  });
+  return { notifier, store, reports, errors };
+}
+
+async function webhook(opened: Opened, receiver: TestReceiver, path: string): Promise<string> {
+  const created = await opened.notifier.webhooks.create({
+    name: path,
+    url: `${receiver.url}/${path}`,
+    format: "json",
+    events: ["started", "in_progress", "finished", "aborted"],
+    global: true,
+  });
+  return created.id;
+}
+
+const RUN = { id: "run-1", testId: "t-1", name: "checkout" };
+const batch = (requests: number): { requests: number; codes: Record<string, number> } => ({
+  requests,
+  codes: { "200": requests },
+});
+interface Body {
+  type: string;
+  data: { stats?: { requests: number; codes: Record<string, number> } };
+}
+const bodies = (receiver: TestReceiver, path = ""): Body[] =>
+  receiver.requests.filter((r) => r.path.startsWith(`/${path}`)).map((r) => r.json() as Body);
+
+async function count(schema: string, table: string): Promise<number> {
+  const { rows } = await adminPool().query(`SELECT count(*)::int AS n FROM "${schema}".${table}`);
+  return (rows[0] as { n: number }).n;
+}
+
+suite("postgresBackend(): one notifier", (url) => {
+  it("delivers a run's events in order, and leaves no delivery behind once drained", async () => {
+    const schema = freshSchema("one");
+    await using receiver = await startReceiver();
+    const opened = open(url, schema);
+    await webhook(opened, receiver, "a");
+    const run = opened.notifier.run(RUN);
+    run.started();
+    run.stats(batch(10));
+    // Flushed before finished, which would otherwise supersede the in_progress still queued.
+    await opened.notifier.flush();
+    run.finished();
+    await opened.notifier.flush();
+    expect(bodies(receiver).map((b) => b.type)).toEqual(["started", "in_progress", "finished"]);
+    expect(opened.errors).toEqual([]);
+    expect(await count(schema, "deliveries")).toBe(0);
+    expect(await count(schema, "bodies")).toBe(0);
+    expect(await count(schema, "outbox")).toBe(3);
+    expect(await count(schema, "fanouts")).toBe(3);
+  });
+
+  it("keeps no URL, configured header or secret in its tables or in pg-boss's", async () => {
+    const schema = freshSchema("secrets");
+    await using receiver = await startReceiver({ respond: () => 503 });
+    const opened = open(url, schema, { retry: { retries: 50, minDelayMs: 200, maxDelayMs: 200 } });
+    await opened.notifier.webhooks.create({
+      name: "secretive",
+      url: `${receiver.url}/path-token-abc`,
+      format: "json",
+      events: ["started"],
+      global: true,
+      secret: "whsec_c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0",
+      headers: { authorization: "Bearer header-token-xyz" },
+    });
+    opened.notifier.run(RUN).started();
+    await receiver.waitFor(2);
+    const dump = async (s: string): Promise<string> => {
+      const { rows } = await adminPool().query(
+        `SELECT table_name FROM information_schema.tables WHERE table_schema = $1 AND table_name <> 'webhooks'`,
+        [s],
+      );
+      let text = "";
+      for (const { table_name } of rows as Array<{ table_name: string }>) {
+        const all = await adminPool().query(`SELECT * FROM "${s}"."${table_name}"`);
+        text += JSON.stringify(all.rows);
+      }
+      return text;
+    };
+    const everything = (await dump(schema)) + (await dump(`${schema}_queue`));
+    expect(everything).toContain("started");
+    for (const secret of ["path-token-abc", "header-token-xyz", "c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0"])
+      expect(everything).not.toContain(secret);
+  });
+});
+
+suite("postgresBackend(): three notifiers fed the same run's signals", (url) => {
+  it("send each event once per webhook, in lifecycle order, and finished carries everyone's totals", async () => {
+    const schema = freshSchema("three");
+    await using receiver = await startReceiver();
+    const a = open(url, schema);
+    const b = open(url, schema);
+    const c = open(url, schema);
+    await webhook(a, receiver, "x");
+    await webhook(a, receiver, "y");
+    const runs = [a, b, c].map((o) => o.notifier.run(RUN));
+    const flushAll = async (): Promise<void> => {
+      for (const o of [a, b, c]) await o.notifier.flush();
+    };
+    // Each signal reaches every process at about the same time; the next one comes later (a batch
+    // that reached the database before any started would be ignored: the run had not started).
+    for (const run of runs) run.started();
+    await flushAll();
+    runs.forEach((run, i) => run.stats(batch(10 * (i + 1))));
+    await flushAll();
+    for (const run of runs) run.finished();
+    await flushAll();
+
+    const ids = receiver.requests.map((r) => String(r.headers["webhook-id"]));
+    expect(new Set(ids).size, "one request per webhook-id").toBe(ids.length);
+    for (const path of ["x", "y"]) {
+      const types = bodies(receiver, path).map((body) => body.type);
+      expect(
+        types.filter((t) => t !== "in_progress"),
+        `lifecycle order for ${path}`,
+      ).toEqual(["started", "finished"]);
+      expect(types.indexOf("finished")).toBe(types.length - 1);
+      const finished = bodies(receiver, path).find((body) => body.type === "finished");
+      expect(finished?.data.stats?.requests, "10 + 20 + 30 from the three processes").toBe(60);
+      expect(finished?.data.stats?.codes).toEqual({ "200": 60 });
+    }
+    for (const o of [a, b, c]) expect(o.errors).toEqual([]);
+  });
+
+  it("a closed notifier's delivery in progress is taken over by another, which continues its lane in order", async () => {
+    const schema = freshSchema("takeover");
+    let failing = true;
+    await using receiver = await startReceiver({ respond: () => (failing ? 503 : 200) });
+    const a = open(url, schema);
+    const b = open(url, schema);
+    await webhook(a, receiver, "a");
+    const run = a.notifier.run(RUN);
+    run.started();
+    run.finished();
+    await receiver.waitFor(2);
+    await a.notifier.close({ timeoutMs: 20 });
+    failing = false;
+    await expect
+      .poll(() => b.reports.filter((r) => r.outcome === "delivered").length, { timeout: 5000 })
+      .toBe(2);
+    expect(b.reports.filter((r) => r.outcome === "delivered").map((r) => r.event)).toEqual([
+      "started",
+      "finished",
+    ]);
+    const delivered = receiver.requests.slice(-2).map((r) => (r.json() as Body).type);
+    expect(delivered).toEqual(["started", "finished"]);
+  });
+});
+
+const RESTART_SKIP = SKIP ?? ownServerProblem();
+describe("postgresBackend(): the server restarts mid-run (a server of the test's own)", () => {
+  if (RESTART_SKIP !== undefined) it.skip(RESTART_SKIP, () => undefined);
+  else
+    it("runner calls never throw, and no event is lost", async () => {
+      const server = ownServer();
+      cleanup.push(() => server.stop());
+      await using receiver = await startReceiver();
+      const opened = open(server.url, "restart");
+      await webhook(opened, receiver, "a");
+      const run = opened.notifier.run(RUN);
+      run.started();
+      await opened.notifier.flush();
+      server.down();
+      // Made while the server is down: recorded once it is back, in order.
+      expect(() => run.stats(batch(5))).not.toThrow();
+      const flushed = opened.notifier.flush();
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      server.up();
+      await flushed;
+      server.down();
+      server.up();
+      expect(() => run.finished()).not.toThrow();
+      await opened.notifier.flush();
+      expect(bodies(receiver).map((b) => b.type)).toEqual(["started", "in_progress", "finished"]);
+      expect(bodies(receiver).at(-1)?.data.stats?.requests).toBe(5);
+      expect(new Set(receiver.requests.map((r) => r.headers["webhook-id"])).size).toBe(3);
+      // Reported while it lasted, with what follows.
+      expect(opened.errors.map((e) => e.message).join("\n")).toMatch(/tried again until the server answers/);
+    });
+});
+
+describe("postgresBackend(): options", () => {
+  // One of the two, for the Node this runs on (CI runs both: Node 20, and 22 and later).
+  if (NODE_PROBLEM !== undefined)
+    it("refuses Node < 22.12, saying what to do", () => {
+      expect(() => postgresBackend({ connectionString: "postgres://x@127.0.0.1/db" })).toThrow(
+        /needs Node ≥ 22\.12 \(its queue is pg-boss 12\).*Upgrade Node/,
+      );
+    });
+  else
+    it("names the option that is wrong", () => {
+      expect(() => postgresBackend({ connectionString: "postgres://x@127.0.0.1/db", leaseMs: 5 })).toThrow(
+        /postgresBackend\(\{ leaseMs \}\).*at least 100/,
+      );
+      expect(() => postgresBackend({})).toThrow(/give connectionString/);
+    });
+});
