@@ -41,14 +41,29 @@ interface Opened {
 }
 
 /** A notifier whose backend and store share `schema`; closed after the test unless closed before. */
-function open(url: string, schema: string, extra: Parameters<typeof createNotifier>[0] = {}): Opened {
+function open(
+  url: string,
+  schema: string,
+  extra: Parameters<typeof createNotifier>[0] = {},
+  lookupDelayMs = 0,
+): Opened {
   const store = postgresStore({ connectionString: url, schema });
+  const list = store.list.bind(store);
   const notifier = createNotifier({
     network: LOOPBACK,
     retry: { retries: 8, minDelayMs: 20, maxDelayMs: 40 },
     circuitBreaker: false,
     backend: postgresBackend({ connectionString: url, schema, leaseMs: 1000, pollMs: 20 }),
-    store,
+    // A store slow to answer `list` (the webhook lookup of each event) when lookupDelayMs is given.
+    store:
+      lookupDelayMs === 0
+        ? store
+        : Object.assign(Object.create(store) as PostgresStore, {
+            list: async (filter?: Parameters<PostgresStore["list"]>[0]) => {
+              await new Promise((resolve) => setTimeout(resolve, lookupDelayMs));
+              return list(filter);
+            },
+          }),
     ...extra,
   });
   const reports: DeliveryReport[] = [];
@@ -181,6 +196,22 @@ suite("postgresBackend(): three notifiers fed the same run's signals", (url) => 
       expect(finished?.data.stats?.codes).toEqual({ "200": 60 });
     }
     for (const o of [a, b, c]) expect(o.errors).toEqual([]);
+  });
+
+  it("a later event claimed by another process waits for the earlier one's fan-out: each lane stays in order", async () => {
+    const schema = freshSchema("order");
+    await using receiver = await startReceiver();
+    // a's webhook lookups take 400 ms: its `started` is recorded at once, and fanned out late.
+    const slow = open(url, schema, {}, 400);
+    const fast = open(url, schema);
+    await webhook(fast, receiver, "a");
+    slow.notifier.run(RUN).started();
+    await expect.poll(() => count(schema, "outbox")).toBe(1);
+    fast.notifier.run(RUN).finished();
+    await fast.notifier.flush();
+    await slow.notifier.flush();
+    expect(bodies(receiver).map((body) => body.type)).toEqual(["started", "finished"]);
+    expect([...slow.errors, ...fast.errors]).toEqual([]);
   });
 
   it("a closed notifier's delivery in progress is taken over by another, which continues its lane in order", async () => {

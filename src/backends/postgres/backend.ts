@@ -92,7 +92,7 @@ const MIGRATIONS: readonly Migration[] = [
   CREATE INDEX deliveries_terminal ON ${s}.deliveries (lane, seq) WHERE terminal;
   CREATE INDEX deliveries_body ON ${s}.deliveries (body_id);
   CREATE INDEX deliveries_owner ON ${s}.deliveries (owner);
-  CREATE INDEX outbox_open ON ${s}.outbox (owner, seq);`,
+  CREATE INDEX outbox_by_run ON ${s}.outbox (run_id, seq);`,
 ];
 
 const DEFAULT_LEASE_MS = 15_000;
@@ -229,6 +229,7 @@ export function postgresBackend(options: PostgresBackendOptions): Backend {
           connection,
           boss,
           ownerId: owner.id,
+          maxOrderWaitMs: settings.leaseMs * 2,
           queueName: QUEUE,
           pollMs: settings.pollMs,
           touchMs: Math.max(1000, Math.floor((heartbeatSeconds(settings.leaseMs) * 1000) / 3)),

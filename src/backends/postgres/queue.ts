@@ -15,6 +15,7 @@ import type { DeliveryQueue, DeliveryWorker, DropReason, WorkerContext } from ".
 import type { Delivery, DeliveryProgress } from "../../delivery/types.js";
 import type { EventName } from "../../events.js";
 import type { BackendLimits } from "../types.js";
+import { BackendError } from "../../errors.js";
 import { inTransaction, storageError, type Connection, type PostgresClient } from "./database.js";
 import { isTransient } from "./run-state.js";
 
@@ -37,6 +38,11 @@ export interface QueueContext {
   /** pg-boss, started, with the deliveries queue created; rejects when it never will be. */
   readonly boss: Promise<PgBoss>;
   readonly queueName: string;
+  /**
+   * How long a run's event waits for an earlier event of its run that another process recorded and has
+   * not fanned out, before its deliveries are queued anyway (reported).
+   */
+  readonly maxOrderWaitMs: number;
   /** The backend's owner id, which the deliveries it queues carry. */
   readonly ownerId: string;
   /** How often an idle queue asks for jobs. */
@@ -84,6 +90,14 @@ interface Running {
 }
 
 const FETCH_MAX = 100;
+const RETRY_WRITE_MS = 500;
+
+/** An event's deliveries, to be written; `since`: when it first waited for an earlier event of its run. */
+interface FanOut {
+  readonly eventId: string;
+  readonly deliveries: readonly Delivery[];
+  since?: number;
+}
 
 /** @internal The queue over the connection's tables and pg-boss. */
 export function postgresQueue(
@@ -95,7 +109,7 @@ export function postgresQueue(
   const { connection, queueName, report } = context;
   const { pool, schema } = connection;
   // Fan-outs not written yet, and the deliveries queued here and not known to be finished.
-  let unwritten: Array<{ eventId: string; deliveries: readonly Delivery[] }> = [];
+  let unwritten: FanOut[] = [];
   let unwrittenCount = 0;
   const outstanding = new Map<string, Delivery>();
   const running = new Map<string, Running>();
@@ -138,27 +152,40 @@ export function postgresQueue(
     return unwrittenCount + outstanding.size - active;
   };
 
+  let outage = false;
   const write = async (): Promise<void> => {
     while (unwritten.length > 0) {
       const batch = unwritten;
       unwritten = [];
+      let blocked: FanOut[] = [];
       try {
         const b = await context.boss;
-        await writeFanOuts(connection, b, context, batch);
-        for (const { deliveries } of batch)
+        const result = await writeFanOuts(connection, b, context, batch);
+        blocked = result.blocked;
+        outage = false;
+        for (const { deliveries } of result.written)
           for (const delivery of deliveries) outstanding.set(delivery.id, delivery);
       } catch (error) {
         if (isTransient(error) && !halted()) {
           // The server is away: the fan-outs wait for it (their outbox rows stay open meanwhile).
           unwritten = [...batch, ...unwritten];
-          report(fanOutError(connection, batch.length, error, true));
-          await new Promise((resolve) => setTimeout(resolve, 500));
+          if (!outage) report(fanOutError(connection, batch.length, error, true));
+          outage = true;
+          await new Promise((resolve) => setTimeout(resolve, RETRY_WRITE_MS));
           continue;
         }
         report(fanOutError(connection, batch.length, error, false));
         for (const { deliveries } of batch) for (const delivery of deliveries) onDrop(delivery, "overflow");
       } finally {
         unwrittenCount = unwritten.reduce((n, { deliveries }) => n + deliveries.length, 0);
+      }
+      if (blocked.length > 0) {
+        // An earlier event of their run is not fanned out yet (another process holds it): they wait for
+        // it, so that their deliveries queue behind its deliveries.
+        unwritten = [...blocked, ...unwritten];
+        unwrittenCount = unwritten.reduce((n, { deliveries }) => n + deliveries.length, 0);
+        await new Promise((resolve) => setTimeout(resolve, Math.max(5, Math.floor(context.pollMs / 2))));
+        if (halted()) break;
       }
       wake();
     }
@@ -413,50 +440,97 @@ export function adapter(on: Pick<PostgresClient, "query">): Db {
 /**
  * Writes fan-outs in one transaction: claims each event in `fanouts` (an event claimed before, here or
  * in another process, queues nothing), stores each distinct body once, the deliveries, and their jobs.
+ *
+ * A run's event waits (`blocked`) while an earlier event of its run is recorded and not fanned out, by
+ * another process: pg-boss orders a lane by the time the transaction that queued each job began, so
+ * the later event's transaction must begin after the earlier one's committed. It waits at most
+ * `maxWaitMs`, then goes out anyway and is reported (its process may have failed to look up webhooks).
  */
 async function writeFanOuts(
   connection: Connection,
   boss: PgBoss,
-  { queueName, ownerId }: Pick<QueueContext, "queueName" | "ownerId">,
-  batch: ReadonlyArray<{ eventId: string; deliveries: readonly Delivery[] }>,
-): Promise<void> {
+  context: Pick<QueueContext, "queueName" | "ownerId" | "maxOrderWaitMs" | "report">,
+  batch: readonly FanOut[],
+): Promise<{ written: FanOut[]; blocked: FanOut[] }> {
   const { schema } = connection;
-  await inTransaction(connection.pool, async (client) => {
-    const claimed = await client.query(
-      `INSERT INTO ${schema}.fanouts (event_id, done_at) SELECT unnest($1::text[]), now()
-       ON CONFLICT (event_id) DO NOTHING RETURNING event_id`,
-      [batch.map((fanOut) => fanOut.eventId)],
-    );
-    const ours = new Set((claimed.rows as Array<{ event_id: string }>).map((row) => row.event_id));
-    const deliveries = batch.filter((fanOut) => ours.delete(fanOut.eventId)).flatMap((f) => f.deliveries);
-    if (deliveries.length === 0) return;
-    // One body per rendering: one event to 1,000 webhooks of one format shares one string.
-    const bodies = [...new Set(deliveries.map((delivery) => delivery.body))];
-    const inserted = await client.query(
-      `INSERT INTO ${schema}.bodies (body) SELECT b FROM unnest($1::text[]) WITH ORDINALITY AS t(b, n) ORDER BY n RETURNING id`,
-      [bodies],
-    );
-    const bodyIds = new Map(bodies.map((body, i) => [body, (inserted.rows[i] as { id: string }).id]));
-    const jobIds = deliveries.map(() => uuidv7());
-    await client.query(
-      `INSERT INTO ${schema}.deliveries (owner, id, job_id, lane, event, event_id, run_id, webhook_id, webhook_name,
-         target, format, headers, body_id, queued_at, deadline_at, terminal, attempts, retries_used,
-         first_attempt_at, next_attempt_at)
-       SELECT $20, * FROM unnest($1::text[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
-         $8::text[], $9::text[], $10::text[], $11::text[], $12::bigint[], $13::bigint[], $14::bigint[],
-         $15::boolean[], $16::int[], $17::int[], $18::bigint[], $19::bigint[])`,
-      [...columns(deliveries, jobIds, bodyIds), ownerId],
-    );
-    await boss.insert(
-      queueName,
-      deliveries.map((delivery, i) => ({
-        id: jobIds[i] as string,
-        data: { d: delivery.id },
-        singletonKey: lane(delivery),
-      })),
-      { db: adapter(client) },
-    );
-  });
+  const waiting = await connection.pool.query(
+    `SELECT o.event_id, e.event_id AS earlier FROM ${schema}.outbox o
+     JOIN ${schema}.outbox e ON e.run_id = o.run_id AND e.seq < o.seq
+     WHERE o.event_id = ANY($1::text[]) AND e.event_id <> ALL($1::text[])
+       AND NOT EXISTS (SELECT 1 FROM ${schema}.fanouts f WHERE f.event_id = e.event_id)`,
+    [batch.map((fanOut) => fanOut.eventId)],
+  );
+  const earlier = new Map(
+    (waiting.rows as Array<{ event_id: string; earlier: string }>).map((r) => [r.event_id, r.earlier]),
+  );
+  const now = Date.now();
+  const blocked: FanOut[] = [];
+  const ready: FanOut[] = [];
+  for (const fanOut of batch) {
+    const before = earlier.get(fanOut.eventId);
+    if (before === undefined) ready.push(fanOut);
+    else if (now - (fanOut.since ??= now) < context.maxOrderWaitMs) blocked.push(fanOut);
+    else {
+      context.report(
+        new BackendError(
+          "enqueue",
+          `The postgres backend queued the deliveries of event ${fanOut.eventId} although the earlier event ${before} of its run was still not fanned out after ${context.maxOrderWaitMs} ms: they may arrive before that event's. The process that recorded it may have failed to look up its webhooks (see its error reports); it is fanned out by another process once that one stops.`,
+        ),
+      );
+      ready.push(fanOut);
+    }
+  }
+  if (ready.length === 0) return { written: [], blocked };
+  const written = await inTransaction(connection.pool, (client) =>
+    writeReady(client, schema, boss, context, ready),
+  );
+  return { written, blocked };
+}
+
+/** The transaction of {@link writeFanOuts}; returns the fan-outs it claimed. */
+async function writeReady(
+  client: PostgresClient,
+  schema: string,
+  boss: PgBoss,
+  { queueName, ownerId }: Pick<QueueContext, "queueName" | "ownerId">,
+  batch: readonly FanOut[],
+): Promise<FanOut[]> {
+  const claimed = await client.query(
+    `INSERT INTO ${schema}.fanouts (event_id, done_at) SELECT unnest($1::text[]), now()
+     ON CONFLICT (event_id) DO NOTHING RETURNING event_id`,
+    [batch.map((fanOut) => fanOut.eventId)],
+  );
+  const ours = new Set((claimed.rows as Array<{ event_id: string }>).map((row) => row.event_id));
+  const written = batch.filter((fanOut) => ours.delete(fanOut.eventId));
+  const deliveries = written.flatMap((fanOut) => fanOut.deliveries);
+  if (deliveries.length === 0) return written;
+  // One body per rendering: one event to 1,000 webhooks of one format shares one string.
+  const bodies = [...new Set(deliveries.map((delivery) => delivery.body))];
+  const inserted = await client.query(
+    `INSERT INTO ${schema}.bodies (body) SELECT b FROM unnest($1::text[]) WITH ORDINALITY AS t(b, n) ORDER BY n RETURNING id`,
+    [bodies],
+  );
+  const bodyIds = new Map(bodies.map((body, i) => [body, (inserted.rows[i] as { id: string }).id]));
+  const jobIds = deliveries.map(() => uuidv7());
+  await client.query(
+    `INSERT INTO ${schema}.deliveries (owner, id, job_id, lane, event, event_id, run_id, webhook_id, webhook_name,
+       target, format, headers, body_id, queued_at, deadline_at, terminal, attempts, retries_used,
+       first_attempt_at, next_attempt_at)
+     SELECT $20, * FROM unnest($1::text[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
+       $8::text[], $9::text[], $10::text[], $11::text[], $12::bigint[], $13::bigint[], $14::bigint[],
+       $15::boolean[], $16::int[], $17::int[], $18::bigint[], $19::bigint[])`,
+    [...columns(deliveries, jobIds, bodyIds), ownerId],
+  );
+  await boss.insert(
+    queueName,
+    deliveries.map((delivery, i) => ({
+      id: jobIds[i] as string,
+      data: { d: delivery.id },
+      singletonKey: lane(delivery),
+    })),
+    { db: adapter(client) },
+  );
+  return written;
 }
 
 function columns(
