@@ -12,7 +12,8 @@ import {
   type PostgresConnectionOptions,
 } from "./database.js";
 import { owner as registerOwner } from "./owners.js";
-import { adapter, postgresQueue, type PostgresQueue } from "./queue.js";
+import { adapter } from "./fan-out.js";
+import { postgresQueue, type PostgresQueue } from "./queue.js";
 import { postgresRunState, type PostgresRunState } from "./run-state.js";
 
 /** Options of {@link postgresBackend}: where the database is, and the lease and polling times. */

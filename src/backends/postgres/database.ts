@@ -11,6 +11,7 @@
 import { createRequire } from "node:module";
 import type * as Pg from "pg";
 import { BackendError, ConfigError, describe, isConfigError } from "../../errors.js";
+import { storageFailure } from "../_errors.js";
 
 /**
  * The part of a node-postgres `Pool` that runhooks uses, so that a caller can hand over the pool it
@@ -321,10 +322,6 @@ export function storageError(
   error: unknown,
   consequence = "",
 ): BackendError {
-  return new BackendError(
-    operation,
-    `The postgres backend could not ${what} (${describe(error)})${consequence}. Check the server at ` +
-      `${connection.target} and the network to it.`,
-    { cause: error },
-  );
+  const check = `Check the server at ${connection.target} and the network to it.`;
+  return storageFailure("postgres", operation, what, error, consequence, check);
 }

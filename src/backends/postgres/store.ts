@@ -1,7 +1,7 @@
-import type { EventName } from "../../events.js";
 import { ConfigError } from "../../errors.js";
 import type { WebhookRecord } from "../../webhooks/model.js";
 import type { SubscriptionStore, WebhookFilter } from "../../webhooks/store/types.js";
+import { webhookFromColumns, webhookToColumns, type WebhookColumns } from "../_rows.js";
 import {
   connect,
   migrate,
@@ -30,23 +30,6 @@ export interface PostgresStore extends SubscriptionStore {
    * the notifier that uses the store is closed; any call after it rejects. Calling it again does nothing.
    */
   close(): Promise<void>;
-}
-
-interface WebhookRow {
-  id: string;
-  name: string;
-  url: string;
-  format: string;
-  events: string[];
-  global: boolean;
-  enabled: boolean;
-  secret: string | null;
-  previous_secret: string | null;
-  previous_secret_expires_at: string | null;
-  headers: string | null;
-  tenant: string | null;
-  created_at: string;
-  updated_at: string;
 }
 
 /**
@@ -159,8 +142,8 @@ async function get(connection: Connection, id: string): Promise<WebhookRecord | 
     `SELECT ${COLUMNS} FROM ${connection.schema}.webhooks WHERE id = $1`,
     [id],
   );
-  const row = result.rows[0] as WebhookRow | undefined;
-  return row === undefined ? undefined : fromRow(row);
+  const row = result.rows[0] as WebhookColumns | undefined;
+  return row === undefined ? undefined : webhookFromColumns(row);
 }
 
 async function list(connection: Connection, filter: WebhookFilter = {}): Promise<WebhookRecord[]> {
@@ -186,46 +169,26 @@ async function list(connection: Connection, filter: WebhookFilter = {}): Promise
     `SELECT ${COLUMNS} FROM ${connection.schema}.webhooks ${clause} ORDER BY updated_at DESC, id`,
     values,
   );
-  return (result.rows as WebhookRow[]).map(fromRow);
+  return (result.rows as WebhookColumns[]).map(webhookFromColumns);
 }
 
+/** The record's columns in the order of {@link COLUMNS}. */
 function toValues(record: WebhookRecord): unknown[] {
+  const c = webhookToColumns(record);
   return [
-    record.id,
-    record.name,
-    record.url,
-    record.format,
-    [...record.events],
-    record.global,
-    record.enabled,
-    record.secret ?? null,
-    record.previousSecret ?? null,
-    record.previousSecretExpiresAt ?? null,
-    record.headers ? JSON.stringify(record.headers) : null,
-    record.tenant ?? null,
-    record.createdAt,
-    record.updatedAt,
+    c.id,
+    c.name,
+    c.url,
+    c.format,
+    [...c.events],
+    c.global,
+    c.enabled,
+    c.secret,
+    c.previous_secret,
+    c.previous_secret_expires_at,
+    c.headers,
+    c.tenant,
+    c.created_at,
+    c.updated_at,
   ];
-}
-
-function fromRow(row: WebhookRow): WebhookRecord {
-  // SQL answers NULL for "absent"; the store contract wants absent fields left out.
-  return {
-    id: row.id,
-    name: row.name,
-    url: row.url,
-    format: row.format,
-    events: row.events as EventName[],
-    global: row.global,
-    enabled: row.enabled,
-    ...(row.secret !== null && { secret: row.secret }),
-    ...(row.previous_secret !== null && { previousSecret: row.previous_secret }),
-    ...(row.previous_secret_expires_at !== null && {
-      previousSecretExpiresAt: row.previous_secret_expires_at,
-    }),
-    ...(row.headers !== null && { headers: JSON.parse(row.headers) as Record<string, string> }),
-    ...(row.tenant !== null && { tenant: row.tenant }),
-    createdAt: row.created_at,
-    updatedAt: row.updated_at,
-  };
 }

@@ -13,6 +13,7 @@ import { createRequire } from "node:module";
 import { basename, dirname, join, resolve } from "node:path";
 import type BetterSqlite3 from "better-sqlite3";
 import { BackendError, ConfigError, describe, isConfigError } from "../../errors.js";
+import { storageFailure } from "../_errors.js";
 
 /** @internal One better-sqlite3 connection. */
 export type Database = BetterSqlite3.Database;
@@ -302,9 +303,12 @@ export function storageError(
   error: unknown,
   consequence = "",
 ): BackendError {
-  return new BackendError(
+  return storageFailure(
+    name,
     operation,
-    `The ${name} backend could not ${what} (${describe(error)})${consequence}. Check the file, its directory and the disk.`,
-    { cause: error },
+    what,
+    error,
+    consequence,
+    "Check the file, its directory and the disk.",
   );
 }

@@ -14,7 +14,7 @@ import {
   type DropReason,
 } from "../../delivery/queue.js";
 import type { Delivery, DeliveryProgress } from "../../delivery/types.js";
-import type { EventName } from "../../events.js";
+import { deliveryFromRow } from "../_rows.js";
 import { storageError, type Database, type Statement } from "./database.js";
 import { takeOrphans, type Owner } from "./owners.js";
 
@@ -251,7 +251,7 @@ export function sqliteQueue(
     abandon: () => inner.abandon(),
     claim() {
       const rows = takeOrphans(db, owner, statements.orphans, statements.take, (row) => row.id);
-      for (const row of rows) inner.enqueue([fromRow(row)], row.event_id);
+      for (const row of rows) inner.enqueue([deliveryFromRow(row)], row.event_id);
       return rows.length;
     },
     lost() {
@@ -352,34 +352,6 @@ function toRow(delivery: Delivery, owner: string, bodyId: number): InsertParams 
     progress?.firstAttemptAt ?? null,
     progress?.nextAttemptAt ?? null,
   ];
-}
-
-function fromRow(row: DeliveryRow): Delivery {
-  const progress =
-    row.attempts === null
-      ? undefined
-      : {
-          attempts: row.attempts,
-          retriesUsed: row.retries_used ?? 0,
-          firstAttemptAt: row.first_attempt_at ?? row.queued_at,
-          nextAttemptAt: row.next_attempt_at ?? 0,
-        };
-  return {
-    id: row.id,
-    event: row.event as EventName,
-    eventId: row.event_id,
-    runId: row.run_id,
-    webhookId: row.webhook_id,
-    webhookName: row.webhook_name,
-    target: row.target,
-    headers: JSON.parse(row.headers) as Record<string, string>,
-    body: row.body,
-    format: row.format,
-    queuedAt: row.queued_at,
-    deadlineAt: row.deadline_at,
-    terminal: row.terminal === 1,
-    ...(progress && { progress }),
-  };
 }
 
 function prepare(db: Database): {

@@ -2,6 +2,7 @@ import type { EventName } from "../../events.js";
 import { ConfigError } from "../../errors.js";
 import type { WebhookRecord } from "../../webhooks/model.js";
 import type { SubscriptionStore, WebhookFilter } from "../../webhooks/store/types.js";
+import { webhookFromColumns, webhookToColumns } from "../_rows.js";
 import { migrate, openDatabase, type Database, type Statement } from "./database.js";
 
 /** Options of {@link sqliteStore}. */
@@ -229,41 +230,15 @@ function settle<T>(fn: () => T): Promise<T> {
 }
 
 function toRow(record: WebhookRecord): WebhookRow {
-  return {
-    id: record.id,
-    name: record.name,
-    url: record.url,
-    format: record.format,
-    global: record.global ? 1 : 0,
-    enabled: record.enabled ? 1 : 0,
-    secret: record.secret ?? null,
-    previous_secret: record.previousSecret ?? null,
-    previous_secret_expires_at: record.previousSecretExpiresAt ?? null,
-    headers: record.headers ? JSON.stringify(record.headers) : null,
-    tenant: record.tenant ?? null,
-    created_at: record.createdAt,
-    updated_at: record.updatedAt,
-  };
+  const { events: _events, ...columns } = webhookToColumns(record);
+  return { ...columns, global: record.global ? 1 : 0, enabled: record.enabled ? 1 : 0 };
 }
 
 function fromRow(row: SelectedRow): WebhookRecord {
-  // SQL answers NULL for "absent"; the store contract wants absent fields left out.
-  return {
-    id: row.id,
-    name: row.name,
-    url: row.url,
-    format: row.format,
+  return webhookFromColumns({
+    ...row,
     events: JSON.parse(row.events) as EventName[],
     global: row.global === 1,
     enabled: row.enabled === 1,
-    ...(row.secret !== null && { secret: row.secret }),
-    ...(row.previous_secret !== null && { previousSecret: row.previous_secret }),
-    ...(row.previous_secret_expires_at !== null && {
-      previousSecretExpiresAt: row.previous_secret_expires_at,
-    }),
-    ...(row.headers !== null && { headers: JSON.parse(row.headers) as Record<string, string> }),
-    ...(row.tenant !== null && { tenant: row.tenant }),
-    createdAt: row.created_at,
-    updatedAt: row.updated_at,
-  };
+  });
 }

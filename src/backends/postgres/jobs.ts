@@ -1,0 +1,172 @@
+/**
+ * @internal The job stage of `postgresBackend()`'s queue: one pg-boss job, from fetched to completed.
+ * It reads the delivery's row, drops it when stale or superseded, runs the worker (its attempts, with
+ * their backoffs, within the one job, whose heartbeat it keeps), records the attempt state after each
+ * failed attempt, and completes the job in the transaction that deletes the row.
+ *
+ * @module
+ */
+import { setTimeout as delay } from "node:timers/promises";
+import type { PgBoss } from "pg-boss";
+import type { DeliveryWorker, DropReason, WorkerContext } from "../../delivery/queue.js";
+import type { Delivery, DeliveryProgress } from "../../delivery/types.js";
+import { deliveryFromRow, type DeliveryColumns } from "../_rows.js";
+import { inTransaction, storageError, type Connection } from "./database.js";
+import { adapter } from "./fan-out.js";
+import type { QueueContext } from "./queue.js";
+
+/** @internal A delivery's row, its body joined in. */
+export interface DeliveryRow extends DeliveryColumns {
+  seq: string;
+  lane: string;
+}
+
+/** @internal A pg-boss job of the deliveries queue: its data names the delivery's row. */
+export interface Job {
+  id: string;
+  retryCount: number;
+  data: { d: string };
+}
+
+/** @internal A job this process is working on. */
+export interface Running {
+  readonly job: Job;
+  delivery?: Delivery;
+  /** Aborted when the queue gives the work up (abandon): the worker stops, its sleep ends. */
+  readonly controller: AbortController;
+  /** The progress writes of this delivery, in order. */
+  progress: Promise<void>;
+}
+
+/** @internal What a job needs from its queue. */
+export interface JobDeps {
+  readonly context: QueueContext;
+  readonly boss: PgBoss;
+  readonly worker: DeliveryWorker;
+  readonly onDrop: (delivery: Delivery, reason: DropReason) => void;
+  /** The delivery's row is gone: it is no longer the queue's to wait for. */
+  readonly finished: (deliveryId: string) => void;
+}
+
+/** @internal The job's id and attempt, which settle it (and only the attempt that was fetched). */
+export function attempt(job: Job): { id: string; retryCount: number } {
+  return { id: job.id, retryCount: job.retryCount };
+}
+
+/** @internal Works on one fetched job until it is completed, or given up (abandoned). */
+export async function runJob(deps: JobDeps, entry: Running): Promise<void> {
+  const { context, boss } = deps;
+  const { job } = entry;
+  const touch = setInterval(() => {
+    boss.touch(context.queueName, attempt(job)).catch(() => undefined);
+  }, context.touchMs);
+  try {
+    const row = await loadDelivery(context.connection, job.data.d);
+    if (row === undefined) {
+      // Finished by a process killed before it completed the job: nothing to send.
+      await finish(deps, entry);
+      return;
+    }
+    const delivery = deliveryFromRow(row);
+    entry.delivery = delivery;
+    if (Date.now() > delivery.deadlineAt) {
+      await finish(deps, entry, "stale");
+      return;
+    }
+    if (delivery.event === "in_progress" && (await supersededIn(context.connection, row))) {
+      await finish(deps, entry, "superseded");
+      return;
+    }
+    await deps.worker(delivery, workerContext(context, entry, delivery));
+    if (!entry.controller.signal.aborted) await finish(deps, entry);
+  } catch (error) {
+    context.report(storageError(context.connection, "complete", `run delivery job ${job.id}`, error));
+  } finally {
+    clearInterval(touch);
+  }
+}
+
+function workerContext(context: QueueContext, entry: Running, delivery: Delivery): WorkerContext {
+  const { signal } = entry.controller;
+  return {
+    get aborted() {
+      return signal.aborted;
+    },
+    sleep: (ms) => delay(ms, undefined, { signal }),
+    progress: (progress) => {
+      entry.progress = entry.progress.then(() =>
+        recordProgress(context.connection, delivery, progress, context.report),
+      );
+    },
+  };
+}
+
+/** Deletes the delivery's row (and its body, once no row carries it) and completes the job, in one transaction. */
+async function finish(deps: JobDeps, entry: Running, reason?: DropReason): Promise<void> {
+  const { context, boss } = deps;
+  const { connection } = context;
+  const { schema } = connection;
+  await entry.progress;
+  const id = entry.job.data.d;
+  try {
+    await inTransaction(connection.pool, async (client) => {
+      await client.query(
+        `WITH gone AS (DELETE FROM ${schema}.deliveries WHERE id = $1 RETURNING body_id)
+         DELETE FROM ${schema}.bodies b USING gone WHERE b.id = gone.body_id
+           AND NOT EXISTS (SELECT 1 FROM ${schema}.deliveries d WHERE d.body_id = gone.body_id AND d.id <> $1)`,
+        [id],
+      );
+      await boss.complete(context.queueName, attempt(entry.job), null, { db: adapter(client) });
+    });
+  } catch (error) {
+    context.report(
+      storageError(
+        connection,
+        "complete",
+        `record that delivery ${id} is done`,
+        error,
+        ": pg-boss hands it out again once its heartbeat stops, and it is sent again (receivers de-duplicate by webhook-id)",
+      ),
+    );
+  }
+  deps.finished(id);
+  if (reason && entry.delivery) deps.onDrop(entry.delivery, reason);
+}
+
+/** @internal The delivery row `id`, with its body; `undefined` once it is gone. */
+export async function loadDelivery(connection: Connection, id: string): Promise<DeliveryRow | undefined> {
+  const { schema } = connection;
+  const result = await connection.pool.query(
+    `SELECT d.*, b.body FROM ${schema}.deliveries d JOIN ${schema}.bodies b ON b.id = d.body_id WHERE d.id = $1`,
+    [id],
+  );
+  return result.rows[0] as DeliveryRow | undefined;
+}
+
+/** Whether a terminal delivery was queued behind this `in_progress` in its lane: it is superseded. */
+async function supersededIn(connection: Connection, row: DeliveryRow): Promise<boolean> {
+  const { schema } = connection;
+  const result = await connection.pool.query(
+    `SELECT 1 FROM ${schema}.deliveries WHERE lane = $1 AND terminal AND seq > $2 LIMIT 1`,
+    [row.lane, row.seq],
+  );
+  return result.rows.length > 0;
+}
+
+async function recordProgress(
+  connection: Connection,
+  delivery: Delivery,
+  progress: DeliveryProgress,
+  report: (error: Error) => void,
+): Promise<void> {
+  try {
+    await connection.pool.query(
+      `UPDATE ${connection.schema}.deliveries SET attempts = $2, retries_used = $3, first_attempt_at = $4,
+         next_attempt_at = $5 WHERE id = $1`,
+      [delivery.id, progress.attempts, progress.retriesUsed, progress.firstAttemptAt, progress.nextAttemptAt],
+    );
+  } catch (error) {
+    const what = `record attempt ${progress.attempts} of delivery ${delivery.id} to webhook ${delivery.webhookId} (${delivery.target})`;
+    report(storageError(connection, "progress", what, error));
+  }
+}
