@@ -2,16 +2,18 @@ import { createRequire } from "node:module";
 import type { PgBoss } from "pg-boss";
 import { BackendError, ConfigError } from "../../errors.js";
 import type { Backend, BackendHooks } from "../types.js";
+import { checkServesOnce, heldReports } from "../_serving.js";
 import {
   checkout,
   connect,
   connectionError,
   migrate,
   storageError,
+  type Connection,
   type Migration,
   type PostgresConnectionOptions,
 } from "./database.js";
-import { owner as registerOwner } from "./owners.js";
+import { owner as registerOwner, type Owner } from "./owners.js";
 import { adapter } from "./fan-out.js";
 import { postgresQueue, type PostgresQueue } from "./queue.js";
 import { postgresRunState, type PostgresRunState } from "./run-state.js";
@@ -152,12 +154,7 @@ export function postgresBackend(options: PostgresBackendOptions): Backend {
   const connection = connect(options, "postgresBackend");
   const name = `postgres (${connection.target}, schema ${connection.schemaName})`;
   const owner = registerOwner(connection, settings.leaseMs);
-  let hooks: BackendHooks | undefined;
-  const early: Error[] = [];
-  const report = (error: Error): void => {
-    if (hooks) hooks.error(error);
-    else early.push(error);
-  };
+  const { report, attach } = heldReports();
 
   const ready = (async () => {
     await migrate(connection, "backend", MIGRATIONS, "postgresBackend");
@@ -169,51 +166,19 @@ export function postgresBackend(options: PostgresBackendOptions): Backend {
   ready.catch(() => undefined);
   boss.catch(() => undefined);
 
-  let runState: PostgresRunState | undefined;
-  let queue: PostgresQueue | undefined;
+  const parts: Parts = { connection, owner, name, settings, report, prunedAt: 0, closed: false };
   let timer: NodeJS.Timeout | undefined;
-  let prunedAt = 0;
-  let closed = false;
   let ticking: Promise<void> | undefined;
-
-  const tick = async (): Promise<void> => {
-    try {
-      if ((await owner.beat()) === "lost")
-        report(
-          new BackendError(
-            "lease",
-            `The ${name} backend lost its lease (no heartbeat for ${settings.leaseMs} ms: was this process stalled?): another process may fan out its recorded events. Raise leaseMs if the event loop is often blocked this long.`,
-          ),
-        );
-      await owner.reapDead();
-      if (runState && hooks) for (const event of await runState.pending()) hooks.fanOut(event);
-      await queue?.refresh();
-      await queue?.adopt();
-      if (Date.now() - prunedAt > PRUNE_EVERY_MS) {
-        prunedAt = Date.now();
-        await runState?.prune(prunedAt - settings.retentionMs);
-      }
-    } catch (error) {
-      if (!closed)
-        report(
-          storageError(connection, "lease", "renew its lease or take over a dead process's events", error),
-        );
-    }
-  };
-  const once = (what: "runState" | "queue"): void => {
-    if (closed) throw new ConfigError(`${name}: the backend is closed; create a new one for a new notifier`);
-    if ((what === "runState" && runState) || (what === "queue" && queue))
-      throw new ConfigError(
-        `${name}: one postgresBackend() serves one notifier; create one per notifier (they may share the database)`,
-      );
+  const once = (built: unknown): void => {
+    checkServesOnce(name, "postgresBackend()", "the database", parts.closed, built !== undefined);
   };
 
   return {
     name,
     durable: true,
     runState(limits) {
-      once("runState");
-      runState = postgresRunState({
+      once(parts.runState);
+      parts.runState = postgresRunState({
         connection,
         owner,
         ready,
@@ -221,11 +186,11 @@ export function postgresBackend(options: PostgresBackendOptions): Backend {
         giveUpMs: settings.leaseMs * 4,
         report,
       });
-      return runState;
+      return parts.runState;
     },
     queue(worker, onDrop, limits) {
-      once("queue");
-      queue = postgresQueue(
+      once(parts.queue);
+      parts.queue = postgresQueue(
         {
           connection,
           boss,
@@ -240,11 +205,11 @@ export function postgresBackend(options: PostgresBackendOptions): Backend {
         onDrop,
         limits,
       );
-      return queue;
+      return parts.queue;
     },
     async start(given) {
-      hooks = given;
-      for (const error of early.splice(0)) given.error(error);
+      parts.hooks = given;
+      attach(given);
       try {
         await ready;
         await boss;
@@ -252,24 +217,24 @@ export function postgresBackend(options: PostgresBackendOptions): Backend {
         given.error(error instanceof Error ? error : new Error(String(error)));
         return;
       }
-      if (closed) return;
-      ticking = tick();
+      if (parts.closed) return;
+      ticking = tick(parts);
       await ticking;
       timer = setInterval(
         () => {
-          ticking = tick();
+          ticking = tick(parts);
         },
         Math.max(50, Math.floor(settings.leaseMs / 3)),
       ).unref();
     },
     async close() {
-      if (closed) return;
-      closed = true;
+      if (parts.closed) return;
+      parts.closed = true;
       if (timer) clearInterval(timer);
       await ticking;
       try {
-        await runState?.close();
-        await queue?.close();
+        await parts.runState?.close();
+        await parts.queue?.close();
         const started = await boss.catch(() => undefined);
         await started?.stop({ graceful: false, close: false });
         // What is left is claimable at once by the next process.
@@ -286,6 +251,55 @@ export function postgresBackend(options: PostgresBackendOptions): Backend {
   };
 }
 
+/** What the backend's heartbeat works on: its parts, once the notifier built and started them. */
+interface Parts {
+  readonly connection: Connection;
+  readonly owner: Owner;
+  readonly name: string;
+  readonly settings: { leaseMs: number; retentionMs: number };
+  readonly report: (error: Error) => void;
+  runState?: PostgresRunState;
+  queue?: PostgresQueue;
+  hooks?: BackendHooks;
+  prunedAt: number;
+  closed: boolean;
+}
+
+/**
+ * The heartbeat, every third of the lease: renews this process's lease, removes dead owners, fans out
+ * the events they left, takes on their deliveries, forgets what others finished, and prunes hourly.
+ */
+async function tick(parts: Parts): Promise<void> {
+  const { owner, runState, queue, hooks, settings } = parts;
+  try {
+    if ((await owner.beat()) === "lost")
+      parts.report(
+        new BackendError(
+          "lease",
+          `The ${parts.name} backend lost its lease (no heartbeat for ${settings.leaseMs} ms: was this process stalled?): another process may fan out its recorded events. Raise leaseMs if the event loop is often blocked this long.`,
+        ),
+      );
+    await owner.reapDead();
+    if (runState && hooks) for (const event of await runState.pending()) hooks.fanOut(event);
+    await queue?.refresh();
+    await queue?.adopt();
+    if (Date.now() - parts.prunedAt > PRUNE_EVERY_MS) {
+      parts.prunedAt = Date.now();
+      await runState?.prune(parts.prunedAt - settings.retentionMs);
+    }
+  } catch (error) {
+    if (!parts.closed)
+      parts.report(
+        storageError(
+          parts.connection,
+          "lease",
+          "renew its lease or take over a dead process's events",
+          error,
+        ),
+      );
+  }
+}
+
 /** pg-boss's job heartbeat, in seconds: the lease, at least pg-boss's minimum of 10. */
 function heartbeatSeconds(leaseMs: number): number {
   return Math.max(10, Math.ceil(leaseMs / 1000));
@@ -293,7 +307,7 @@ function heartbeatSeconds(leaseMs: number): number {
 
 /** Starts pg-boss on the connection's pool, in the schema `<schema>_queue`, with the deliveries queue. */
 async function startBoss(
-  connection: ReturnType<typeof connect>,
+  connection: Connection,
   leaseMs: number,
   report: (error: Error) => void,
 ): Promise<PgBoss> {

@@ -27,8 +27,6 @@ export interface PostgresRunState extends RunState {
    * out, and returns them in the order they fired.
    */
   pending(): Promise<readonly RunEvent[]>;
-  /** Resolves when every apply called so far has settled. */
-  settled(): Promise<void>;
   /** Forgets fanned-out events and runs not updated since `before` (`Date.now()`). */
   prune(before: number): Promise<void>;
   /** Waits for the applies in flight; afterwards changes are applied in memory only. */
@@ -98,42 +96,6 @@ export function postgresRunState(context: RunStateContext): PostgresRunState {
     return result.events;
   };
 
-  const record = (runId: string, change: RunChange): Promise<ReturnType<RunChange>> =>
-    inTransaction(pool, async (client) => {
-      // Locks the run's row, creating it when new: a second process's change waits here.
-      const locked = await client.query(
-        `INSERT INTO ${schema}.runs (run_id, version, phase, snapshot, updated_at) VALUES ($1, 0, '', NULL, now())
-         ON CONFLICT (run_id) DO UPDATE SET run_id = excluded.run_id RETURNING snapshot`,
-        [runId],
-      );
-      const json = (locked.rows[0] as { snapshot: string | null } | undefined)?.snapshot ?? null;
-      const before = json === null ? undefined : snapshotFromJSON(json);
-      let result: ReturnType<RunChange>;
-      try {
-        result = change(before);
-      } catch (error) {
-        throw new ChangeFailed(error);
-      }
-      await client.query(
-        `WITH run AS (
-           UPDATE ${schema}.runs SET version = version + 1, phase = $2, snapshot = $3, updated_at = now()
-           WHERE run_id = $1)
-         INSERT INTO ${schema}.outbox (event_id, run_id, event, owner)
-         SELECT id, $1, event, $4 FROM unnest($5::text[], $6::text[]) WITH ORDINALITY AS e(id, event, n)
-         ORDER BY n
-         ON CONFLICT (event_id) DO NOTHING`,
-        [
-          runId,
-          result.snapshot.phase,
-          snapshotToJSON(result.snapshot),
-          owner.id,
-          result.events.map((event) => event.id),
-          result.events.map((event) => JSON.stringify(event)),
-        ],
-      );
-      return result;
-    });
-
   const applyNow = async (runId: string, change: RunChange): Promise<readonly RunEvent[]> => {
     try {
       await context.ready;
@@ -147,7 +109,7 @@ export function postgresRunState(context: RunStateContext): PostgresRunState {
     for (;;) {
       if (closed) return inMemory(runId, change);
       try {
-        const result = await record(runId, change);
+        const result = await recordChange(connection, owner.id, runId, change);
         remember(runId, result.snapshot);
         return result.events;
       } catch (error) {
@@ -182,24 +144,7 @@ export function postgresRunState(context: RunStateContext): PostgresRunState {
     peek: (runId) => known.get(runId),
     async pending() {
       await context.ready;
-      // Open events (nobody fanned them out) of owners that are gone, taken by this one; SKIP LOCKED: two
-      // backends looking at once take different events rather than wait for each other.
-      const result = await pool.query(
-        `UPDATE ${schema}.outbox o SET owner = $1
-         WHERE o.event_id IN (
-           SELECT event_id FROM ${schema}.outbox x
-           WHERE NOT EXISTS (SELECT 1 FROM ${schema}.fanouts f WHERE f.event_id = x.event_id)
-             AND NOT EXISTS (SELECT 1 FROM ${schema}.owners w WHERE w.owner = x.owner)
-           FOR UPDATE SKIP LOCKED)
-         RETURNING o.seq, o.event`,
-        [owner.id],
-      );
-      return (result.rows as Array<{ seq: string; event: string }>)
-        .sort((a, b) => Number(a.seq) - Number(b.seq))
-        .map((row) => JSON.parse(row.event) as RunEvent);
-    },
-    settled: async () => {
-      while (chains.size > 0) await Promise.all([...chains.values()]);
+      return takeOrphanEvents(connection, owner.id);
     },
     async prune(before) {
       const at = new Date(before);
@@ -229,4 +174,72 @@ function unrecorded(
     ? `: it is tried again until the server answers (for up to ${giveUpMs} ms), and the run's later calls wait behind it`
     : ": its events go out from this process's memory only, other processes do not see them, and a crash now would lose them";
   return storageError(connection, "record", `record a call of run ${runId}`, error, consequence);
+}
+
+/**
+ * Applies `change` to the run's row in one transaction, under the row's lock (a second process's change
+ * of the run waits), and writes the events it fired to the outbox, owned by `ownerId`.
+ */
+function recordChange(
+  connection: Connection,
+  ownerId: string,
+  runId: string,
+  change: RunChange,
+): Promise<ReturnType<RunChange>> {
+  const { schema } = connection;
+  return inTransaction(connection.pool, async (client) => {
+    // Locks the run's row, creating it when new.
+    const locked = await client.query(
+      `INSERT INTO ${schema}.runs (run_id, version, phase, snapshot, updated_at) VALUES ($1, 0, '', NULL, now())
+       ON CONFLICT (run_id) DO UPDATE SET run_id = excluded.run_id RETURNING snapshot`,
+      [runId],
+    );
+    const json = (locked.rows[0] as { snapshot: string | null } | undefined)?.snapshot ?? null;
+    const before = json === null ? undefined : snapshotFromJSON(json);
+    let result: ReturnType<RunChange>;
+    try {
+      result = change(before);
+    } catch (error) {
+      throw new ChangeFailed(error);
+    }
+    await client.query(
+      `WITH run AS (
+         UPDATE ${schema}.runs SET version = version + 1, phase = $2, snapshot = $3, updated_at = now()
+         WHERE run_id = $1)
+       INSERT INTO ${schema}.outbox (event_id, run_id, event, owner)
+       SELECT id, $1, event, $4 FROM unnest($5::text[], $6::text[]) WITH ORDINALITY AS e(id, event, n)
+       ORDER BY n
+       ON CONFLICT (event_id) DO NOTHING`,
+      [
+        runId,
+        result.snapshot.phase,
+        snapshotToJSON(result.snapshot),
+        ownerId,
+        result.events.map((event) => event.id),
+        result.events.map((event) => JSON.stringify(event)),
+      ],
+    );
+    return result;
+  });
+}
+
+/**
+ * Takes, for `ownerId`, the open events (nobody fanned them out) of owners that are gone, and returns
+ * them in the order they fired; SKIP LOCKED: two backends looking at once take different events.
+ */
+async function takeOrphanEvents(connection: Connection, ownerId: string): Promise<RunEvent[]> {
+  const { schema } = connection;
+  const result = await connection.pool.query(
+    `UPDATE ${schema}.outbox o SET owner = $1
+     WHERE o.event_id IN (
+       SELECT event_id FROM ${schema}.outbox x
+       WHERE NOT EXISTS (SELECT 1 FROM ${schema}.fanouts f WHERE f.event_id = x.event_id)
+         AND NOT EXISTS (SELECT 1 FROM ${schema}.owners w WHERE w.owner = x.owner)
+       FOR UPDATE SKIP LOCKED)
+     RETURNING o.seq, o.event`,
+    [ownerId],
+  );
+  return (result.rows as Array<{ seq: string; event: string }>)
+    .sort((a, b) => Number(a.seq) - Number(b.seq))
+    .map((row) => JSON.parse(row.event) as RunEvent);
 }

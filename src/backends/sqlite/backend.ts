@@ -1,5 +1,6 @@
 import { BackendError, ConfigError } from "../../errors.js";
 import type { Backend, BackendHooks } from "../types.js";
+import { checkServesOnce, heldReports } from "../_serving.js";
 import { migrate, openDatabase, storageError, type Database } from "./database.js";
 import { registerOwner, type Owner } from "./owners.js";
 import { sqliteQueue, type SqliteQueue } from "./queue.js";
@@ -135,12 +136,7 @@ function assemble(
 ): Backend {
   const { name, leaseMs, retentionMs } = settings;
   let hooks: BackendHooks | undefined;
-  // Reported before the notifier started the backend: held until it hands over its error channel.
-  const early: Error[] = [];
-  const report = (error: Error): void => {
-    if (hooks) hooks.error(error);
-    else early.push(error);
-  };
+  const { report, attach } = heldReports();
   let runState: SqliteRunState | undefined;
   let queue: SqliteQueue | undefined;
   let timer: NodeJS.Timeout | undefined;
@@ -179,24 +175,20 @@ function assemble(
     }
   };
 
-  const once = (what: string): void => {
-    if (closed) throw new ConfigError(`${name}: the backend is closed; create a new one for a new notifier`);
-    if ((what === "runState" && runState) || (what === "queue" && queue))
-      throw new ConfigError(
-        `${name}: one sqliteBackend() serves one notifier; create one per notifier (they may share the file)`,
-      );
+  const once = (built: unknown): void => {
+    checkServesOnce(name, "sqliteBackend()", "the file", closed, built !== undefined);
   };
 
   return {
     name,
     durable: true,
     runState(limits) {
-      once("runState");
+      once(runState);
       runState = sqliteRunState(db, owner, limits.maxRuns, name, report);
       return runState;
     },
     queue(worker, onDrop, limits) {
-      once("queue");
+      once(queue);
       queue = sqliteQueue(
         db,
         owner,
@@ -213,7 +205,7 @@ function assemble(
     },
     start(given) {
       hooks = given;
-      for (const error of early.splice(0)) given.error(error);
+      attach(given);
       // The queue started just before (the notifier starts both in one go): the deliveries left go
       // back on their lanes before the events left are fanned out behind them.
       tick();
