@@ -14,6 +14,7 @@ import type { Driver } from "../../src/backends/sqlite/database.js";
 import type { RunhooksError } from "../../src/errors.js";
 import type { DeliveryReport } from "../../src/delivery/types.js";
 import { LOOPBACK } from "../helpers/loopback.js";
+import { receiverHook } from "../helpers/webhooks.js";
 import { nativeAddonProblem } from "../helpers/native.js";
 
 const problem = await nativeAddonProblem("better-sqlite3");
@@ -69,15 +70,10 @@ function open(file: string, extra: Parameters<typeof createNotifier>[0] = {}, le
   return { notifier, store, reports, errors };
 }
 
+/** A global json webhook at `<receiver>/<path>` for the run's lifecycle events; resolves its id. */
 async function webhook(opened: Opened, receiver: TestReceiver, path: string): Promise<string> {
-  const created = await opened.notifier.webhooks.create({
-    name: path,
-    url: `${receiver.url}/${path}`,
-    format: "json",
-    events: ["started", "in_progress", "finished", "aborted"],
-    global: true,
-  });
-  return created.id;
+  const events = ["started", "in_progress", "finished", "aborted"] as const;
+  return (await receiverHook(opened.notifier, receiver, path, { events: [...events] })).id;
 }
 
 const RUN = { id: "run-1", testId: "t-1", name: "checkout" };

@@ -9,6 +9,7 @@ import { testQueue, testRunState } from "runhooks/testing";
 import type { Backend } from "../../src/backends/types.js";
 import type { DeliveryQueue } from "../../src/delivery/queue.js";
 import { nativeAddonProblem } from "../helpers/native.js";
+import { restartable } from "../helpers/backends.js";
 import { forwarding } from "../helpers/queue.js";
 
 const problem = await nativeAddonProblem("better-sqlite3");
@@ -20,32 +21,11 @@ afterAll(() => {
 });
 let n = 0;
 
-/** Backends on one file at a time: `fresh()` starts a new file, `restart()` a new backend on it. */
-function files(): { fresh(): Backend; restart(): Promise<Backend>; closeAll(): Promise<void> } {
-  let file = "";
-  let open: Backend[] = [];
-  const start = (): Backend => {
-    const backend = sqliteBackend({ file });
-    open.push(backend);
-    return backend;
-  };
-  const closeAll = async (): Promise<void> => {
-    for (const backend of open.splice(0)) await backend.close?.();
-    open = [];
-  };
-  return {
-    fresh() {
-      file = join(dir, `contract-${++n}.db`);
-      return start();
-    },
-    async restart() {
-      // A restarted process: the one before it is gone, and its lease with it.
-      await closeAll();
-      return start();
-    },
-    closeAll,
-  };
-}
+const files = (): ReturnType<typeof restartable<string>> =>
+  restartable(
+    () => join(dir, `contract-${++n}.db`),
+    (file) => sqliteBackend({ file }),
+  );
 
 /** A queue whose close() also closes its backend, as the notifier's close() does. */
 function closing(queue: DeliveryQueue, backend: Backend): DeliveryQueue {

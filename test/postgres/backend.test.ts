@@ -9,6 +9,7 @@ import { startReceiver, type TestReceiver } from "runhooks/testing";
 import type { DeliveryReport } from "../../src/delivery/types.js";
 import type { RunhooksError } from "../../src/errors.js";
 import { LOOPBACK } from "../helpers/loopback.js";
+import { receiverHook } from "../helpers/webhooks.js";
 import {
   adminPool,
   freshSchema,
@@ -77,15 +78,10 @@ function open(
   return { notifier, store, reports, errors };
 }
 
+/** A global json webhook at `<receiver>/<path>` for the run's lifecycle events; resolves its id. */
 async function webhook(opened: Opened, receiver: TestReceiver, path: string): Promise<string> {
-  const created = await opened.notifier.webhooks.create({
-    name: path,
-    url: `${receiver.url}/${path}`,
-    format: "json",
-    events: ["started", "in_progress", "finished", "aborted"],
-    global: true,
-  });
-  return created.id;
+  const events = ["started", "in_progress", "finished", "aborted"] as const;
+  return (await receiverHook(opened.notifier, receiver, path, { events: [...events] })).id;
 }
 
 const RUN = { id: "run-1", testId: "t-1", name: "checkout" };

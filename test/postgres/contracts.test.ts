@@ -7,33 +7,14 @@ import { testQueue, testRunState } from "runhooks/testing";
 import type { Backend } from "../../src/backends/types.js";
 import type { DeliveryQueue } from "../../src/delivery/queue.js";
 import { freshSchema, NODE_PROBLEM, POSTGRES_SKIP, POSTGRES_URL } from "../helpers/postgres.js";
+import { restartable } from "../helpers/backends.js";
 import { forwarding } from "../helpers/queue.js";
 
-/** Backends on one schema at a time: `fresh()` starts a new schema, `restart()` a new backend on it. */
-function schemas(url: string): { fresh(): Backend; restart(): Promise<Backend>; closeAll(): Promise<void> } {
-  let schema = "";
-  let open: Backend[] = [];
-  const start = (): Backend => {
-    const backend = postgresBackend({ connectionString: url, schema, pollMs: 20, leaseMs: 2000 });
-    open.push(backend);
-    return backend;
-  };
-  const closeAll = async (): Promise<void> => {
-    for (const backend of open.splice(0)) await backend.close?.();
-    open = [];
-  };
-  return {
-    fresh() {
-      schema = freshSchema("contract");
-      return start();
-    },
-    async restart() {
-      await closeAll();
-      return start();
-    },
-    closeAll,
-  };
-}
+const schemas = (url: string): ReturnType<typeof restartable<string>> =>
+  restartable(
+    () => freshSchema("contract"),
+    (schema) => postgresBackend({ connectionString: url, schema, pollMs: 20, leaseMs: 2000 }),
+  );
 
 /** A queue whose start() starts its backend and whose close() closes it, as the notifier does. */
 function managed(queue: DeliveryQueue, backend: Backend): DeliveryQueue {

@@ -14,7 +14,7 @@ import {
   type DropReason,
 } from "../../delivery/queue.js";
 import type { Delivery, DeliveryProgress } from "../../delivery/types.js";
-import { deliveryFromRow } from "../_rows.js";
+import { deliveryFromRow, type DeliveryColumns } from "../_rows.js";
 import { storageError, type Database, type Statement } from "./database.js";
 import { takeOrphans, type Owner } from "./owners.js";
 
@@ -30,25 +30,8 @@ export interface SqliteQueue extends DeliveryQueue {
   sweep(): void;
 }
 
-interface DeliveryRow {
-  id: string;
-  event: string;
-  event_id: string;
-  run_id: string;
-  webhook_id: string;
-  webhook_name: string;
-  target: string;
-  format: string;
-  headers: string;
-  body: string;
-  queued_at: number;
-  deadline_at: number;
-  terminal: number;
-  attempts: number | null;
-  retries_used: number | null;
-  first_attempt_at: number | null;
-  next_attempt_at: number | null;
-}
+/** A row of `runhooks_deliveries` with its body, as better-sqlite3 returns it. */
+type DeliveryRow = DeliveryColumns;
 
 type Statements = ReturnType<typeof prepare>;
 

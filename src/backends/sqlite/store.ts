@@ -2,7 +2,7 @@ import type { EventName } from "../../events.js";
 import { ConfigError } from "../../errors.js";
 import type { WebhookRecord } from "../../webhooks/model.js";
 import type { SubscriptionStore, WebhookFilter } from "../../webhooks/store/types.js";
-import { webhookFromColumns, webhookToColumns } from "../_rows.js";
+import { webhookFromColumns, webhookToColumns, type WebhookColumns } from "../_rows.js";
 import { migrate, openDatabase, type Database, type Statement } from "./database.js";
 
 /** Options of {@link sqliteStore}. */
@@ -35,21 +35,8 @@ export interface SqliteStore extends SubscriptionStore {
   close(): void;
 }
 
-interface WebhookRow {
-  id: string;
-  name: string;
-  url: string;
-  format: string;
-  global: number;
-  enabled: number;
-  secret: string | null;
-  previous_secret: string | null;
-  previous_secret_expires_at: string | null;
-  headers: string | null;
-  tenant: string | null;
-  created_at: string;
-  updated_at: string;
-}
+/** A row of `runhooks_webhooks`: SQLite has no booleans, and the events are in their own table. */
+type WebhookRow = Omit<WebhookColumns, "events" | "global" | "enabled"> & { global: number; enabled: number };
 
 type SelectedRow = WebhookRow & { events: string };
 
