@@ -97,7 +97,7 @@ export type { FetchTransportOptions } from "./delivery/fetch-transport.js";
 export { httpTransport } from "./delivery/http-transport.js";
 export type { HttpTransportOptions } from "./delivery/http-transport.js";
 export type { DeliveryQueue, DeliveryWorker, DropReason, WorkerContext } from "./delivery/queue.js";
-export type { RateLimit } from "./delivery/rate-limit.js";
+export type { RateLimit, SharedRateLimits } from "./delivery/rate-limit.js";
 export type { RetryOptions } from "./delivery/retry.js";
 export type { CircuitBreakerOptions, CircuitState } from "./delivery/circuit.js";
 export type {

@@ -1,4 +1,5 @@
 import type { DeliveryQueue, DeliveryWorker, DropReason } from "../delivery/queue.js";
+import type { SharedRateLimits } from "../delivery/rate-limit.js";
 import type { Delivery } from "../delivery/types.js";
 import type { RunEvent } from "../events.js";
 import type { RunState } from "../run-tracker.js";
@@ -49,6 +50,12 @@ export interface Backend {
     onDrop: (delivery: Delivery, reason: DropReason) => void,
     limits: BackendLimits,
   ): DeliveryQueue;
+  /**
+   * The per-webhook rate limits' token buckets, for a backend that several processes share: each
+   * webhook's limit (Slack's one message a second) then holds across all of them. Without it each
+   * process keeps its own. Called once, by `createNotifier()`.
+   */
+  rateLimits?(): SharedRateLimits;
   /**
    * Resumes what an earlier process left: fans out pending events and starts the queue (`start()`).
    * Called once, right after the notifier is built, without waiting; `flush()` waits for it.

@@ -316,7 +316,8 @@ async function attemptOnce(
   previous?: Attempt,
 ): Promise<Attempt> {
   // Most formats are unlimited or under their limit: only wait (asynchronously) when told to.
-  const wait = deps.limiter.take(delivery.webhookId, delivery.format, Date.now());
+  const taken = deps.limiter.take(delivery.webhookId, delivery.format, Date.now());
+  const wait = typeof taken === "number" ? taken : await taken;
   if (wait > 0) {
     await context.sleep(wait);
     await rateLimit(delivery, deps.limiter, context);
@@ -395,7 +396,7 @@ async function heldBack(
 
 async function rateLimit(delivery: Delivery, limiter: RateLimiter, context: WorkerContext): Promise<void> {
   for (;;) {
-    const wait = limiter.take(delivery.webhookId, delivery.format, Date.now());
+    const wait = await limiter.take(delivery.webhookId, delivery.format, Date.now());
     if (wait === 0) return;
     await context.sleep(wait);
   }

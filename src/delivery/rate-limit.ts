@@ -26,20 +26,45 @@ interface Bucket {
 // Buckets kept before the first sweep for full ones; after a sweep, twice what it kept.
 const SWEEP_MIN = 1024;
 
-/** @internal Per-key token buckets. `wait` resolves when a request may go, or rejects when aborted. */
+/**
+ * Token buckets kept where several processes share them (a shared backend's, `Backend.rateLimits()`):
+ * one webhook's limit then holds for the whole fleet, not per process.
+ */
+export interface SharedRateLimits {
+  /**
+   * Milliseconds until a token is free for `key` under `limit`; takes it when 0. Rejects when the
+   * buckets cannot be reached: the process then keeps to its own.
+   */
+  take(key: string, limit: RateLimit): Promise<number>;
+}
+
+/**
+ * @internal Per-key token buckets, this process's own or a backend's shared ones (with this process's
+ * as the fallback while those cannot be reached).
+ */
 export class RateLimiter {
   readonly #limits: Readonly<Record<string, RateLimit | null>>;
+  readonly #shared: SharedRateLimits | undefined;
   readonly #buckets = new Map<string, Bucket>();
   #sweepAbove = SWEEP_MIN;
 
-  constructor(limits: Readonly<Record<string, RateLimit | null>>) {
+  constructor(limits: Readonly<Record<string, RateLimit | null>>, shared?: SharedRateLimits) {
     this.#limits = limits;
+    this.#shared = shared;
   }
 
-  /** Milliseconds until a token is free for `key` under `format`'s limit; takes it when 0. */
-  take(key: string, format: string, now: number): number {
+  /**
+   * Milliseconds until a token is free for `key` under `format`'s limit; takes it when 0. A number at
+   * once for an unlimited format and for this process's buckets; a promise for shared ones.
+   */
+  take(key: string, format: string, now: number): number | Promise<number> {
     const limit = this.#limits[format];
     if (!limit) return 0;
+    if (this.#shared === undefined) return this.#takeLocal(key, limit, now);
+    return this.#shared.take(key, limit).catch(() => this.#takeLocal(key, limit, Date.now()));
+  }
+
+  #takeLocal(key: string, limit: RateLimit, now: number): number {
     const bucket = this.#buckets.get(key) ?? { tokens: limit.burst, at: now, fullAt: now };
     bucket.tokens = Math.min(limit.burst, bucket.tokens + ((now - bucket.at) / 1000) * limit.perSecond);
     bucket.at = now;

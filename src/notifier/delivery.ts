@@ -26,7 +26,7 @@ export function createDeliveryQueue(
   const worker = createDeliverer({
     transport: options.transport,
     retry: options.retry,
-    limiter: new RateLimiter(options.rateLimits),
+    limiter: new RateLimiter(options.rateLimits, options.backend.rateLimits?.()),
     counters,
     report: outlet.report,
     reporting: outlet.reporting,

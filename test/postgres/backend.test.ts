@@ -235,6 +235,29 @@ suite("postgresBackend(): three notifiers fed the same run's signals", (url) => 
   });
 });
 
+suite("postgresBackend(): rate limits shared by every process", (url) => {
+  it("two backends on one schema take from one bucket per webhook, on the server's clock", async () => {
+    const schema = freshSchema("limits");
+    const backends = [0, 1].map(() => postgresBackend({ connectionString: url, schema }));
+    cleanup.push(() => Promise.all(backends.map((b) => b.close?.() ?? Promise.resolve())));
+    const [a, b] = backends.map((backend) => backend.rateLimits?.());
+    if (a === undefined || b === undefined) throw new Error("postgresBackend() shares no rate limits");
+    const limit = { perSecond: 2, burst: 3 };
+    // The burst of 3 is for both: the third request from either process is the last to go at once.
+    expect([await a.take("w1", limit), await b.take("w1", limit), await a.take("w1", limit)]).toEqual([
+      0, 0, 0,
+    ]);
+    const wait = await b.take("w1", limit);
+    expect(wait).toBeGreaterThan(400);
+    expect(wait).toBeLessThanOrEqual(500);
+    // Another webhook has its own bucket.
+    expect(await b.take("w2", limit)).toBe(0);
+    await new Promise((resolve) => setTimeout(resolve, wait));
+    expect(await a.take("w1", limit)).toBe(0);
+    expect(await b.take("w1", limit)).toBeGreaterThan(400);
+  });
+});
+
 const RESTART_SKIP = SKIP ?? ownServerProblem();
 describe("postgresBackend(): the server restarts mid-run (a server of the test's own)", () => {
   if (RESTART_SKIP !== undefined) it.skip(RESTART_SKIP, () => undefined);

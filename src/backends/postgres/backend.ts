@@ -13,6 +13,7 @@ import {
   type Migration,
   type PostgresConnectionOptions,
 } from "./database.js";
+import { pruneRateLimits, sharedRateLimits } from "./limits.js";
 import { owner as registerOwner, type Owner } from "./owners.js";
 import { adapter } from "./fan-out.js";
 import { postgresQueue, type PostgresQueue } from "./queue.js";
@@ -96,6 +97,12 @@ const MIGRATIONS: readonly Migration[] = [
   CREATE INDEX deliveries_body ON ${s}.deliveries (body_id);
   CREATE INDEX deliveries_owner ON ${s}.deliveries (owner);
   CREATE INDEX outbox_by_run ON ${s}.outbox (run_id, seq);`,
+  (s) => `
+  CREATE TABLE ${s}.rate_limits (
+    key     text PRIMARY KEY,           -- the webhook's id
+    tat     timestamptz NOT NULL,       -- GCRA's theoretical arrival time, on the server's clock
+    allowed boolean NOT NULL            -- whether the last request could go
+  );`,
 ];
 
 const DEFAULT_LEASE_MS = 15_000;
@@ -126,6 +133,8 @@ function nodeProblem(version = process.versions.node): string | undefined {
  *   in one transaction.
  * - **Order.** One pg-boss key per (webhook, run): one delivery of a lane at a time, in the order queued,
  *   across every process.
+ * - **Shared limits.** Each webhook's rate limit holds across every process (one token bucket per
+ *   webhook in the database), and a webhook disabled after a 410 is disabled for all of them (the store).
  * - **Takeover.** A killed process's outbox events are fanned out by another after `leaseMs`; its
  *   delivery in progress after pg-boss's heartbeat stops, continuing from the recorded attempts.
  * - **No secrets at rest** in the queue: URLs, configured headers and keys are read from the store at
@@ -207,6 +216,7 @@ export function postgresBackend(options: PostgresBackendOptions): Backend {
       );
       return parts.queue;
     },
+    rateLimits: () => sharedRateLimits(connection, ready),
     async start(given) {
       parts.hooks = given;
       attach(given);
@@ -286,6 +296,7 @@ async function tick(parts: Parts): Promise<void> {
     if (Date.now() - parts.prunedAt > PRUNE_EVERY_MS) {
       parts.prunedAt = Date.now();
       await runState?.prune(parts.prunedAt - settings.retentionMs);
+      await pruneRateLimits(parts.connection);
     }
   } catch (error) {
     if (!parts.closed)
@@ -305,6 +316,11 @@ function heartbeatSeconds(leaseMs: number): number {
   return Math.max(10, Math.ceil(leaseMs / 1000));
 }
 
+/** How often pg-boss looks for expired heartbeats, in seconds: a fifth of the heartbeat (2 s for 10 s). */
+function superviseSeconds(leaseMs: number): number {
+  return Math.max(1, Math.floor(heartbeatSeconds(leaseMs) / 5));
+}
+
 /** Starts pg-boss on the connection's pool, in the schema `<schema>_queue`, with the deliveries queue. */
 async function startBoss(
   connection: Connection,
@@ -317,9 +333,11 @@ async function startBoss(
     schema: `${connection.schemaName}_queue`,
     schedule: false,
     supervise: true,
-    // Expired heartbeats are looked for this often: a killed process's delivery is taken over within
-    // its heartbeat plus this.
-    monitorIntervalSeconds: 1,
+    // Expired heartbeats are looked for this often (a supervise pass, of which one process per interval
+    // does the monitoring): a killed process's delivery is taken over within its heartbeat plus this.
+    // pg-boss's defaults (60 s) would add a minute to every takeover.
+    superviseIntervalSeconds: superviseSeconds(leaseMs),
+    monitorIntervalSeconds: superviseSeconds(leaseMs),
   });
   boss.on("error", (error: Error) => {
     report(storageError(connection, "queue", "run pg-boss's maintenance", error));
