@@ -194,6 +194,40 @@ suite("postgresBackend(): runner processes on one database", (url) => {
     expect(delivered.filter((e) => e !== "in_progress")).toEqual(["started", "finished"]);
   }, 60_000);
 
+  it("a process stalled past its heartbeat stops working on the delivery another took over: nothing goes out twice", async () => {
+    const schema = freshSchema("mp_stall");
+    let up = false;
+    const answered: ReceivedRequest[] = [];
+    await using receiver = await startReceiver({
+      respond: (request) => {
+        if (up) answered.push(request);
+        return up ? 200 : 503;
+      },
+    });
+    await webhooks(url, schema, receiver, [{ path: "a", events: [...LIFECYCLE] }]);
+    const stalled = await runner(url, schema);
+    await stalled.send({ do: "started" });
+    await stalled.send({ do: "finished" });
+    await receiver.waitFor(3, 10_000);
+    const survivor = await runner(url, schema);
+    // Blocked for longer than pg-boss's heartbeat (10 s) and its supervise pass (2 s): the survivor
+    // takes the job over meanwhile. A request written just before the stall is still refused.
+    const resumed = stalled.send({ do: "stall", ms: 16_000 });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    up = true;
+    await resumed;
+    await stalled.until((line) => typeof line.error === "string" && line.error.includes("lost delivery"));
+    await survivor.send({ do: "flush" });
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(answered.map(typeOf), "each event answered 2xx once, in order").toEqual(["started", "finished"]);
+    const sent = (r: Runner): unknown[] =>
+      r.lines.flatMap((line) =>
+        (line.report as Line | undefined)?.outcome === "delivered" ? [line.report] : [],
+      );
+    expect(sent(stalled)).toEqual([]);
+    expect(sent(survivor)).toHaveLength(2);
+  }, 60_000);
+
   it("a Slack webhook's rate limit holds across three processes", async () => {
     const schema = freshSchema("mp_rate");
     await using receiver = await startReceiver();

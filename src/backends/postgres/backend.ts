@@ -160,7 +160,7 @@ export function postgresBackend(options: PostgresBackendOptions): Backend {
   const problem = nodeProblem();
   if (problem !== undefined) throw new ConfigError(problem);
   const settings = checkOptions(options);
-  const connection = connect(options, "postgresBackend");
+  const connection = connect(options, "postgresBackend", 2);
   const name = `postgres (${connection.target}, schema ${connection.schemaName})`;
   const owner = registerOwner(connection, settings.leaseMs);
   const { report, attach } = heldReports();
@@ -338,6 +338,9 @@ async function startBoss(
     // pg-boss's defaults (60 s) would add a minute to every takeover.
     superviseIntervalSeconds: superviseSeconds(leaseMs),
     monitorIntervalSeconds: superviseSeconds(leaseMs),
+    // Completed jobs are deleted after deleteAfterSeconds by this sweep, which pg-boss runs daily by
+    // default: the job table would hold a day of deliveries.
+    maintenanceIntervalSeconds: 5 * 60,
   });
   boss.on("error", (error: Error) => {
     report(storageError(connection, "queue", "run pg-boss's maintenance", error));

@@ -55,7 +55,11 @@ export interface PostgresConnectionOptions {
    * @default "runhooks"
    */
   schema?: string | undefined;
-  /** The most connections the pool runhooks makes may open (ignored with `pool`). @default 10 */
+  /**
+   * The most connections the pool runhooks makes may open (ignored with `pool`); `postgresBackend()`
+   * needs 2 or more.
+   * @default 10
+   */
   maxConnections?: number | undefined;
 }
 
@@ -107,9 +111,14 @@ const SCHEMA_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,47}$/;
  * @internal Checks `options` and makes (or takes) the pool.
  *
  * @param role Who connects, the start of every message, e.g. `postgresStore`.
+ * @param minConnections The fewest `maxConnections` it can work with.
  * @throws ConfigError naming the option and what to give.
  */
-export function connect(options: PostgresConnectionOptions | undefined, role: string): Connection {
+export function connect(
+  options: PostgresConnectionOptions | undefined,
+  role: string,
+  minConnections = 1,
+): Connection {
   const given = (options ?? {}) as Partial<PostgresConnectionOptions>;
   const schemaName = given.schema ?? "runhooks";
   if (typeof schemaName !== "string" || !SCHEMA_NAME.test(schemaName))
@@ -137,8 +146,11 @@ export function connect(options: PostgresConnectionOptions | undefined, role: st
         `process.env.DATABASE_URL) or pool (a node-postgres Pool); got neither`,
     );
   const max = given.maxConnections ?? 10;
-  if (!Number.isInteger(max) || max < 1)
-    throw new ConfigError(`${role}({ maxConnections }): must be a whole number ≥ 1; got ${String(max)}`);
+  if (!Number.isInteger(max) || max < minConnections)
+    throw new ConfigError(
+      `${role}({ maxConnections }): must be a whole number ≥ ${minConnections}; got ${String(max)}` +
+        (minConnections > 1 ? ` (one connection holds a lock while pg-boss starts on another)` : ""),
+    );
   const pg = loadPg();
   const pool = new pg.Pool({ connectionString, max }) as unknown as PostgresPool & Pg.Pool;
   // An idle connection the server drops emits `error` on the pool: without a listener that would

@@ -8,6 +8,7 @@
  */
 import { setTimeout as delay } from "node:timers/promises";
 import type { PgBoss } from "pg-boss";
+import { BackendError } from "../../errors.js";
 import type { DeliveryWorker, DropReason, WorkerContext } from "../../delivery/queue.js";
 import type { Delivery, DeliveryProgress } from "../../delivery/types.js";
 import { deliveryFromRow, type DeliveryColumns } from "../_rows.js";
@@ -55,10 +56,11 @@ export function attempt(job: Job): { id: string; retryCount: number } {
 
 /** @internal Works on one fetched job until it is completed, or given up (abandoned). */
 export async function runJob(deps: JobDeps, entry: Running): Promise<void> {
-  const { context, boss } = deps;
+  const { context } = deps;
   const { job } = entry;
+  let working = true;
   const touch = setInterval(() => {
-    boss.touch(context.queueName, attempt(job)).catch(() => undefined);
+    void heartbeat(deps, entry, () => working);
   }, context.touchMs);
   try {
     const row = await loadDelivery(context.connection, job.data.d);
@@ -77,22 +79,61 @@ export async function runJob(deps: JobDeps, entry: Running): Promise<void> {
       await finish(deps, entry, "superseded");
       return;
     }
-    await deps.worker(delivery, workerContext(context, entry, delivery));
+    await deps.worker(delivery, workerContext(deps, entry, delivery));
     if (!entry.controller.signal.aborted) await finish(deps, entry);
   } catch (error) {
     context.report(storageError(context.connection, "complete", `run delivery job ${job.id}`, error));
   } finally {
+    working = false;
     clearInterval(touch);
   }
 }
 
-function workerContext(context: QueueContext, entry: Running, delivery: Delivery): WorkerContext {
+/** @internal The abort reason of a job pg-boss gave to another process. */
+export const LOST = "lost";
+
+/**
+ * Tells pg-boss the job is still worked on. When pg-boss no longer has it as this attempt's (this
+ * process was stalled past the heartbeat, and another process took the job over), the work stops here:
+ * the other process sends the delivery, under the same webhook-id.
+ */
+async function heartbeat(deps: JobDeps, entry: Running, working: () => boolean): Promise<void> {
+  const { context, boss } = deps;
+  let affected: number | undefined;
+  try {
+    affected = ((await boss.touch(context.queueName, attempt(entry.job))) as { affected?: number }).affected;
+  } catch {
+    // A heartbeat that could not be sent says nothing of the claim: the next one tells.
+    return;
+  }
+  if (affected !== 0 || !working() || entry.controller.signal.aborted) return;
+  entry.controller.abort(LOST);
+  const delivery = entry.delivery;
+  const what = delivery
+    ? `delivery ${delivery.id} to webhook ${delivery.webhookId} (${delivery.target})`
+    : `delivery job ${entry.job.id}`;
+  context.report(
+    new BackendError(
+      "lease",
+      `This process lost ${what}: its heartbeat stopped for longer than pg-boss waits (was the event loop blocked?), and another process took it over and sends it. This process stopped working on it; the receiver may get it twice, under one webhook-id.`,
+    ),
+  );
+}
+
+function workerContext(deps: JobDeps, entry: Running, delivery: Delivery): WorkerContext {
+  const { context } = deps;
   const { signal } = entry.controller;
   return {
     get aborted() {
       return signal.aborted;
     },
-    sleep: (ms) => delay(ms, undefined, { signal }),
+    // After a wait (a backoff, a rate limit, an open circuit), the job is checked before the next
+    // attempt: a process stalled meanwhile past its heartbeat must not send what another one took over.
+    sleep: async (ms) => {
+      await delay(ms, undefined, { signal });
+      await heartbeat(deps, entry, () => true);
+      signal.throwIfAborted();
+    },
     progress: (progress) => {
       entry.progress = entry.progress.then(() =>
         recordProgress(context.connection, delivery, progress, context.report),

@@ -18,7 +18,7 @@ import type { BackendLimits } from "../types.js";
 import { deliveryFromRow } from "../_rows.js";
 import { storageError, type Connection } from "./database.js";
 import { fanOutWriter } from "./fan-out.js";
-import { attempt, runJob, type DeliveryRow, type Job, type JobDeps, type Running } from "./jobs.js";
+import { attempt, LOST, runJob, type DeliveryRow, type Job, type JobDeps, type Running } from "./jobs.js";
 
 /** @internal The queue plus what the backend drives. */
 export interface PostgresQueue extends DeliveryQueue {
@@ -235,7 +235,9 @@ async function fetchJobs(
       const entry: Running = { job, controller: new AbortController(), progress: Promise.resolve() };
       running.set(job.id, entry);
       void runJob(deps, entry).finally(() => {
-        if (!entry.controller.signal.aborted) running.delete(job.id);
+        // Abandoned ones stay, for close() to hand back; a lost one is another process's now.
+        if (!entry.controller.signal.aborted || entry.controller.signal.reason === LOST)
+          running.delete(job.id);
         signal.wake();
       });
     }
