@@ -235,6 +235,44 @@ suite("postgresBackend(): three notifiers fed the same run's signals", (url) => 
   });
 });
 
+suite("postgresBackend(): past maxQueued", (url) => {
+  it("takes back from the webhook holding the most: a dead endpoint's retries do not crowd out a healthy one", async () => {
+    const schema = freshSchema("fair");
+    await using dead = await startReceiver({ respond: () => 503 });
+    await using healthy = await startReceiver();
+    const opened = open(url, schema, {
+      maxQueued: 4,
+      retry: { retries: 100, minDelayMs: 200, maxDelayMs: 400 },
+    });
+    const deadId = await webhook(opened, dead, "dead");
+    await webhook(opened, healthy, "ok");
+    const [r1, r2] = ["r1", "r2"].map((id) => opened.notifier.run({ ...RUN, id }));
+    if (r1 === undefined || r2 === undefined) throw new Error("two runs");
+    // The dead webhook ends up holding all 4: two lane heads retrying, an in_progress behind each.
+    for (const run of [r1, r2]) run.started();
+    await expect.poll(() => healthy.requests.length).toBe(2);
+    for (const run of [r1, r2]) run.stats(batch(1));
+    await expect.poll(() => healthy.requests.length).toBe(4);
+    expect(await count(schema, "deliveries")).toBe(4);
+    // Full: r1's finished (to both) takes back the dead webhook's in_progress deliveries, oldest
+    // first, never a lane's head, and the healthy webhook still gets its message.
+    r1.finished();
+    await expect.poll(() => healthy.requests.length).toBe(5);
+    expect((healthy.requests.at(-1)?.json() as Body).type).toBe("finished");
+    const drops = opened.reports.filter((r) => r.outcome === "dropped");
+    expect(drops.map((r) => [r.event, r.reason, r.webhookId === deadId])).toEqual([
+      ["in_progress", "overflow", true],
+      ["in_progress", "overflow", true],
+    ]);
+    const { rows } = await adminPool().query(`SELECT event, run_id FROM "${schema}".deliveries ORDER BY seq`);
+    expect(rows).toEqual([
+      { event: "started", run_id: "r1" },
+      { event: "started", run_id: "r2" },
+      { event: "finished", run_id: "r1" },
+    ]);
+  });
+});
+
 suite("postgresBackend(): rate limits shared by every process", (url) => {
   it("two backends on one schema take from one bucket per webhook, on the server's clock", async () => {
     const schema = freshSchema("limits");

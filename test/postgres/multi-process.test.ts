@@ -146,7 +146,7 @@ suite("postgresBackend(): runner processes on one database", (url) => {
       expect(finished.data.stats?.requests, "10 + 20 + 30 from the three processes").toBe(60);
     }
     const errors = runners.flatMap((r) => r.lines.filter((line) => "error" in line));
-    expect(errors).toEqual([]);
+    expect(errors.map((line) => line.error)).toEqual([]);
     expect(runners.flatMap((r) => r.lines.filter((line) => "threw" in line))).toEqual([]);
   }, 60_000);
 
@@ -251,8 +251,9 @@ suite("postgresBackend(): runner processes on one database", (url) => {
         limit.burst + limit.perSecond,
       );
     }
+    // And all of them took at least the time their tokens came at (the first one may have been late).
     const spanMs = (times.at(-1) ?? 0) - (times[0] ?? 0);
-    expect(spanMs).toBeGreaterThanOrEqual(((times.length - limit.burst) / limit.perSecond) * 1000 - slack);
+    expect(spanMs).toBeGreaterThanOrEqual(((times.length - 1 - limit.burst) / limit.perSecond) * 1000);
   }, 60_000);
 });
 

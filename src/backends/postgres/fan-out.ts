@@ -12,13 +12,33 @@ import type { Delivery } from "../../delivery/types.js";
 import { BackendError } from "../../errors.js";
 import { inTransaction, storageError, type Connection, type PostgresClient } from "./database.js";
 import type { QueueContext } from "./queue.js";
+import { takeBack } from "./overflow.js";
 import { isTransient } from "./run-state.js";
 
-/** @internal An event's deliveries, to be written; `since`: when it first waited for an earlier event of its run. */
+/**
+ * @internal An event's deliveries, to be written; `spill`: those past this process's room, each written
+ * only if it can take one back (overflow.ts); `since`: when it first waited for an earlier event of its
+ * run.
+ */
 export interface FanOut {
   readonly eventId: string;
   readonly deliveries: readonly Delivery[];
+  readonly spill?: readonly Delivery[] | undefined;
   since?: number;
+}
+
+/** All the deliveries of a fan-out, spilled ones included. */
+const allOf = (fanOut: FanOut): readonly Delivery[] =>
+  fanOut.spill === undefined ? fanOut.deliveries : [...fanOut.deliveries, ...fanOut.spill];
+
+/** What a fan-out transaction wrote, and what it took back or refused to make room. */
+interface Written {
+  /** The fan-outs claimed, with the spilled deliveries that took one back among their deliveries. */
+  written: FanOut[];
+  /** Deliveries taken back to make room (queued earlier, by this process). */
+  evicted: Delivery[];
+  /** Spilled deliveries for which none could be taken back. */
+  refused: Delivery[];
 }
 
 /** @internal The fan-outs waiting to be written, and the write in progress. */
@@ -39,8 +59,10 @@ export interface FanOutWriter {
 export interface WriterHooks {
   /** A delivery is in the database: its job may run, here or elsewhere. */
   written(delivery: Delivery): void;
-  /** A delivery could not be written at all. */
+  /** A delivery could not be written at all, or found no room. */
   dropped(delivery: Delivery): void;
+  /** A delivery written earlier was taken back to make room (overflow). */
+  evicted(delivery: Delivery): void;
   /** A write ended (the queue's counts changed). */
   changed(): void;
   /** Whether the queue is closing: a write waiting for the server gives up. */
@@ -62,6 +84,8 @@ export function fanOutWriter(context: QueueContext, hooks: WriterHooks): FanOutW
       const result = await writeFanOuts(connection, await context.boss, context, batch);
       outage = false;
       for (const { deliveries } of result.written) for (const delivery of deliveries) hooks.written(delivery);
+      for (const delivery of result.evicted) hooks.evicted(delivery);
+      for (const delivery of result.refused) hooks.dropped(delivery);
       // Held back: their deliveries must queue behind those of their run's earlier event.
       return { again: result.blocked, pauseMs: Math.max(5, Math.floor(context.pollMs / 2)) };
     } catch (error) {
@@ -72,7 +96,7 @@ export function fanOutWriter(context: QueueContext, hooks: WriterHooks): FanOutW
         return { again: batch, pauseMs: RETRY_WRITE_MS };
       }
       report(fanOutError(connection, batch.length, error, false));
-      for (const { deliveries } of batch) for (const delivery of deliveries) hooks.dropped(delivery);
+      for (const fanOut of batch) for (const delivery of allOf(fanOut)) hooks.dropped(delivery);
       return { again: [], pauseMs: 0 };
     }
   };
@@ -105,9 +129,9 @@ export function fanOutWriter(context: QueueContext, hooks: WriterHooks): FanOutW
       schedule();
     },
     get count() {
-      return waiting.reduce((n, { deliveries }) => n + deliveries.length, 0);
+      return waiting.reduce((n, fanOut) => n + fanOut.deliveries.length + (fanOut.spill?.length ?? 0), 0);
     },
-    waiting: () => waiting.flatMap(({ deliveries }) => deliveries),
+    waiting: () => waiting.flatMap(allOf),
     get busy() {
       return busy;
     },
@@ -140,7 +164,7 @@ async function writeFanOuts(
   boss: PgBoss,
   context: Pick<QueueContext, "queueName" | "ownerId" | "maxOrderWaitMs" | "report">,
   batch: readonly FanOut[],
-): Promise<{ written: FanOut[]; blocked: FanOut[] }> {
+): Promise<Written & { blocked: FanOut[] }> {
   const { schema } = connection;
   const waiting = await connection.pool.query(
     `SELECT o.event_id, e.event_id AS earlier FROM ${schema}.outbox o
@@ -169,30 +193,35 @@ async function writeFanOuts(
       ready.push(fanOut);
     }
   }
-  if (ready.length === 0) return { written: [], blocked };
+  if (ready.length === 0) return { written: [], evicted: [], refused: [], blocked };
   const written = await inTransaction(connection.pool, (client) =>
     writeReady(client, schema, boss, context, ready),
   );
-  return { written, blocked };
+  return { ...written, blocked };
 }
 
-/** The transaction of {@link writeFanOuts}; returns the fan-outs it claimed. */
+/** The transaction of {@link writeFanOuts}. */
 async function writeReady(
   client: PostgresClient,
   schema: string,
   boss: PgBoss,
   { queueName, ownerId }: Pick<QueueContext, "queueName" | "ownerId">,
   batch: readonly FanOut[],
-): Promise<FanOut[]> {
+): Promise<Written> {
   const claimed = await client.query(
     `INSERT INTO ${schema}.fanouts (event_id, done_at) SELECT unnest($1::text[]), now()
      ON CONFLICT (event_id) DO NOTHING RETURNING event_id`,
     [batch.map((fanOut) => fanOut.eventId)],
   );
   const ours = new Set((claimed.rows as Array<{ event_id: string }>).map((row) => row.event_id));
-  const written = batch.filter((fanOut) => ours.delete(fanOut.eventId));
-  const deliveries = written.flatMap((fanOut) => fanOut.deliveries);
-  if (deliveries.length === 0) return written;
+  const made = await makeRoom(
+    client,
+    schema,
+    ownerId,
+    batch.filter((fanOut) => ours.delete(fanOut.eventId)),
+  );
+  const deliveries = made.written.flatMap((fanOut) => fanOut.deliveries);
+  if (deliveries.length === 0) return made;
   // One body per rendering: one event to 1,000 webhooks of one format shares one string.
   const bodies = [...new Set(deliveries.map((delivery) => delivery.body))];
   const inserted = await client.query(
@@ -219,7 +248,34 @@ async function writeReady(
     })),
     { db: adapter(client) },
   );
-  return written;
+  return made;
+}
+
+/** Takes one back for each spilled delivery of the claimed fan-outs (overflow.ts), in their transaction. */
+async function makeRoom(
+  client: PostgresClient,
+  schema: string,
+  ownerId: string,
+  claimed: readonly FanOut[],
+): Promise<Written> {
+  const made: Written = { written: [], evicted: [], refused: [] };
+  for (const fanOut of claimed) {
+    if (fanOut.spill === undefined) {
+      made.written.push(fanOut);
+      continue;
+    }
+    const admitted: Delivery[] = [];
+    for (const delivery of fanOut.spill) {
+      const victim = await takeBack(client, schema, ownerId, delivery);
+      if (victim === undefined) made.refused.push(delivery);
+      else {
+        made.evicted.push(victim);
+        admitted.push(delivery);
+      }
+    }
+    made.written.push({ eventId: fanOut.eventId, deliveries: [...fanOut.deliveries, ...admitted] });
+  }
+  return made;
 }
 
 function columns(

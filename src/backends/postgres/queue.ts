@@ -18,6 +18,7 @@ import type { BackendLimits } from "../types.js";
 import { deliveryFromRow } from "../_rows.js";
 import { storageError, type Connection } from "./database.js";
 import { fanOutWriter } from "./fan-out.js";
+import { mayTakeBack } from "./overflow.js";
 import { attempt, LOST, runJob, type DeliveryRow, type Job, type JobDeps, type Running } from "./jobs.js";
 
 /** @internal The queue plus what the backend drives. */
@@ -100,6 +101,10 @@ export function postgresQueue(
     dropped: (delivery) => {
       onDrop(delivery, "overflow");
     },
+    evicted: (delivery) => {
+      outstanding.delete(delivery.id);
+      onDrop(delivery, "overflow");
+    },
     changed: () => {
       signal.wake();
     },
@@ -123,6 +128,18 @@ export function postgresQueue(
 
   const idle = (): boolean => size() === 0 && writer.busy === undefined;
 
+  /** What this process holds per webhook (written or waiting to be), with `extra` counted. */
+  const heldPerWebhook = (extra: readonly Delivery[]): Map<string, number> => {
+    const held = new Map<string, number>();
+    const add = (delivery: Delivery): void => {
+      held.set(delivery.webhookId, (held.get(delivery.webhookId) ?? 0) + 1);
+    };
+    for (const delivery of outstanding.values()) add(delivery);
+    for (const delivery of writer.waiting()) add(delivery);
+    for (const delivery of extra) add(delivery);
+    return held;
+  };
+
   return {
     start() {
       if (started) return loop ?? Promise.resolve();
@@ -135,9 +152,18 @@ export function postgresQueue(
     enqueue(deliveries, eventId) {
       if (abandoned || stopped) return;
       const room = Math.max(0, limits.maxQueued - size());
-      for (const delivery of deliveries.slice(room)) onDrop(delivery, "overflow");
+      const admitted = deliveries.slice(0, room);
+      // Past the room, a delivery takes one back from the webhook holding the most (overflow.ts), in
+      // the fan-out's transaction; or, when none could be better taken back, it is dropped now.
+      const spill: Delivery[] = [];
+      if (deliveries.length > room) {
+        const held = heldPerWebhook(admitted);
+        for (const delivery of deliveries.slice(room))
+          if (mayTakeBack(delivery, held)) spill.push(delivery);
+          else onDrop(delivery, "overflow");
+      }
       // An event with no deliveries is still claimed: another process must not fan it out again.
-      writer.add({ eventId, deliveries: deliveries.slice(0, room) });
+      writer.add({ eventId, deliveries: admitted, spill: spill.length > 0 ? spill : undefined });
     },
     get queued() {
       return writer.count + outstanding.size - runningOf(true);
