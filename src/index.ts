@@ -99,7 +99,13 @@ export type { HttpTransportOptions } from "./delivery/http-transport.js";
 export type { DeliveryQueue, DeliveryWorker, DropReason, WorkerContext } from "./delivery/queue.js";
 export type { RateLimit, SharedRateLimits } from "./delivery/rate-limit.js";
 export type { RetryOptions } from "./delivery/retry.js";
-export type { CircuitBreakerOptions, CircuitState } from "./delivery/circuit.js";
+export type {
+  CircuitBreaker,
+  CircuitBreakerOptions,
+  CircuitChange,
+  CircuitState,
+  ResolvedCircuitBreaker,
+} from "./delivery/circuit.js";
 export type {
   Delivery,
   DeliveryOutcome,

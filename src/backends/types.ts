@@ -1,4 +1,5 @@
 import type { DeliveryQueue, DeliveryWorker, DropReason } from "../delivery/queue.js";
+import type { CircuitBreaker, CircuitChange, ResolvedCircuitBreaker } from "../delivery/circuit.js";
 import type { SharedRateLimits } from "../delivery/rate-limit.js";
 import type { Delivery } from "../delivery/types.js";
 import type { RunEvent } from "../events.js";
@@ -56,6 +57,13 @@ export interface Backend {
    * process keeps its own. Called once, by `createNotifier()`.
    */
   rateLimits?(): SharedRateLimits;
+  /**
+   * The circuit breakers, for a backend that several processes share: a webhook's failures add up
+   * across them, its circuit opens for all, and one probe at a time goes out. Without it each process
+   * keeps its own. Called once, by `createNotifier()`, unless `circuitBreaker: false`; `changed` reports
+   * a change this process made.
+   */
+  circuits?(options: ResolvedCircuitBreaker, changed: (change: CircuitChange) => void): CircuitBreaker;
   /**
    * Resumes what an earlier process left: fans out pending events and starts the queue (`start()`).
    * Called once, right after the notifier is built, without waiting; `flush()` waits for it.

@@ -27,7 +27,7 @@ export interface CircuitBreakerOptions {
   disableAfterMs?: number | null | undefined;
 }
 
-/** @internal The breaker options with every default filled in. */
+/** The breaker options with every default filled in, as a backend's shared circuits get them. */
 export interface ResolvedCircuitBreaker {
   readonly failures: number;
   readonly probeAfterMs: number;
@@ -71,6 +71,31 @@ function positive(name: string, value: number): number {
   return value;
 }
 
+/**
+ * The circuit breakers of a notifier's webhooks, as the deliverer and the notifier use them: this
+ * process's own (the default), or a shared backend's (`Backend.circuits()`), which every process of the
+ * fleet reads and writes, so that a dead endpoint opens one circuit and gets one probe at a time.
+ */
+export interface CircuitBreaker {
+  /** Webhooks whose circuit is open now (probing included). */
+  readonly open: number;
+  /**
+   * Milliseconds to hold a delivery to `webhookId` back before asking again; 0 when it may be attempted
+   * now. A circuit past its wait lets exactly one delivery through, as the probe. A number at once when
+   * nothing needs asking elsewhere; a promise for a shared circuit's probe, which is claimed once.
+   */
+  admit(webhookId: string, now: number): number | Promise<number>;
+  /**
+   * Counts an attempt's outcome: `failed` for an attempt the endpoint did not answer (or answered with a
+   * server error), which also ends a probe by opening the circuit again; anything else closes it.
+   */
+  record(webhookId: string, target: string, failed: boolean, now: number): void;
+  /** Forgets a webhook's circuit (it was disabled or removed). */
+  forget(webhookId: string): void;
+  /** The open circuits, for `notifier.circuits()`. */
+  list(): CircuitState[];
+}
+
 /** The state of one webhook's open circuit, as `notifier.circuits()` lists it. */
 export interface CircuitState {
   /** The webhook's id. */
@@ -85,7 +110,7 @@ export interface CircuitState {
   readonly probeAt: string;
 }
 
-/** A circuit change, for the notifier to report. */
+/** A circuit change, for the notifier to report (shared circuits: by the process that made it). */
 export interface CircuitChange {
   readonly webhookId: string;
   readonly target: string;
@@ -105,15 +130,17 @@ interface Circuit {
   outageReported: boolean;
 }
 
-// While a probe is out, the deliveries held back look again this often: once it answers, they go out
-// within that time, and a probe's own attempt is bounded by the transport's timeout.
-const RECHECK_WHILE_PROBING_MS = 1000;
+/**
+ * @internal While a probe is out, the deliveries held back look again this often: once it answers, they
+ * go out within that time, and a probe's own attempt is bounded by the transport's timeout.
+ */
+export const RECHECK_WHILE_PROBING_MS = 1000;
 
 /**
  * @internal The circuits of every webhook that failed lately. A webhook is only remembered from its first
  * failure to its next success, so the map holds the failing webhooks, not all of them.
  */
-export class Circuits {
+export class Circuits implements CircuitBreaker {
   private readonly circuits = new Map<string, Circuit>();
   private opened = 0;
 

@@ -1,5 +1,5 @@
 import pRetry from "p-retry";
-import type { Circuits } from "./circuit.js";
+import type { CircuitBreaker } from "./circuit.js";
 import type { RateLimiter } from "./rate-limit.js";
 import { attemptReport, droppedReport, errorSummary, reasonOf, type Attempt } from "./reports.js";
 import { DELIVERED, FAIL, RETRY, classifyStatus, type ResolvedRetry } from "./retry.js";
@@ -30,7 +30,7 @@ export interface DelivererDeps {
   /** Whether the webhook went away (410) after this delivery was queued: then it is not sent. */
   isGone: (delivery: Delivery) => boolean;
   /** The circuit breakers, unless turned off. */
-  circuits?: Circuits | undefined;
+  circuits?: CircuitBreaker | undefined;
   /**
    * The webhook's target at attempt time, read from the store (synchronously when the store can), or
    * why there is none: it was `removed` or `disabled` since the delivery was queued. A rejection (the
@@ -380,17 +380,20 @@ async function attemptOnce(
  */
 async function heldBack(
   deps: DelivererDeps,
-  circuits: Circuits,
+  circuits: CircuitBreaker,
   delivery: Delivery,
   context: WorkerContext,
   previous: Attempt | undefined,
 ): Promise<void> {
-  for (let wait = circuits.admit(delivery.webhookId, Date.now()); wait > 0;) {
+  const admit = (): number | Promise<number> => circuits.admit(delivery.webhookId, Date.now());
+  let admitted = admit();
+  for (let wait = typeof admitted === "number" ? admitted : await admitted; wait > 0;) {
     await context.sleep(wait);
     if (deps.isGone(delivery)) throw new Unsent("gone");
     if (Date.now() > delivery.deadlineAt)
       throw previous ? new StopRetrying(previous, "stale") : new Unsent("stale");
-    wait = circuits.admit(delivery.webhookId, Date.now());
+    admitted = admit();
+    wait = typeof admitted === "number" ? admitted : await admitted;
   }
 }
 

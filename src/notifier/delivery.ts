@@ -1,4 +1,4 @@
-import { Circuits } from "../delivery/circuit.js";
+import { Circuits, type CircuitBreaker, type CircuitChange } from "../delivery/circuit.js";
 import { formatDuration } from "../formatters/_text.js";
 import { createDeliverer, type DeliveryCounters, type Resolution } from "../delivery/deliver.js";
 import type { DeliveryQueue, DropReason } from "../delivery/queue.js";
@@ -21,7 +21,7 @@ export function createDeliveryQueue(
   outlet: Outlet,
   counters: DeliveryCounters,
   gone: GonePolicy,
-  circuits: Circuits | undefined,
+  circuits: CircuitBreaker | undefined,
 ): DeliveryQueue {
   const worker = createDeliverer({
     transport: options.transport,
@@ -55,17 +55,18 @@ function resolver(store: SubscriptionStore): (delivery: Delivery) => Resolution 
 }
 
 /**
- * @internal The circuit breakers, unless turned off: each change is a warning, and an outage past
- * `disableAfterMs` gives the webhook up as a 410 does (disabled, its queued deliveries dropped).
+ * @internal The circuit breakers, unless turned off, the backend's shared ones when it has them: each
+ * change is a warning, and an outage past `disableAfterMs` gives the webhook up as a 410 does (disabled,
+ * its queued deliveries dropped).
  */
 export function createCircuits(
   options: ResolvedOptions,
   outlet: Outlet,
   gone: GonePolicy,
-): Circuits | undefined {
+): CircuitBreaker | undefined {
   const breaker = options.circuitBreaker;
   if (breaker === undefined) return undefined;
-  const circuits: Circuits = new Circuits(breaker, (change) => {
+  const changed = (change: CircuitChange): void => {
     const who = `Webhook ${change.webhookId} (${change.target})`;
     if (change.change === "opened") {
       outlet.warn({
@@ -87,6 +88,8 @@ export function createCircuits(
       // Its held-back deliveries go on at once, to be dropped as gone.
       circuits.forget(change.webhookId);
     }
-  });
+  };
+  const circuits: CircuitBreaker =
+    asConfigError(() => options.backend.circuits?.(breaker, changed)) ?? new Circuits(breaker, changed);
   return circuits;
 }

@@ -241,35 +241,80 @@ suite("postgresBackend(): past maxQueued", (url) => {
     await using dead = await startReceiver({ respond: () => 503 });
     await using healthy = await startReceiver();
     const opened = open(url, schema, {
-      maxQueued: 4,
+      maxQueued: 5,
       retry: { retries: 100, minDelayMs: 200, maxDelayMs: 400 },
     });
     const deadId = await webhook(opened, dead, "dead");
     await webhook(opened, healthy, "ok");
     const [r1, r2] = ["r1", "r2"].map((id) => opened.notifier.run({ ...RUN, id }));
     if (r1 === undefined || r2 === undefined) throw new Error("two runs");
-    // The dead webhook ends up holding all 4: two lane heads retrying, an in_progress behind each.
+    // What the queue holds once the healthy webhook's delivery of each step is done: the dead one's.
+    const held = (): number => opened.notifier.stats().queued + opened.notifier.stats().inFlight;
+    // The dead webhook ends up holding 4: two lane heads retrying, an in_progress behind each.
     for (const run of [r1, r2]) run.started();
-    await expect.poll(() => healthy.requests.length).toBe(2);
-    for (const run of [r1, r2]) run.stats(batch(1));
-    await expect.poll(() => healthy.requests.length).toBe(4);
-    expect(await count(schema, "deliveries")).toBe(4);
-    // Full: r1's finished (to both) takes back the dead webhook's in_progress deliveries, oldest
-    // first, never a lane's head, and the healthy webhook still gets its message.
+    await expect.poll(held).toBe(2);
+    r1.stats(batch(1));
+    await expect.poll(held).toBe(3);
+    r2.stats(batch(1));
+    await expect.poll(held).toBe(4);
+    expect(healthy.requests).toHaveLength(4);
+    // Room for one: r1's finished (to both) takes back the dead webhook's oldest in_progress (never a
+    // lane's head), and the healthy webhook still gets its message.
     r1.finished();
     await expect.poll(() => healthy.requests.length).toBe(5);
     expect((healthy.requests.at(-1)?.json() as Body).type).toBe("finished");
     const drops = opened.reports.filter((r) => r.outcome === "dropped");
-    expect(drops.map((r) => [r.event, r.reason, r.webhookId === deadId])).toEqual([
-      ["in_progress", "overflow", true],
-      ["in_progress", "overflow", true],
+    expect(drops.map((r) => [r.event, r.runId, r.reason, r.webhookId === deadId])).toEqual([
+      ["in_progress", "r1", "overflow", true],
     ]);
-    const { rows } = await adminPool().query(`SELECT event, run_id FROM "${schema}".deliveries ORDER BY seq`);
+    const { rows } = await adminPool().query(
+      `SELECT event, run_id FROM "${schema}".deliveries ORDER BY run_id, seq`,
+    );
     expect(rows).toEqual([
       { event: "started", run_id: "r1" },
-      { event: "started", run_id: "r2" },
       { event: "finished", run_id: "r1" },
+      { event: "started", run_id: "r2" },
+      { event: "in_progress", run_id: "r2" },
     ]);
+  });
+});
+
+suite("postgresBackend(): one circuit breaker per webhook for every process", (url) => {
+  it("failures add up across processes, the circuit opens for all, and one probe goes out at a time", async () => {
+    const schema = freshSchema("circuits");
+    let up = false;
+    const answers: number[] = [];
+    await using receiver = await startReceiver({
+      respond: () => {
+        answers.push(up ? 200 : 503);
+        return up ? 200 : 503;
+      },
+    });
+    const breaker = { circuitBreaker: { failures: 3, probeAfterMs: 1500 } };
+    const a = open(url, schema, breaker);
+    const b = open(url, schema, breaker);
+    const warnings: string[] = [];
+    for (const o of [a, b]) o.notifier.on("warning", (w) => warnings.push(w.code));
+    const id = await webhook(a, receiver, "a");
+    a.notifier.run({ ...RUN, id: "r1" }).started();
+    // a's attempts open the circuit; b sees it with its next heartbeat (a third of leaseMs).
+    await expect.poll(() => b.notifier.circuits().map((c) => c.webhookId), { timeout: 3000 }).toEqual([id]);
+    expect(answers).toEqual([503, 503, 503]);
+    const probeAt = Date.parse(b.notifier.circuits()[0]?.probeAt ?? "");
+    b.notifier.run({ ...RUN, id: "r2" }).started();
+    // Held back in b as in a: nothing reaches the endpoint before the probe is due.
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, probeAt - Date.now() - 150)));
+    expect(answers).toHaveLength(3);
+    up = true;
+    await expect.poll(() => answers.length, { timeout: 5000 }).toBe(5);
+    // One probe (from either process) closed it; then the other delivery went out, nothing more.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(answers).toEqual([503, 503, 503, 200, 200]);
+    expect(warnings.sort(), "each change reported once, by the process that made it").toEqual([
+      "circuit_closed",
+      "circuit_open",
+    ]);
+    await expect.poll(() => [...a.notifier.circuits(), ...b.notifier.circuits()]).toEqual([]);
   });
 });
 

@@ -13,6 +13,7 @@ import {
   type Migration,
   type PostgresConnectionOptions,
 } from "./database.js";
+import { sharedCircuits, type SharedCircuits } from "./circuits.js";
 import { pruneRateLimits, sharedRateLimits } from "./limits.js";
 import { owner as registerOwner, type Owner } from "./owners.js";
 import { adapter } from "./fan-out.js";
@@ -102,6 +103,15 @@ const MIGRATIONS: readonly Migration[] = [
     key     text PRIMARY KEY,           -- the webhook's id
     tat     timestamptz NOT NULL,       -- GCRA's theoretical arrival time, on the server's clock
     allowed boolean NOT NULL            -- whether the last request could go
+  );
+  CREATE TABLE ${s}.circuits (
+    webhook_id      text PRIMARY KEY,   -- a webhook that failed since its last success
+    failures        integer NOT NULL,   -- failed attempts in a row, every process's
+    opened_at       timestamptz,        -- set while its circuit is open
+    probe_at        timestamptz NOT NULL, -- when the next probe may go
+    probe_after_ms  float8 NOT NULL,    -- the wait before it, doubled by each failed probe
+    probing_until   timestamptz,        -- a probe is out, claimed by one process, until then
+    outage_reported boolean NOT NULL    -- open past disableAfterMs, and reported
   );`,
 ];
 
@@ -133,8 +143,10 @@ function nodeProblem(version = process.versions.node): string | undefined {
  *   in one transaction.
  * - **Order.** One pg-boss key per (webhook, run): one delivery of a lane at a time, in the order queued,
  *   across every process.
- * - **Shared limits.** Each webhook's rate limit holds across every process (one token bucket per
- *   webhook in the database), and a webhook disabled after a 410 is disabled for all of them (the store).
+ * - **Shared per-webhook state.** Each webhook's rate limit holds across every process (one token
+ *   bucket per webhook in the database); its failures add up in one circuit breaker, which opens for all
+ *   and lets one probe out at a time; a webhook disabled after a 410 is disabled for all (the store).
+ *   Past `maxQueued`, a process takes back from the webhook holding the most, as the memory queue does.
  * - **Takeover.** A killed process's outbox events are fanned out by another after `leaseMs`; its
  *   delivery in progress after pg-boss's heartbeat stops, continuing from the recorded attempts.
  * - **No secrets at rest** in the queue: URLs, configured headers and keys are read from the store at
@@ -217,6 +229,10 @@ export function postgresBackend(options: PostgresBackendOptions): Backend {
       return parts.queue;
     },
     rateLimits: () => sharedRateLimits(connection, ready),
+    circuits(breaker, changed) {
+      parts.circuits = sharedCircuits(connection, ready, breaker, changed);
+      return parts.circuits;
+    },
     async start(given) {
       parts.hooks = given;
       attach(given);
@@ -270,6 +286,7 @@ interface Parts {
   readonly report: (error: Error) => void;
   runState?: PostgresRunState;
   queue?: PostgresQueue;
+  circuits?: SharedCircuits;
   hooks?: BackendHooks;
   prunedAt: number;
   closed: boolean;
@@ -293,6 +310,7 @@ async function tick(parts: Parts): Promise<void> {
     if (runState && hooks) for (const event of await runState.pending()) hooks.fanOut(event);
     await queue?.refresh();
     await queue?.adopt();
+    await parts.circuits?.sync();
     if (Date.now() - parts.prunedAt > PRUNE_EVERY_MS) {
       parts.prunedAt = Date.now();
       await runState?.prune(parts.prunedAt - settings.retentionMs);
