@@ -167,6 +167,29 @@ describe("postgresStore(): options", () => {
     );
   });
 
+  it("refuses a server older than PostgreSQL 13, saying what to do", async () => {
+    // A pool standing in for a PostgreSQL 12 server: nothing past the version check may run.
+    const statements: string[] = [];
+    const client = {
+      query: (sql: string) => {
+        statements.push(sql);
+        return Promise.resolve({ rows: [{ v: 120017 }], rowCount: 1 });
+      },
+      release: () => undefined,
+    };
+    const pool = {
+      connect: () => Promise.resolve(client),
+      query: client.query,
+      end: () => Promise.resolve(),
+      on: () => pool,
+    };
+    const store = postgresStore({ pool: pool });
+    await expect(store.ready()).rejects.toThrow(
+      /is version 12, and runhooks\/postgres needs 13 or newer\. Upgrade/,
+    );
+    expect(statements.filter((sql) => /CREATE|BEGIN/.test(sql))).toEqual([]);
+  });
+
   it("names the database without its password", () => {
     expect(describeTarget("postgres://app:s3cret@db.internal:6432/platform?sslmode=require")).toBe(
       "app@db.internal:6432/platform",

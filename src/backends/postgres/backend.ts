@@ -156,8 +156,9 @@ function nodeProblem(version = process.versions.node): string | undefined {
  * `npm install pg pg-boss`). See docs/distributed.md.
  *
  * @throws ConfigError on Node < 22.12, without pg or pg-boss, or with wrong options; the message says
- *   what to do. A database it cannot use is reported on the notifier's `error` channel when it starts,
- *   and the notifier goes on from memory.
+ *   what to do. A database it cannot use (unreachable, refused, older than PostgreSQL 13) is reported on
+ *   the notifier's `error` channel when it starts: runner calls still return at once, and each delivery
+ *   it cannot queue is reported dropped.
  *
  * @example
  * import { createNotifier } from "runhooks";

@@ -191,7 +191,7 @@ export function errorCode(error: unknown): string {
 
 /**
  * @internal What connecting or migrating threw, as a ConfigError that names the database and what to do:
- * refused, unknown host, authentication, missing database, permission, server too old.
+ * refused, unknown host, authentication, missing database, permission (a ConfigError passes as it is).
  */
 export function connectionError(error: unknown, connection: Connection, role: string): ConfigError {
   if (isConfigError(error)) return error;
@@ -235,6 +235,7 @@ export async function migrate(
   let running: number | undefined;
   try {
     client = await checkout(connection.pool);
+    await checkServerVersion(client, connection, role);
     await client.query("BEGIN");
     // One lock for every runhooks schema of the database: migrations are rare and short.
     await client.query("SELECT pg_advisory_xact_lock(hashtext('runhooks migrations'))");
@@ -278,6 +279,22 @@ export async function migrate(
   } finally {
     client?.release();
   }
+}
+
+/** PostgreSQL 13: the oldest server runhooks is tested on, and pg-boss 12's too. */
+const MIN_SERVER_VERSION = 130000;
+
+async function checkServerVersion(
+  client: PostgresClient,
+  connection: Connection,
+  role: string,
+): Promise<void> {
+  const { rows } = await client.query("SELECT current_setting('server_version_num')::int AS v");
+  const version = (rows[0] as { v: number } | undefined)?.v ?? MIN_SERVER_VERSION;
+  if (version < MIN_SERVER_VERSION)
+    throw new ConfigError(
+      `${role}: PostgreSQL at ${connection.target} is version ${Math.floor(version / 10000)}, and runhooks/postgres needs 13 or newer. Upgrade the server, or use sqliteBackend() from runhooks/sqlite.`,
+    );
 }
 
 const listening = new WeakSet<object>();
