@@ -229,17 +229,29 @@ export class Circuits implements CircuitBreaker {
 
   /** The open circuits, for `notifier.circuits()`. */
   list(): CircuitState[] {
-    const open: CircuitState[] = [];
-    for (const [webhookId, circuit] of this.circuits) {
-      if (circuit.openedAt === undefined) continue;
-      open.push({
-        webhookId,
-        state: circuit.probing ? "probing" : "open",
-        openedAt: new Date(circuit.openedAt).toISOString(),
-        failures: circuit.failures,
-        probeAt: new Date(circuit.probeAt).toISOString(),
-      });
-    }
-    return open;
+    return openCircuits(this.circuits);
   }
+}
+
+/**
+ * @internal The open ones of `circuits` (by webhook id, times in ms since the epoch), as
+ * `notifier.circuits()` lists them.
+ */
+export function openCircuits(
+  circuits: Iterable<
+    [string, { openedAt: number | undefined; probing: boolean; failures: number; probeAt: number }]
+  >,
+): CircuitState[] {
+  const open: CircuitState[] = [];
+  for (const [webhookId, circuit] of circuits) {
+    if (circuit.openedAt === undefined) continue;
+    open.push({
+      webhookId,
+      state: circuit.probing ? "probing" : "open",
+      openedAt: new Date(circuit.openedAt).toISOString(),
+      failures: circuit.failures,
+      probeAt: new Date(circuit.probeAt).toISOString(),
+    });
+  }
+  return open;
 }

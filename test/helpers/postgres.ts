@@ -4,7 +4,7 @@
 import { execFileSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import pg from "pg";
-import { afterAll } from "vitest";
+import { afterAll, afterEach, describe, it } from "vitest";
 
 /** The test server's connection string, or `undefined` when none was given. */
 export const POSTGRES_URL: string | undefined = process.env.RUNHOOKS_TEST_POSTGRES_URL || undefined;
@@ -20,6 +20,27 @@ export const NODE_PROBLEM: string | undefined =
   major > 22 || (major === 22 && minor >= 12)
     ? undefined
     : `needs Node ≥ 22.12 (pg-boss 12), this is Node ${process.version}: runhooks/postgres's backend runs on the Node 22+ legs`;
+
+/** Why postgresBackend()'s tests are skipped here (no server, or Node < 22.12), or `undefined`. */
+export const BACKEND_SKIP: string | undefined = POSTGRES_URL === undefined ? POSTGRES_SKIP : NODE_PROBLEM;
+
+/** A `describe()` of postgresBackend() tests, given the server's URL; or one visible skip saying why. */
+export function backendSuite(title: string, body: (url: string) => void): void {
+  describe(title, () => {
+    if (BACKEND_SKIP !== undefined || POSTGRES_URL === undefined)
+      it.skip(BACKEND_SKIP ?? POSTGRES_SKIP, () => undefined);
+    else body(POSTGRES_URL);
+  });
+}
+
+/** Functions to run after each test of the file, the last added first (closing what it opened). */
+export function cleanupAfterEach(): Array<() => unknown> {
+  const cleanup: Array<() => unknown> = [];
+  afterEach(async () => {
+    for (const fn of cleanup.splice(0).reverse()) await fn();
+  });
+  return cleanup;
+}
 
 let admin: pg.Pool | undefined;
 const schemas: string[] = [];

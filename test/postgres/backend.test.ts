@@ -2,7 +2,7 @@
 // fed the same run's signals send each event once, in order, with the totals of all of them; a closed
 // notifier's work is taken over; a server restart mid-run loses nothing; and options that are wrong say
 // so. The tests with real processes killed by SIGKILL are in multi-process.test.ts.
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { createNotifier, type Notifier } from "runhooks";
 import { postgresBackend, postgresStore, type PostgresStore } from "runhooks/postgres";
 import { startReceiver, type TestReceiver } from "runhooks/testing";
@@ -12,27 +12,16 @@ import { LOOPBACK } from "../helpers/loopback.js";
 import { receiverHook } from "../helpers/webhooks.js";
 import {
   adminPool,
+  BACKEND_SKIP,
+  backendSuite,
+  cleanupAfterEach,
   freshSchema,
   NODE_PROBLEM,
   ownServer,
   ownServerProblem,
-  POSTGRES_SKIP,
-  POSTGRES_URL,
 } from "../helpers/postgres.js";
 
-const SKIP = POSTGRES_URL === undefined ? POSTGRES_SKIP : NODE_PROBLEM;
-
-const cleanup: Array<() => unknown> = [];
-afterEach(async () => {
-  for (const fn of cleanup.splice(0).reverse()) await fn();
-});
-
-function suite(title: string, body: (url: string) => void): void {
-  describe(title, () => {
-    if (SKIP !== undefined || POSTGRES_URL === undefined) it.skip(SKIP ?? POSTGRES_SKIP, () => undefined);
-    else body(POSTGRES_URL);
-  });
-}
+const cleanup = cleanupAfterEach();
 
 interface Opened {
   notifier: Notifier;
@@ -101,7 +90,7 @@ async function count(schema: string, table: string): Promise<number> {
   return (rows[0] as { n: number }).n;
 }
 
-suite("postgresBackend(): one notifier", (url) => {
+backendSuite("postgresBackend(): one notifier", (url) => {
   it("delivers a run's events in order, and leaves no delivery behind once drained", async () => {
     const schema = freshSchema("one");
     await using receiver = await startReceiver();
@@ -156,7 +145,7 @@ suite("postgresBackend(): one notifier", (url) => {
   });
 });
 
-suite("postgresBackend(): three notifiers fed the same run's signals", (url) => {
+backendSuite("postgresBackend(): three notifiers fed the same run's signals", (url) => {
   it("send each event once per webhook, in lifecycle order, and finished carries everyone's totals", async () => {
     const schema = freshSchema("three");
     await using receiver = await startReceiver();
@@ -235,7 +224,7 @@ suite("postgresBackend(): three notifiers fed the same run's signals", (url) => 
   });
 });
 
-suite("postgresBackend(): past maxQueued", (url) => {
+backendSuite("postgresBackend(): past maxQueued", (url) => {
   it("takes back from the webhook holding the most: a dead endpoint's retries do not crowd out a healthy one", async () => {
     const schema = freshSchema("fair");
     await using dead = await startReceiver({ respond: () => 503 });
@@ -279,7 +268,7 @@ suite("postgresBackend(): past maxQueued", (url) => {
   });
 });
 
-suite("postgresBackend(): one circuit breaker per webhook for every process", (url) => {
+backendSuite("postgresBackend(): one circuit breaker per webhook for every process", (url) => {
   it("failures add up across processes, the circuit opens for all, and one probe goes out at a time", async () => {
     const schema = freshSchema("circuits");
     let up = false;
@@ -318,7 +307,7 @@ suite("postgresBackend(): one circuit breaker per webhook for every process", (u
   });
 });
 
-suite("postgresBackend(): rate limits shared by every process", (url) => {
+backendSuite("postgresBackend(): rate limits shared by every process", (url) => {
   it("two backends on one schema take from one bucket per webhook, on the server's clock", async () => {
     const schema = freshSchema("limits");
     const backends = [0, 1].map(() => postgresBackend({ connectionString: url, schema }));
@@ -341,7 +330,7 @@ suite("postgresBackend(): rate limits shared by every process", (url) => {
   });
 });
 
-const RESTART_SKIP = SKIP ?? ownServerProblem();
+const RESTART_SKIP = BACKEND_SKIP ?? ownServerProblem();
 describe("postgresBackend(): the server restarts mid-run (a server of the test's own)", () => {
   if (RESTART_SKIP !== undefined) it.skip(RESTART_SKIP, () => undefined);
   else

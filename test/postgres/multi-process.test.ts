@@ -6,7 +6,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { createNotifier } from "runhooks";
 import { postgresStore } from "runhooks/postgres";
 import { startReceiver, type ReceivedRequest, type TestReceiver } from "runhooks/testing";
@@ -14,22 +14,18 @@ import type { WebhookInput } from "../../src/webhooks/model.js";
 import { LOOPBACK } from "../helpers/loopback.js";
 import { receiverHook } from "../helpers/webhooks.js";
 import {
+  BACKEND_SKIP,
+  backendSuite,
+  cleanupAfterEach,
   freshSchema,
-  NODE_PROBLEM,
   ownServer,
   ownServerProblem,
-  POSTGRES_SKIP,
-  POSTGRES_URL,
 } from "../helpers/postgres.js";
 
-const SKIP = POSTGRES_URL === undefined ? POSTGRES_SKIP : NODE_PROBLEM;
 const RUNNER = fileURLToPath(new URL("./fixtures/pg-runner.ts", import.meta.url));
 const LIFECYCLE = ["started", "in_progress", "finished"] as const;
 
-const cleanup: Array<() => unknown> = [];
-afterEach(async () => {
-  for (const fn of cleanup.splice(0).reverse()) await fn();
-});
+const cleanup = cleanupAfterEach();
 
 type Line = Record<string, unknown>;
 interface Runner {
@@ -111,14 +107,7 @@ const typeOf = (request: ReceivedRequest): string => (request.json() as Body).ty
 const on = (requests: readonly ReceivedRequest[], path: string): ReceivedRequest[] =>
   requests.filter((r) => r.path === `/${path}`);
 
-function suite(title: string, body: (url: string) => void): void {
-  describe(title, () => {
-    if (SKIP !== undefined || POSTGRES_URL === undefined) it.skip(SKIP ?? POSTGRES_SKIP, () => undefined);
-    else body(POSTGRES_URL);
-  });
-}
-
-suite("postgresBackend(): runner processes on one database", (url) => {
+backendSuite("postgresBackend(): runner processes on one database", (url) => {
   it("three processes fed the same run's signals send each event once, in order, with everyone's totals", async () => {
     const schema = freshSchema("mp_three");
     await using receiver = await startReceiver();
@@ -257,7 +246,7 @@ suite("postgresBackend(): runner processes on one database", (url) => {
   }, 60_000);
 });
 
-const RESTART_SKIP = SKIP ?? ownServerProblem();
+const RESTART_SKIP = BACKEND_SKIP ?? ownServerProblem();
 describe("postgresBackend(): runner processes while the database restarts (a server of the test's own)", () => {
   if (RESTART_SKIP !== undefined) it.skip(RESTART_SKIP, () => undefined);
   else

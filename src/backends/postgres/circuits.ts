@@ -15,10 +15,10 @@
  * @module
  */
 import {
+  openCircuits,
   RECHECK_WHILE_PROBING_MS,
   type CircuitBreaker,
   type CircuitChange,
-  type CircuitState,
   type ResolvedCircuitBreaker,
 } from "../../delivery/circuit.js";
 import type { Connection } from "./database.js";
@@ -105,20 +105,7 @@ export function sharedCircuits(
       cache.delete(webhookId);
       query(`DELETE FROM ${schema}.circuits WHERE webhook_id = $1`, [webhookId]).catch(() => undefined);
     },
-    list() {
-      const open: CircuitState[] = [];
-      for (const [webhookId, row] of cache) {
-        if (row.openedAt === undefined) continue;
-        open.push({
-          webhookId,
-          state: row.probing ? "probing" : "open",
-          openedAt: new Date(row.openedAt).toISOString(),
-          failures: row.failures,
-          probeAt: new Date(row.probeAt).toISOString(),
-        });
-      }
-      return open;
-    },
+    list: () => openCircuits(cache),
     async sync() {
       const rows = await query(`SELECT ${COLUMNS} FROM ${schema}.circuits`, []);
       cache.clear();
