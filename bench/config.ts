@@ -66,7 +66,23 @@ export const PATHS = [
   "runhooks-run",
   "runhooks-sqlite",
   "runhooks-run-sqlite",
+  "runhooks-postgres",
+  "runhooks-run-postgres",
+  "pgboss",
 ] as const;
+
+/** The paths that need better-sqlite3 built for this Node (bench/backends.ts). */
+export const SQLITE_PATHS: ReadonlySet<string> = new Set(["runhooks-sqlite", "runhooks-run-sqlite"]);
+
+/**
+ * The paths that need a PostgreSQL server and Node ≥ 22.12 (pg-boss 12): without them they are left
+ * out, and the report says so and how to run them (bench/backends.ts).
+ */
+export const POSTGRES_PATHS: ReadonlySet<string> = new Set([
+  "runhooks-postgres",
+  "runhooks-run-postgres",
+  "pgboss",
+]);
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): BenchConfig {
   const quick = env.BENCH_QUICK === "1" || env.BENCH_QUICK === "true";

@@ -1,14 +1,19 @@
 /**
  * `npm run bench`: runhooks against the undici ceiling and a hand-written naive notifier, on loopback,
- * with the receiver in a child process. See docs/performance.md for what is measured and how.
+ * with the receiver in a child process; its durable backends against the memory backend, and the
+ * PostgreSQL one against pg-boss's own loop on the same server. See docs/performance.md for what is
+ * measured and how.
  *
- * Sizes come from environment variables (bench/config.ts); `BENCH_QUICK=1` is a smoke run.
+ * Sizes come from environment variables (bench/config.ts); `BENCH_QUICK=1` is a smoke run. The
+ * PostgreSQL paths need a server (bench/postgres.ts) and Node ≥ 22.12; without them the report says
+ * they were skipped, and how to run them.
  */
 import { execFileSync } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import { dirname } from "node:path";
 import { runCalls, type CallsResult } from "./calls.js";
+import { findBackends, type Backends } from "./backends.js";
 import { loadConfig } from "./config.js";
 import { runDeadEndpoint, type DeadResult } from "./dead.js";
 import { runLatency, type LatencyResult } from "./latency.js";
@@ -50,7 +55,7 @@ function gitState(): { commit: string; dirty: string[] } {
   }
 }
 
-function environment(loadAtStart: number): Environment {
+function environment(loadAtStart: number, backends: Backends): Environment {
   return {
     node: process.versions.node,
     v8: process.versions.v8,
@@ -58,8 +63,13 @@ function environment(loadAtStart: number): Environment {
     cpus: os.availableParallelism(),
     cpuModel: os.cpus()[0]?.model.trim() ?? "unknown",
     packages: Object.fromEntries(
-      ["undici", "p-retry", "eventemitter3", "zod", "tinybench"].map((name) => [name, packageVersion(name)]),
+      ["undici", "p-retry", "eventemitter3", "zod", "tinybench", "better-sqlite3", "pg", "pg-boss"].map(
+        (name) => [name, packageVersion(name)],
+      ),
     ),
+    ...(backends.postgres && {
+      postgres: `PostgreSQL ${backends.postgres.version} at ${backends.postgres.target}`,
+    }),
     loadAverage: { start: loadAtStart, end: os.loadavg()[0] ?? Number.NaN },
     git: gitState(),
     runhooks: measured,
@@ -77,6 +87,8 @@ async function main(): Promise<void> {
   const loadAtStart = os.loadavg()[0] ?? Number.NaN;
   const gitAtStart = gitState();
   const body = runhooksBody();
+  const { backends, skipped } = await findBackends(config);
+  const server = backends.postgres;
   const problems: string[] = [];
   const throughput: ThroughputResult[] = [];
   let dead: DeadResult | undefined;
@@ -87,6 +99,8 @@ async function main(): Promise<void> {
   log(
     `runhooks bench: ${config.quick ? "quick" : "full"} run; scenarios ${[...config.only].join(", ")}; body ${Buffer.byteLength(body)} bytes`,
   );
+  if (server) log(`postgres: PostgreSQL ${server.version} at ${server.target}`);
+  for (const line of skipped) log(`skipped: ${line}`);
   const receiver: Receiver = await startReceiver();
   const stop = (): void => {
     void receiver.stop().finally(() => process.exit(130));
@@ -95,9 +109,9 @@ async function main(): Promise<void> {
   process.once("SIGTERM", stop);
   try {
     log(`receiver: pid ${receiver.pid}, ${receiver.origin}`);
-    for (const definition of throughputScenarios(config, receiver.origin)) {
+    for (const definition of throughputScenarios(config, receiver.origin, backends)) {
       log(`(${definition.id}) ${definition.title}`);
-      const result = await runThroughput(definition, config, receiver, body, log);
+      const result = await runThroughput(definition, config, receiver, body, log, backends);
       throughput.push(result);
       for (const p of result.paths)
         problems.push(...p.problems.map((text) => `${result.id}/${p.path}: ${text}`));
@@ -125,7 +139,7 @@ async function main(): Promise<void> {
   // No network at all: runs after the receiver is gone.
   if (config.only.has("calls")) {
     log("runner-call cost (tinybench)");
-    calls = await runCalls(config);
+    calls = await runCalls(config, backends);
     problems.push(...calls.problems.map((text) => `calls: ${text}`));
   }
 
@@ -149,7 +163,7 @@ async function main(): Promise<void> {
         ]
       : [];
 
-  const env = environment(loadAtStart);
+  const env = environment(loadAtStart, backends);
   if (JSON.stringify(env.git) !== JSON.stringify(gitAtStart)) {
     warnings.push(
       `the source changed while the benchmark ran (commit ${gitAtStart.commit}, uncommitted ${gitAtStart.dirty.join(", ") || "none"} at the start): scenarios may have measured different code`,
@@ -170,6 +184,7 @@ async function main(): Promise<void> {
     targets: evaluateTargets(throughput, dead, calls, latency, soak),
     problems,
     warnings,
+    skipped,
   };
   const report = renderReport(results);
   process.stdout.write(`\n${report}\n`);

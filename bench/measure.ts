@@ -1,4 +1,4 @@
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
 
 /** One measured repetition of one path. */
@@ -11,10 +11,15 @@ export interface Measurement {
   /** Highest RSS sampled during the run, in MiB. */
   peakRssMb: number;
   /**
-   * CPU used on the machine by anything but this process and the receiver, in cores (Linux only;
-   * NaN elsewhere). More than a few tenths means another workload skewed the run.
+   * CPU used on the machine by anything but this process, the receiver and the PostgreSQL server, in
+   * cores (Linux only; NaN elsewhere). More than a few tenths means another workload skewed the run.
    */
   foreignCores: number;
+  /**
+   * CPU the PostgreSQL server (its postmaster and every process it forked) used per delivery, in
+   * microseconds, when the server runs on this machine and a path uses it; NaN otherwise.
+   */
+  serverCpuUsPerDelivery: number;
 }
 
 /** A path's repetitions, summarised. */
@@ -96,31 +101,35 @@ export async function settle(): Promise<void> {
 }
 
 /**
- * Times `run`, which performs `deliveries` deliveries, with the CPU and RSS it costs. Rejects when it
- * takes longer than `timeoutMs`, so that a stuck path cannot hang the benchmark.
+ * Times `run`, which performs `deliveries` deliveries, with the CPU and RSS it costs, and the CPU of the
+ * PostgreSQL server whose postmaster is `serverPid`, if given. Rejects when it takes longer than
+ * `timeoutMs`, so that a stuck path cannot hang the benchmark.
  */
 export async function measure(
   deliveries: number,
   timeoutMs: number,
   run: () => Promise<void>,
   receiverPid?: number,
+  serverPid?: number,
 ): Promise<Measurement> {
   await settle();
   const rss = new RssSampler();
-  const foreign = new ForeignLoad(receiverPid);
+  const foreign = new ForeignLoad(receiverPid, serverPid);
   const cpu = process.cpuUsage();
   const started = performance.now();
   await withTimeout(run(), timeoutMs, "a measured run");
   const seconds = (performance.now() - started) / 1000;
   const used = process.cpuUsage(cpu);
   const peakRssMb = rss.stop();
+  const foreignCores = foreign.stop();
   return {
     deliveries,
     seconds,
     perSecond: deliveries / seconds,
     cpuUsPerDelivery: (used.user + used.system) / deliveries,
     peakRssMb,
-    foreignCores: foreign.stop(),
+    foreignCores,
+    serverCpuUsPerDelivery: (foreign.serverSeconds * 1e6) / deliveries,
   };
 }
 
@@ -138,29 +147,71 @@ function machineBusySeconds(): number {
   return (user + nice + system + irq + softirq + steal) / TICKS_PER_SECOND;
 }
 
-function processCpuSeconds(pid: number): number {
-  // Fields after the parenthesised command name; utime and stime are the 12th and 13th of them.
+/** The fields of /proc/<pid>/stat after the parenthesised command name (state is the first). */
+function statFields(pid: number | string): string[] {
   const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+}
+
+function processCpuSeconds(pid: number): number {
+  // utime and stime are the 12th and 13th fields after the command name.
+  const fields = statFields(pid);
   return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
 }
 
-/** How much CPU other workloads took while a run was measured, in cores. */
+/**
+ * CPU seconds of a process and every child it forked, live or gone: its own time, the time of the
+ * children it has waited for (cutime, cstime), and that of its live children. PostgreSQL's postmaster
+ * forks a process per connection and reaps it when it ends, so this is the whole server's time.
+ */
+export function processTreeCpuSeconds(pid: number): number {
+  const own = statFields(pid);
+  let ticks = Number(own[11]) + Number(own[12]) + Number(own[13]) + Number(own[14]);
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const fields = statFields(entry);
+      // ppid is the second field after the command name.
+      if (Number(fields[1]) === pid) ticks += Number(fields[11]) + Number(fields[12]);
+    } catch {
+      // Gone between the listing and the read: its time is in the parent's cutime now.
+    }
+  }
+  return ticks / TICKS_PER_SECOND;
+}
+
+interface LoadReading {
+  machine: number;
+  own: number;
+  receiver: number;
+  server: number;
+  at: number;
+}
+
+/**
+ * How much CPU other workloads took while a run was measured, in cores: the machine's busy time less
+ * this process's, the receiver's and (when it runs here) the PostgreSQL server's.
+ */
 export class ForeignLoad {
   readonly #pid: number | undefined;
-  readonly #start: { machine: number; own: number; receiver: number; at: number } | undefined;
+  readonly #serverPid: number | undefined;
+  readonly #start: LoadReading | undefined;
+  /** The PostgreSQL server's CPU seconds over the run, after `stop()`; NaN without a server. */
+  serverSeconds = Number.NaN;
 
-  constructor(receiverPid?: number) {
+  constructor(receiverPid?: number, serverPid?: number) {
     this.#pid = receiverPid;
+    this.#serverPid = serverPid;
     this.#start = this.#read();
   }
 
-  #read(): { machine: number; own: number; receiver: number; at: number } | undefined {
+  #read(): LoadReading | undefined {
     try {
       return {
         machine: machineBusySeconds(),
         own: processCpuSeconds(process.pid),
         receiver: this.#pid === undefined ? 0 : processCpuSeconds(this.#pid),
+        server: this.#serverPid === undefined ? 0 : processTreeCpuSeconds(this.#serverPid),
         at: performance.now(),
       };
     } catch {
@@ -171,8 +222,13 @@ export class ForeignLoad {
   stop(): number {
     const end = this.#read();
     if (!this.#start || !end) return Number.NaN;
+    if (this.#serverPid !== undefined) this.serverSeconds = end.server - this.#start.server;
     const other =
-      end.machine - this.#start.machine - (end.own - this.#start.own) - (end.receiver - this.#start.receiver);
+      end.machine -
+      this.#start.machine -
+      (end.own - this.#start.own) -
+      (end.receiver - this.#start.receiver) -
+      (end.server - this.#start.server);
     return Math.max(0, other) / ((end.at - this.#start.at) / 1000);
   }
 }
@@ -268,12 +324,17 @@ export class Feeder {
  * The same runner as {@link Feeder}, for a notifier that is not listened to: `ended()` says how many
  * deliveries have ended so far (from `notifier.stats()`), and is polled once per event-loop turn, so
  * that the benchmark adds no `delivery` listener (runhooks skips building reports nobody takes).
+ *
+ * `idleMs` > 0 polls every `idleMs` instead, for a path that waits on a database: polling every turn
+ * would spin a core while the process waits, on a machine whose other core the server needs. With
+ * 1,024 deliveries outstanding, feeding up to a millisecond late keeps the window full all the same.
  */
 export function pump(
   total: number,
   window: number,
   emit: (i: number) => void,
   ended: () => number,
+  idleMs = 0,
 ): Promise<void> {
   const limit = window === 0 ? total : window;
   let emitted = 0;
@@ -282,6 +343,7 @@ export function pump(
       const done = ended();
       while (emitted < total && emitted - done < limit) emit(emitted++);
       if (done >= total) resolve();
+      else if (idleMs > 0) setTimeout(step, idleMs);
       else setImmediate(step);
     };
     step();

@@ -9,7 +9,10 @@
  * - runhooks: the public API, `createNotifier()` with a JSON webhook (signed in the `+hmac` variant),
  *   events emitted with `notifier.bus.emit()`; `runhooks-run` fires them through run handles instead
  *   (`run.stats()` with 5xx codes and `apiFailureCooldownMs: 0`), the path a runner normally takes;
- *   the `-sqlite` variants keep the queue and the run state in an SQLite file (`sqliteBackend()`).
+ *   the `-sqlite` variants keep the queue and the run state in an SQLite file (`sqliteBackend()`), the
+ *   `-postgres` ones in PostgreSQL (`postgresBackend()`, a schema of their own).
+ * - pgboss (bench/pgboss.ts): pg-boss's own send → work → complete loop on the same PostgreSQL
+ *   server, the ceiling of the engine the PostgreSQL backend is built on.
  *
  * All of them use one undici Agent with the same connection cap per origin.
  */
@@ -24,14 +27,17 @@ import {
   createNotifier,
   generateSecret,
   httpTransport,
+  postgresBackend,
   sqliteBackend,
   type EventInput,
   type Notifier,
+  type NotifierOptions,
   type NotifierStats,
   type RunHandle,
 } from "./runhooks.js";
 import type { PATHS } from "./config.js";
 import { Feeder, Pending, pump } from "./measure.js";
+import { dropSchemas, freshSchema, type PostgresServer } from "./postgres.js";
 import { FAILING_BATCH, QUIET_BATCH, apiFailurePayload, runInfo } from "./payload.js";
 
 export type PathName = (typeof PATHS)[number];
@@ -65,6 +71,9 @@ export interface ThroughputPath {
   close(): Promise<void>;
 }
 
+/** How often the simulated runner looks for ended deliveries on a path that waits on PostgreSQL (see pump). */
+export const DATABASE_POLL_MS = 1;
+
 // The same retry policy everywhere: quick enough that scenario (c) measures sending, not sleeping.
 const RETRIES = 8;
 const MIN_DELAY_MS = 1;
@@ -86,7 +95,8 @@ function payloads(spec: ScenarioSpec, prefix: string): Array<EventInput<"api_fai
   );
 }
 
-function fanoutRounds(spec: ScenarioSpec, deliveries: number): number {
+/** The rounds of a fan-out run: `deliveries` must be a whole number of rounds, one per target each. */
+export function fanoutRounds(spec: ScenarioSpec, deliveries: number): number {
   const rounds = deliveries / spec.targets.length;
   if (!Number.isInteger(rounds)) {
     throw new RangeError(`fan-out: ${deliveries} deliveries is not a multiple of ${spec.targets.length}`);
@@ -94,7 +104,8 @@ function fanoutRounds(spec: ScenarioSpec, deliveries: number): number {
   return rounds;
 }
 
-function agentFor(spec: ScenarioSpec): Agent {
+/** The undici Agent of a path: the same connection cap and keep-alive for every path. */
+export function agentFor(spec: ScenarioSpec): Agent {
   // runhooks' own Agent keeps idle sockets for 4 s; the others get the same.
   return new Agent({ connections: spec.concurrency, keepAliveTimeout: 4_000 });
 }
@@ -275,16 +286,56 @@ export type RunhooksVia = "bus" | "run";
 // run's snapshot keeps every event it fired, and a real run fires one per cooldown, not thousands.
 const EVENTS_PER_RUN = 100;
 
+/**
+ * Where a runhooks path keeps its queue and run state: in memory (the default backend), in an SQLite
+ * file in the temporary directory (as a runner keeps it on local disk), or in a fresh schema on the
+ * benchmark's PostgreSQL server.
+ */
+export type Storage = { kind: "memory" } | { kind: "sqlite" } | { kind: "postgres"; server: PostgresServer };
+
+/** The backend option of a runhooks path, and what to remove once it is closed. */
+function backendFor(storage: Storage): {
+  backend?: NotifierOptions["backend"];
+  suffix: string;
+  remove: () => Promise<void>;
+} {
+  switch (storage.kind) {
+    case "memory":
+      return { suffix: "", remove: () => Promise.resolve() };
+    case "sqlite": {
+      const folder = mkdtempSync(join(tmpdir(), "runhooks-bench-"));
+      return {
+        backend: sqliteBackend({ file: join(folder, "runhooks.db") }),
+        suffix: "-sqlite",
+        remove: () => {
+          rmSync(folder, { recursive: true, force: true });
+          return Promise.resolve();
+        },
+      };
+    }
+    case "postgres": {
+      const { server } = storage;
+      const schema = freshSchema("bench_runhooks");
+      // The backend's defaults (a pool of 10, pollMs 200, leaseMs 15 s), as a user gets them.
+      return {
+        backend: postgresBackend({ connectionString: server.url, schema }),
+        suffix: "-postgres",
+        // The backend's tables, and pg-boss's beside them.
+        remove: () => dropSchemas(server, [schema, `${schema}_queue`]),
+      };
+    }
+  }
+}
+
 export async function runhooksPath(
   spec: ScenarioSpec,
   signed: boolean,
   via: RunhooksVia = "bus",
-  durable = false,
+  storage: Storage = { kind: "memory" },
 ): Promise<ThroughputPath> {
-  // A file in the temporary directory, as a runner would keep it on local disk.
-  const folder = durable ? mkdtempSync(join(tmpdir(), "runhooks-bench-")) : undefined;
+  const { backend, suffix, remove } = backendFor(storage);
   const notifier: Notifier = createNotifier({
-    ...(folder !== undefined && { backend: sqliteBackend({ file: join(folder, "runhooks.db") }) }),
+    ...(backend && { backend }),
     // The receiver is on loopback: opt in, for webhook creation and for the transport's connect guard.
     network: { allowPrivate: true },
     transport: httpTransport({ network: { allowPrivate: true }, connections: spec.concurrency }),
@@ -310,8 +361,12 @@ export async function runhooksPath(
       ...(signed && { secret: generateSecret() }),
     });
   }
+  // A backend that cannot reach its database reports it here and goes on in memory: that must show up
+  // as a problem of the run, not be measured as if it were the database.
+  const errors: string[] = [];
+  if (storage.kind === "postgres") notifier.on("error", (error) => errors.push(error.message));
   const base = via === "run" ? "runhooks-run" : signed ? "runhooks+hmac" : "runhooks";
-  const name = (durable ? `${base}-sqlite` : base) as PathName;
+  const name = `${base}${suffix}` as PathName;
   const inputs = payloads(spec, name);
   const lanes = spec.shape === "many" ? spec.runs : 64;
   const handles: Array<{ run: RunHandle; fired: number }> = [];
@@ -346,7 +401,7 @@ export async function runhooksPath(
       before = notifier.stats();
       expected = deliveries;
       if (spec.shape === "many") {
-        await pump(deliveries, spec.window, fire, ended);
+        await pump(deliveries, spec.window, fire, ended, storage.kind === "postgres" ? DATABASE_POLL_MS : 0);
         await notifier.flush();
       } else {
         for (let round = 0, rounds = fanoutRounds(spec, deliveries); round < rounds; round++) {
@@ -357,7 +412,7 @@ export async function runhooksPath(
     },
     problems() {
       const after = notifier.stats();
-      const out: string[] = [];
+      const out: string[] = errors.splice(0);
       const delivered = after.delivered - before.delivered;
       if (delivered !== expected) out.push(`${delivered} of ${expected} delivered`);
       if (after.failed !== before.failed) out.push(`${after.failed - before.failed} failed`);
@@ -369,7 +424,7 @@ export async function runhooksPath(
     },
     async close() {
       await notifier.close({ timeoutMs: 5_000 });
-      if (folder !== undefined) rmSync(folder, { recursive: true, force: true });
+      await remove();
     },
   };
 }

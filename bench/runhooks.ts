@@ -7,6 +7,7 @@
 import type * as Runhooks from "../src/index.js";
 
 import type * as RunhooksSqlite from "../src/backends/sqlite/index.js";
+import type * as RunhooksPostgres from "../src/backends/postgres/index.js";
 
 const fromSource = process.env.BENCH_SOURCE === "src";
 const source = fromSource ? "../src/index.js" : "../dist/index.js";
@@ -14,11 +15,16 @@ const runhooks = (await import(source)) as typeof Runhooks;
 const sqlite = (await import(
   fromSource ? "../src/backends/sqlite/index.js" : "../dist/sqlite/index.js"
 )) as typeof RunhooksSqlite;
+// Importing it is safe on any Node: pg and pg-boss are loaded when a backend is made (Node ≥ 22.12).
+const postgres = (await import(
+  fromSource ? "../src/backends/postgres/index.js" : "../dist/postgres/index.js"
+)) as typeof RunhooksPostgres;
 
 /** Which build is measured, for the report. */
 export const measured: string = fromSource ? "src (tsx)" : "dist (built)";
 export const { createNotifier, EVENT_NAMES, generateSecret, httpTransport } = runhooks;
 export const { sqliteBackend } = sqlite;
+export const { postgresBackend } = postgres;
 export type {
   EventInput,
   Notifier,

@@ -1,4 +1,5 @@
-import { PATHS, type BenchConfig } from "./config.js";
+import { canRun, type Backends } from "./backends.js";
+import { PATHS, POSTGRES_PATHS, type BenchConfig } from "./config.js";
 import { measure, summarise, type Measurement, type Summary } from "./measure.js";
 import {
   ceilingPath,
@@ -8,6 +9,8 @@ import {
   type ScenarioSpec,
   type ThroughputPath,
 } from "./paths.js";
+import { pgbossPath, pgbossWorkText } from "./pgboss.js";
+import type { PostgresServer } from "./postgres.js";
 import type { Receiver } from "./receiver-client.js";
 
 export interface PathResult {
@@ -16,6 +19,8 @@ export interface PathResult {
   perSecond: Summary;
   /** Median over repetitions. */
   cpuUsPerDelivery: number;
+  /** The PostgreSQL paths on a server on this machine: its CPU per delivery, median; NaN otherwise. */
+  serverCpuUsPerDelivery: number;
   /** Highest over repetitions. */
   peakRssMb: number;
   /** Requests the receiver got per delivery, over all repetitions. */
@@ -44,7 +49,15 @@ interface Definition {
   paths: readonly PathName[];
 }
 
-export function throughputScenarios(config: BenchConfig, origin: string): Definition[] {
+/**
+ * The scenarios (a)–(c) that `BENCH_ONLY` and `BENCH_PATHS` select, each with the paths it runs; the
+ * paths of a backend this run cannot use are left out.
+ */
+export function throughputScenarios(
+  config: BenchConfig,
+  origin: string,
+  backends: Backends = { sqlite: true },
+): Definition[] {
   const base = {
     origin,
     runs: config.runs,
@@ -64,7 +77,7 @@ export function throughputScenarios(config: BenchConfig, origin: string): Defini
     {
       id: "a",
       title: "many events to one webhook",
-      method: `${config.deliveries} api_failure events per repetition, ${feed}, round-robin over ${config.runs} run ids (runhooks: ${config.runs} (webhook, run) lanes, each with one delivery in flight); runhooks and runhooks+hmac emit with notifier.bus.emit(), runhooks-run calls run.stats() with 5xx codes on ${config.runs} run handles (apiFailureCooldownMs 0, a new run every 100 events); the -sqlite paths are the same with sqliteBackend() on a file in the temporary directory; the ceiling keeps ${config.concurrency} requests in flight`,
+      method: `${config.deliveries} api_failure events per repetition, ${feed}, round-robin over ${config.runs} run ids (runhooks: ${config.runs} (webhook, run) lanes, each with one delivery in flight); runhooks and runhooks+hmac emit with notifier.bus.emit(), runhooks-run calls run.stats() with 5xx codes on ${config.runs} run handles (apiFailureCooldownMs 0, a new run every 100 events); the -sqlite paths are the same with sqliteBackend() on a file in the temporary directory, the -postgres paths with postgresBackend() on a fresh schema (its defaults: a pool of 10, pollMs 200); pgboss sends one job per event with boss.send() to a key_strict_fifo queue keyed by (webhook, run) and boss.work() POSTs each job's pre-serialised body (${pgbossWorkText(config.concurrency)}), pool of 10; the ceiling keeps ${config.concurrency} requests in flight`,
       spec: { ...base, shape: "many", targets: ["/hooks/a"], maxQueued: config.deliveries * 2 },
       deliveries: config.deliveries,
       warmup: config.warmup,
@@ -74,11 +87,20 @@ export function throughputScenarios(config: BenchConfig, origin: string): Defini
     {
       id: "b",
       title: `one event fanned out to ${config.fanoutWebhooks} webhooks`,
-      method: `${config.fanoutRounds} rounds per repetition; each round is one event to ${config.fanoutWebhooks} global webhooks (distinct paths on the receiver) and waits until all are delivered; the ceiling posts ${config.fanoutWebhooks} pre-serialised bodies per round, ${config.concurrency} in flight`,
+      method: `${config.fanoutRounds} rounds per repetition; each round is one event to ${config.fanoutWebhooks} global webhooks (distinct paths on the receiver) and waits until all are delivered; the ceiling posts ${config.fanoutWebhooks} pre-serialised bodies per round, ${config.concurrency} in flight; pgboss inserts an event's ${config.fanoutWebhooks} jobs with one boss.insert()`,
       spec: { ...base, shape: "fanout", targets: fanoutTargets, maxQueued: config.fanoutWebhooks * 2 },
       deliveries: fanoutDeliveries,
       warmup: roundUp(config.warmup),
-      paths: ["ceiling", "naive", "naive+hmac", "runhooks", "runhooks+hmac", "runhooks-sqlite"],
+      paths: [
+        "ceiling",
+        "naive",
+        "naive+hmac",
+        "runhooks",
+        "runhooks+hmac",
+        "runhooks-sqlite",
+        "runhooks-postgres",
+        "pgboss",
+      ],
     },
     {
       id: "c",
@@ -98,11 +120,24 @@ export function throughputScenarios(config: BenchConfig, origin: string): Defini
   ];
   return all
     .filter((d) => config.only.has(d.id))
-    .map((d) => ({ ...d, paths: d.paths.filter((p) => config.paths.has(p)) }))
+    .map((d) => ({
+      ...d,
+      paths: d.paths.filter((p) => config.paths.has(p) && canRun(p, backends)),
+    }))
     .filter((d) => d.paths.length > 0);
 }
 
-async function makePath(name: PathName, spec: ScenarioSpec, body: string): Promise<ThroughputPath> {
+async function makePath(
+  name: PathName,
+  spec: ScenarioSpec,
+  body: string,
+  server: PostgresServer | undefined,
+): Promise<ThroughputPath> {
+  /** The server, for a PostgreSQL path (throughputScenarios left them out without one). */
+  const postgres = (): PostgresServer => {
+    if (server === undefined) throw new Error(`${name} needs a PostgreSQL server`);
+    return server;
+  };
   switch (name) {
     case "ceiling":
       return ceilingPath(spec, body);
@@ -117,9 +152,15 @@ async function makePath(name: PathName, spec: ScenarioSpec, body: string): Promi
     case "runhooks-run":
       return runhooksPath(spec, false, "run");
     case "runhooks-sqlite":
-      return runhooksPath(spec, false, "bus", true);
+      return runhooksPath(spec, false, "bus", { kind: "sqlite" });
     case "runhooks-run-sqlite":
-      return runhooksPath(spec, false, "run", true);
+      return runhooksPath(spec, false, "run", { kind: "sqlite" });
+    case "runhooks-postgres":
+      return runhooksPath(spec, false, "bus", { kind: "postgres", server: postgres() });
+    case "runhooks-run-postgres":
+      return runhooksPath(spec, false, "run", { kind: "postgres", server: postgres() });
+    case "pgboss":
+      return pgbossPath(spec, body, postgres());
   }
 }
 
@@ -134,11 +175,13 @@ export async function runThroughput(
   receiver: Receiver,
   body: string,
   log: (line: string) => void,
+  backends: Backends = { sqlite: true },
 ): Promise<ThroughputResult> {
+  const server = backends.postgres;
   const { spec } = definition;
   const mode = spec.flaky ? "flaky" : "ok";
   const paths: ThroughputPath[] = [];
-  for (const name of definition.paths) paths.push(await makePath(name, spec, body));
+  for (const name of definition.paths) paths.push(await makePath(name, spec, body, server));
   const results = new Map<PathName, PathResult>(
     paths.map((p) => [
       p.name,
@@ -147,6 +190,7 @@ export async function runThroughput(
         reps: [],
         perSecond: summarise([]),
         cpuUsPerDelivery: Number.NaN,
+        serverCpuUsPerDelivery: Number.NaN,
         peakRssMb: 0,
         attemptsPerDelivery: 0,
         problems: [],
@@ -173,6 +217,8 @@ export async function runThroughput(
           config.runTimeoutMs,
           () => path.run(definition.deliveries),
           receiver.pid,
+          // The server's CPU is this path's work, not another workload's.
+          POSTGRES_PATHS.has(path.name) ? server?.pid : undefined,
         );
         const counts = await receiver.counts();
         const result = results.get(path.name)!;
@@ -193,7 +239,7 @@ export async function runThroughput(
           histograms.set(path.name, histogram);
         }
         log(
-          `  ${definition.id} rep ${rep + 1} ${path.name.padEnd(14)} ${Math.round(m.perSecond).toString().padStart(7)} deliveries/s  ${m.cpuUsPerDelivery.toFixed(1).padStart(6)} µs CPU/delivery  ${m.peakRssMb.toFixed(0)} MiB  other load ${m.foreignCores.toFixed(2)} cores`,
+          `  ${definition.id} rep ${rep + 1} ${path.name.padEnd(21)} ${Math.round(m.perSecond).toString().padStart(7)} deliveries/s  ${m.cpuUsPerDelivery.toFixed(1).padStart(6)} µs CPU/delivery${Number.isNaN(m.serverCpuUsPerDelivery) ? "" : ` + ${m.serverCpuUsPerDelivery.toFixed(1)} µs server`}  ${m.peakRssMb.toFixed(0)} MiB  other load ${m.foreignCores.toFixed(2)} cores`,
         );
       }
     }
@@ -204,6 +250,7 @@ export async function runThroughput(
   for (const result of results.values()) {
     result.perSecond = summarise(result.reps.map((m) => m.perSecond));
     result.cpuUsPerDelivery = summarise(result.reps.map((m) => m.cpuUsPerDelivery)).median;
+    result.serverCpuUsPerDelivery = summarise(result.reps.map((m) => m.serverCpuUsPerDelivery)).median;
     result.peakRssMb = Math.max(...result.reps.map((m) => m.peakRssMb));
     result.attemptsPerDelivery = (requests.get(result.path) ?? 0) / (definition.deliveries * config.reps);
     const histogram = histograms.get(result.path);
