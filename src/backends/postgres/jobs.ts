@@ -47,6 +47,8 @@ export interface JobDeps {
   readonly onDrop: (delivery: Delivery, reason: DropReason) => void;
   /** The delivery's row is gone: it is no longer the queue's to wait for. */
   readonly finished: (deliveryId: string) => void;
+  /** Deletes the job's row and completes it (batched: see {@link completer}). */
+  readonly complete: (entry: Running) => Promise<void>;
 }
 
 /** @internal The job's id and attempt, which settle it (and only the attempt that was fetched). */
@@ -54,8 +56,11 @@ export function attempt(job: Job): { id: string; retryCount: number } {
   return { id: job.id, retryCount: job.retryCount };
 }
 
-/** @internal Works on one fetched job until it is completed, or given up (abandoned). */
-export async function runJob(deps: JobDeps, entry: Running): Promise<void> {
+/**
+ * @internal Works on one fetched job, given its delivery's row (read with the others fetched with it),
+ * until it is completed, or given up (abandoned).
+ */
+export async function runJob(deps: JobDeps, entry: Running, row: DeliveryRow | undefined): Promise<void> {
   const { context } = deps;
   const { job } = entry;
   let working = true;
@@ -63,7 +68,6 @@ export async function runJob(deps: JobDeps, entry: Running): Promise<void> {
     void heartbeat(deps, entry, () => working);
   }, context.touchMs);
   try {
-    const row = await loadDelivery(context.connection, job.data.d);
     if (row === undefined) {
       // Finished by a process killed before it completed the job: nothing to send.
       await finish(deps, entry);
@@ -142,46 +146,82 @@ function workerContext(deps: JobDeps, entry: Running, delivery: Delivery): Worke
   };
 }
 
-/** Deletes the delivery's row (and its body, once no row carries it) and completes the job, in one transaction. */
+/** Deletes the delivery's row and completes the job, once its progress is written; reports a drop. */
 async function finish(deps: JobDeps, entry: Running, reason?: DropReason): Promise<void> {
-  const { context, boss } = deps;
-  const { connection } = context;
-  const { schema } = connection;
   await entry.progress;
-  const id = entry.job.data.d;
-  try {
-    await inTransaction(connection.pool, async (client) => {
-      await client.query(
-        `WITH gone AS (DELETE FROM ${schema}.deliveries WHERE id = $1 RETURNING body_id)
-         DELETE FROM ${schema}.bodies b USING gone WHERE b.id = gone.body_id
-           AND NOT EXISTS (SELECT 1 FROM ${schema}.deliveries d WHERE d.body_id = gone.body_id AND d.id <> $1)`,
-        [id],
-      );
-      await boss.complete(context.queueName, attempt(entry.job), null, { db: adapter(client) });
-    });
-  } catch (error) {
-    context.report(
-      storageError(
-        connection,
-        "complete",
-        `record that delivery ${id} is done`,
-        error,
-        ": pg-boss hands it out again once its heartbeat stops, and it is sent again (receivers de-duplicate by webhook-id)",
-      ),
-    );
-  }
-  deps.finished(id);
+  await deps.complete(entry);
+  deps.finished(entry.job.data.d);
   if (reason && entry.delivery) deps.onDrop(entry.delivery, reason);
 }
 
-/** @internal The delivery row `id`, with its body; `undefined` once it is gone. */
-export async function loadDelivery(connection: Connection, id: string): Promise<DeliveryRow | undefined> {
+/**
+ * @internal Completes jobs in one transaction per turn of the event loop, one after the other: their
+ * rows deleted (and their bodies, once no row carries them), their jobs completed. A delivery is one
+ * transaction less than alone, and a busy queue completes many at once.
+ */
+export function completer(context: QueueContext, boss: PgBoss): (entry: Running) => Promise<void> {
+  const { connection } = context;
+  const { schema } = connection;
+  let pending: Array<{ entry: Running; done: () => void }> = [];
+  let previous = Promise.resolve();
+  const complete = async (batch: ReadonlyArray<{ entry: Running }>): Promise<void> => {
+    const ids = batch.map(({ entry }) => entry.job.data.d);
+    try {
+      await inTransaction(connection.pool, async (client) => {
+        await client.query(
+          `WITH gone AS (DELETE FROM ${schema}.deliveries WHERE id = ANY($1::text[]) RETURNING body_id)
+           DELETE FROM ${schema}.bodies b USING (SELECT DISTINCT body_id FROM gone) g WHERE b.id = g.body_id
+             AND NOT EXISTS (SELECT 1 FROM ${schema}.deliveries d
+                             WHERE d.body_id = g.body_id AND d.id <> ALL($1::text[]))`,
+          [ids],
+        );
+        await boss.complete(
+          context.queueName,
+          batch.map(({ entry }) => attempt(entry.job)),
+          null,
+          { db: adapter(client) },
+        );
+      });
+    } catch (error) {
+      const what = ids.length === 1 ? `delivery ${ids[0] ?? ""} is` : `${ids.length} deliveries are`;
+      context.report(
+        storageError(
+          connection,
+          "complete",
+          `record that ${what} done`,
+          error,
+          ": pg-boss hands them out again once their heartbeat stops, and they are sent again (receivers de-duplicate by webhook-id)",
+        ),
+      );
+    }
+  };
+  return (entry) =>
+    new Promise<void>((resolve) => {
+      pending.push({ entry, done: resolve });
+      if (pending.length > 1) return;
+      previous = previous
+        .then(() => new Promise<void>((next) => setImmediate(next)))
+        .then(async () => {
+          const batch = pending;
+          pending = [];
+          await complete(batch);
+          for (const { done } of batch) done();
+        });
+    });
+}
+
+/** @internal The delivery rows of `ids` that are still there, with their bodies, by id. */
+export async function loadDeliveries(
+  connection: Connection,
+  ids: readonly string[],
+): Promise<Map<string, DeliveryRow>> {
   const { schema } = connection;
   const result = await connection.pool.query(
-    `SELECT d.*, b.body FROM ${schema}.deliveries d JOIN ${schema}.bodies b ON b.id = d.body_id WHERE d.id = $1`,
-    [id],
+    `SELECT d.*, b.body FROM ${schema}.deliveries d JOIN ${schema}.bodies b ON b.id = d.body_id
+     WHERE d.id = ANY($1::text[])`,
+    [ids],
   );
-  return result.rows[0] as DeliveryRow | undefined;
+  return new Map((result.rows as DeliveryRow[]).map((row) => [row.id, row]));
 }
 
 /** Whether a terminal delivery was queued behind this `in_progress` in its lane: it is superseded. */

@@ -19,7 +19,17 @@ import { deliveryFromRow } from "../_rows.js";
 import { storageError, type Connection } from "./database.js";
 import { fanOutWriter } from "./fan-out.js";
 import { mayTakeBack } from "./overflow.js";
-import { attempt, LOST, runJob, type DeliveryRow, type Job, type JobDeps, type Running } from "./jobs.js";
+import {
+  attempt,
+  completer,
+  loadDeliveries,
+  LOST,
+  runJob,
+  type DeliveryRow,
+  type Job,
+  type JobDeps,
+  type Running,
+} from "./jobs.js";
 
 /** @internal The queue plus what the backend drives. */
 export interface PostgresQueue extends DeliveryQueue {
@@ -122,7 +132,14 @@ export function postgresQueue(
 
   const fetchLoop = async (): Promise<void> => {
     boss = await context.boss;
-    const deps: JobDeps = { context, boss, worker, onDrop, finished: (id) => outstanding.delete(id) };
+    const deps: JobDeps = {
+      context,
+      boss,
+      worker,
+      onDrop,
+      finished: (id) => outstanding.delete(id),
+      complete: completer(context, boss),
+    };
     await fetchJobs(deps, running, limits.maxInFlight, signal, halted);
   };
 
@@ -252,6 +269,11 @@ async function fetchJobs(
       await signal.wait(context.pollMs * 5);
       continue;
     }
+    const rows = await readFetched(context, boss, jobs, halted);
+    if (rows === undefined) {
+      await signal.wait(context.pollMs * 5);
+      continue;
+    }
     if (halted()) {
       // Fetched while closing: handed back at once.
       if (jobs.length > 0) await boss.fail(queueName, jobs.map(attempt)).catch(() => undefined);
@@ -260,7 +282,7 @@ async function fetchJobs(
     for (const job of jobs) {
       const entry: Running = { job, controller: new AbortController(), progress: Promise.resolve() };
       running.set(job.id, entry);
-      void runJob(deps, entry).finally(() => {
+      void runJob(deps, entry, rows.get(job.data.d)).finally(() => {
         // Abandoned ones stay, for close() to hand back; a lost one is another process's now.
         if (!entry.controller.signal.aborted || entry.controller.signal.reason === LOST)
           running.delete(job.id);
@@ -268,6 +290,30 @@ async function fetchJobs(
       });
     }
     if (jobs.length === 0) await signal.wait(context.pollMs);
+  }
+}
+
+/**
+ * The rows of fetched jobs, read in one statement rather than one per job; `undefined` when they cannot
+ * be read: the jobs are then handed back at once (reported), for this process or another to fetch again.
+ */
+async function readFetched(
+  context: QueueContext,
+  boss: PgBoss,
+  jobs: readonly Job[],
+  halted: () => boolean,
+): Promise<Map<string, DeliveryRow> | undefined> {
+  if (jobs.length === 0) return new Map();
+  try {
+    return await loadDeliveries(
+      context.connection,
+      jobs.map((job) => job.data.d),
+    );
+  } catch (error) {
+    if (!halted())
+      context.report(storageError(context.connection, "fetch", "read the deliveries fetched", error));
+    await boss.fail(context.queueName, jobs.map(attempt)).catch(() => undefined);
+    return undefined;
   }
 }
 
