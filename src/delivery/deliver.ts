@@ -334,7 +334,10 @@ async function attemptOnce(
     return { number, verdict: RETRY, durationMs, error: errorSummary(error, delivery.target) };
   }
   if (typeof target === "string") throw new Unsent(target);
-  // Nothing may throw between a probe's admission and its send: the circuit waits for its outcome.
+  // Taken back while it waited for its token or its target (a durable queue's job given to another
+  // process, an overflow): not sent. Past this point nothing may throw between a probe's admission and
+  // its send: the circuit waits for its outcome.
+  if (context.aborted) throw new Error("aborted before its attempt");
   if (deps.circuits) await heldBack(deps, deps.circuits, delivery, context, previous);
   deps.counters.attempts += 1;
   const started = performance.now();

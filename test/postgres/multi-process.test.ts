@@ -177,10 +177,14 @@ backendSuite("postgresBackend(): runner processes on one database", (url) => {
     const ids = answered.map((r) => String(r.headers["webhook-id"]));
     expect(new Set(ids).size).toBe(ids.length);
     expect(ids[0]).toBe(String(refused[0]?.headers["webhook-id"]));
-    const delivered = survivor.lines.flatMap((line) =>
-      (line.report as Line | undefined)?.outcome === "delivered" ? [(line.report as Line).event] : [],
-    );
-    expect(delivered.filter((e) => e !== "in_progress")).toEqual(["started", "finished"]);
+    // Its reports follow the receiver's answers.
+    const delivered = (): unknown[] =>
+      survivor.lines
+        .flatMap((line) =>
+          (line.report as Line | undefined)?.outcome === "delivered" ? [(line.report as Line).event] : [],
+        )
+        .filter((event) => event !== "in_progress");
+    await expect.poll(delivered).toEqual(["started", "finished"]);
   }, 60_000);
 
   it("a process stalled past its heartbeat stops working on the delivery another took over: nothing goes out twice", async () => {

@@ -17,6 +17,7 @@ import { sharedCircuits, type SharedCircuits } from "./circuits.js";
 import { pruneRateLimits, sharedRateLimits } from "./limits.js";
 import { owner as registerOwner, type Owner } from "./owners.js";
 import { adapter } from "./fan-out.js";
+import { pruneBodies } from "./jobs.js";
 import { postgresQueue, type PostgresQueue } from "./queue.js";
 import { postgresRunState, type PostgresRunState } from "./run-state.js";
 
@@ -77,6 +78,7 @@ const MIGRATIONS: readonly Migration[] = [
     job_id       uuid NOT NULL,         -- its pg-boss job
     owner        text NOT NULL,         -- the process that queued it (or adopted it: that one died)
     lane         text NOT NULL,         -- webhook_id:run_id, the job's singletonKey
+    taken        boolean NOT NULL DEFAULT false, -- its job was fetched: overflow never takes it back
     event        text NOT NULL,
     event_id     text NOT NULL,
     run_id       text NOT NULL,
@@ -111,7 +113,8 @@ const MIGRATIONS: readonly Migration[] = [
     probe_at        timestamptz NOT NULL, -- when the next probe may go
     probe_after_ms  float8 NOT NULL,    -- the wait before it, doubled by each failed probe
     probing_until   timestamptz,        -- a probe is out, claimed by one process, until then
-    outage_reported boolean NOT NULL    -- open past disableAfterMs, and reported
+    outage_reported boolean NOT NULL,   -- open past disableAfterMs, and reported
+    last_change     text                -- what the last failure changed (opened, outage), for its process to report
   );`,
 ];
 
@@ -316,6 +319,7 @@ async function tick(parts: Parts): Promise<void> {
       parts.prunedAt = Date.now();
       await runState?.prune(parts.prunedAt - settings.retentionMs);
       await pruneRateLimits(parts.connection);
+      await pruneBodies(parts.connection);
     }
   } catch (error) {
     if (!parts.closed)

@@ -127,12 +127,17 @@ export function sharedCircuits(
         keep(webhookId, rows[0]);
         return 0;
       }
-      // Another process probes, or the circuit closed meanwhile: look again as the row says.
-      const now = await query(`SELECT ${COLUMNS} FROM ${schema}.circuits WHERE webhook_id = $1`, [webhookId]);
+      // Another process probes, or the circuit closed meanwhile: look again as the row says, with the
+      // wait on the server's clock (this host's may be ahead of it).
+      const now = (await query(
+        `SELECT ${COLUMNS}, GREATEST(1, EXTRACT(EPOCH FROM probe_at - now()) * 1000)::float8 AS wait_ms
+         FROM ${schema}.circuits WHERE webhook_id = $1`,
+        [webhookId],
+      )) as Array<DbRow & { wait_ms: number }>;
       keep(webhookId, now[0]);
-      const row = cache.get(webhookId);
-      if (row?.openedAt === undefined) return 0;
-      return row.probing ? RECHECK_WHILE_PROBING_MS : Math.max(1, row.probeAt - Date.now());
+      const row = now[0];
+      if (row?.opened_at == null) return 0;
+      return row.probing ? RECHECK_WHILE_PROBING_MS : Math.ceil(row.wait_ms);
     } catch {
       return 0;
     }
@@ -140,11 +145,19 @@ export function sharedCircuits(
 
   async function recordFailure(webhookId: string, target: string): Promise<void> {
     // $2: failures that open it, $3: the first wait before a probe, $4: the longest, $5: disableAfterMs.
+    // What changed is worked out in the SET, from the row as it is once this statement holds its lock
+    // (a concurrent failure's update included), so that exactly one process reports each change.
     const rows = await query(
-      `WITH before AS (SELECT opened_at, outage_reported FROM ${schema}.circuits WHERE webhook_id = $1)
-       INSERT INTO ${schema}.circuits AS c (webhook_id, failures, opened_at, probe_at, probe_after_ms, probing_until, outage_reported)
-       VALUES ($1, 1, CASE WHEN $2 <= 1 THEN now() END, now() + $3 * interval '1 millisecond', $3, NULL, false)
+      `INSERT INTO ${schema}.circuits AS c (webhook_id, failures, opened_at, probe_at, probe_after_ms,
+         probing_until, outage_reported, last_change)
+       VALUES ($1, 1, CASE WHEN $2 <= 1 THEN now() END, now() + $3 * interval '1 millisecond', $3, NULL, false,
+         CASE WHEN $2 <= 1 THEN 'opened' END)
        ON CONFLICT (webhook_id) DO UPDATE SET
+         last_change = CASE
+           WHEN c.opened_at IS NULL AND c.failures + 1 >= $2 THEN 'opened'
+           WHEN c.opened_at IS NOT NULL AND NOT c.outage_reported AND $5::float8 IS NOT NULL
+             AND now() - c.opened_at >= $5::float8 * interval '1 millisecond' THEN 'outage'
+           END,
          failures = c.failures + 1,
          opened_at = CASE WHEN c.opened_at IS NULL AND c.failures + 1 >= $2 THEN now() ELSE c.opened_at END,
          probe_after_ms = CASE WHEN c.opened_at IS NOT NULL AND c.probing_until IS NOT NULL
@@ -157,18 +170,16 @@ export function sharedCircuits(
          probing_until = CASE WHEN c.opened_at IS NOT NULL THEN NULL ELSE c.probing_until END,
          outage_reported = c.outage_reported OR (c.opened_at IS NOT NULL AND $5::float8 IS NOT NULL
            AND now() - c.opened_at >= $5::float8 * interval '1 millisecond')
-       RETURNING ${COLUMNS}, probe_after_ms,
-         (opened_at IS NOT NULL AND NOT EXISTS (SELECT 1 FROM before WHERE before.opened_at IS NOT NULL)) AS opened_now,
-         (outage_reported AND NOT EXISTS (SELECT 1 FROM before WHERE before.outage_reported)) AS outage_now`,
+       RETURNING ${COLUMNS}, probe_after_ms, last_change`,
       [webhookId, options.failures, options.probeAfterMs, options.maxProbeAfterMs, options.disableAfterMs],
     );
-    const row = rows[0] as
-      (DbRow & { probe_after_ms: number; opened_now: boolean; outage_now: boolean }) | undefined;
+    const row = rows[0] as (DbRow & { probe_after_ms: number; last_change: string | null }) | undefined;
     if (row === undefined) return;
     keep(webhookId, row);
-    if (row.opened_now)
+    if (row.last_change === "opened")
       changed({ webhookId, target, change: "opened", failures: row.failures, probeInMs: row.probe_after_ms });
-    if (row.outage_now) changed({ webhookId, target, change: "outage", failures: row.failures });
+    if (row.last_change === "outage")
+      changed({ webhookId, target, change: "outage", failures: row.failures });
   }
 
   async function recordSuccess(webhookId: string, target: string): Promise<void> {

@@ -13,6 +13,7 @@ import type { DeliveryWorker, DropReason, WorkerContext } from "../../delivery/q
 import type { Delivery, DeliveryProgress } from "../../delivery/types.js";
 import { deliveryFromRow, type DeliveryColumns } from "../_rows.js";
 import { inTransaction, storageError, type Connection } from "./database.js";
+import { isTransient } from "./run-state.js";
 import { adapter } from "./fan-out.js";
 import type { QueueContext } from "./queue.js";
 
@@ -37,6 +38,8 @@ export interface Running {
   readonly controller: AbortController;
   /** The progress writes of this delivery, in order. */
   progress: Promise<void>;
+  /** Set once it is being completed. */
+  settling?: boolean;
 }
 
 /** @internal What a job needs from its queue. */
@@ -47,8 +50,8 @@ export interface JobDeps {
   readonly onDrop: (delivery: Delivery, reason: DropReason) => void;
   /** The delivery's row is gone: it is no longer the queue's to wait for. */
   readonly finished: (deliveryId: string) => void;
-  /** Deletes the job's row and completes it (batched: see {@link completer}). */
-  readonly complete: (entry: Running) => Promise<void>;
+  /** Deletes the job's row and completes it (batched: see {@link completer}); whether it committed. */
+  readonly complete: (entry: Running) => Promise<boolean>;
 }
 
 /** @internal The job's id and attempt, which settle it (and only the attempt that was fetched). */
@@ -110,7 +113,7 @@ async function heartbeat(deps: JobDeps, entry: Running, working: () => boolean):
     // A heartbeat that could not be sent says nothing of the claim: the next one tells.
     return;
   }
-  if (affected !== 0 || !working() || entry.controller.signal.aborted) return;
+  if (affected !== 0 || !working() || entry.settling === true || entry.controller.signal.aborted) return;
   entry.controller.abort(LOST);
   const delivery = entry.delivery;
   const what = delivery
@@ -146,10 +149,15 @@ function workerContext(deps: JobDeps, entry: Running, delivery: Delivery): Worke
   };
 }
 
-/** Deletes the delivery's row and completes the job, once its progress is written; reports a drop. */
+/**
+ * Deletes the delivery's row and completes the job, once its progress is written; reports a drop. One
+ * whose completion failed stays the queue's to wait for: pg-boss hands it out again.
+ */
 async function finish(deps: JobDeps, entry: Running, reason?: DropReason): Promise<void> {
+  // From here, a heartbeat that finds the job gone is this completion, not another process's takeover.
+  entry.settling = true;
   await entry.progress;
-  await deps.complete(entry);
+  if (!(await deps.complete(entry))) return;
   deps.finished(entry.job.data.d);
   if (reason && entry.delivery) deps.onDrop(entry.delivery, reason);
 }
@@ -157,31 +165,39 @@ async function finish(deps: JobDeps, entry: Running, reason?: DropReason): Promi
 /**
  * @internal Completes jobs in one transaction per turn of the event loop, one after the other: their
  * rows deleted (and their bodies, once no row carries them), their jobs completed. A delivery is one
- * transaction less than alone, and a busy queue completes many at once.
+ * transaction less than alone, and a busy queue completes many at once. Resolves whether it committed;
+ * a batch the server refused while away is tried once more after a pause.
  */
-export function completer(context: QueueContext, boss: PgBoss): (entry: Running) => Promise<void> {
+export function completer(context: QueueContext, boss: PgBoss): (entry: Running) => Promise<boolean> {
   const { connection } = context;
   const { schema } = connection;
-  let pending: Array<{ entry: Running; done: () => void }> = [];
+  let pending: Array<{ entry: Running; done: (completed: boolean) => void }> = [];
   let previous = Promise.resolve();
-  const complete = async (batch: ReadonlyArray<{ entry: Running }>): Promise<void> => {
+  const write = (batch: ReadonlyArray<{ entry: Running }>, ids: readonly string[]): Promise<void> =>
+    inTransaction(connection.pool, async (client) => {
+      await client.query(
+        `WITH gone AS (DELETE FROM ${schema}.deliveries WHERE id = ANY($1::text[]) RETURNING body_id)
+         DELETE FROM ${schema}.bodies b USING (SELECT DISTINCT body_id FROM gone) g WHERE b.id = g.body_id
+           AND NOT EXISTS (SELECT 1 FROM ${schema}.deliveries d
+                           WHERE d.body_id = g.body_id AND d.id <> ALL($1::text[]))`,
+        [ids],
+      );
+      await boss.complete(
+        context.queueName,
+        batch.map(({ entry }) => attempt(entry.job)),
+        null,
+        { db: adapter(client) },
+      );
+    });
+  const complete = async (batch: ReadonlyArray<{ entry: Running }>): Promise<boolean> => {
     const ids = batch.map(({ entry }) => entry.job.data.d);
     try {
-      await inTransaction(connection.pool, async (client) => {
-        await client.query(
-          `WITH gone AS (DELETE FROM ${schema}.deliveries WHERE id = ANY($1::text[]) RETURNING body_id)
-           DELETE FROM ${schema}.bodies b USING (SELECT DISTINCT body_id FROM gone) g WHERE b.id = g.body_id
-             AND NOT EXISTS (SELECT 1 FROM ${schema}.deliveries d
-                             WHERE d.body_id = g.body_id AND d.id <> ALL($1::text[]))`,
-          [ids],
-        );
-        await boss.complete(
-          context.queueName,
-          batch.map(({ entry }) => attempt(entry.job)),
-          null,
-          { db: adapter(client) },
-        );
+      await write(batch, ids).catch(async (error: unknown) => {
+        if (!isTransient(error)) throw error;
+        await delay(RETRY_COMPLETE_MS);
+        await write(batch, ids);
       });
+      return true;
     } catch (error) {
       const what = ids.length === 1 ? `delivery ${ids[0] ?? ""} is` : `${ids.length} deliveries are`;
       context.report(
@@ -193,10 +209,11 @@ export function completer(context: QueueContext, boss: PgBoss): (entry: Running)
           ": pg-boss hands them out again once their heartbeat stops, and they are sent again (receivers de-duplicate by webhook-id)",
         ),
       );
+      return false;
     }
   };
   return (entry) =>
-    new Promise<void>((resolve) => {
+    new Promise<boolean>((resolve) => {
       pending.push({ entry, done: resolve });
       if (pending.length > 1) return;
       previous = previous
@@ -204,21 +221,45 @@ export function completer(context: QueueContext, boss: PgBoss): (entry: Running)
         .then(async () => {
           const batch = pending;
           pending = [];
-          await complete(batch);
-          for (const { done } of batch) done();
-        });
+          let completed = false;
+          try {
+            completed = await complete(batch);
+          } finally {
+            for (const { done } of batch) done(completed);
+          }
+        })
+        // A batch's failure is reported in complete(): the next batches go on.
+        .catch(() => undefined);
     });
 }
 
-/** @internal The delivery rows of `ids` that are still there, with their bodies, by id. */
+const RETRY_COMPLETE_MS = 500;
+
+/**
+ * @internal Deletes the bodies no delivery carries. Two processes finishing the last two deliveries of a
+ * body at once each see the other's row, and neither deletes it; a body is committed with its
+ * deliveries, so one without any is unused for good.
+ */
+export async function pruneBodies(connection: Connection): Promise<void> {
+  const { schema } = connection;
+  await connection.pool.query(
+    `DELETE FROM ${schema}.bodies b WHERE NOT EXISTS (SELECT 1 FROM ${schema}.deliveries d WHERE d.body_id = b.id)`,
+  );
+}
+
+/**
+ * @internal The delivery rows of `ids` that are still there, with their bodies, by id; marked `taken`,
+ * under their row locks, so that overflow never takes back a delivery whose job is being worked on
+ * (overflow.ts): a row it is deleting is waited for, and then not returned.
+ */
 export async function loadDeliveries(
   connection: Connection,
   ids: readonly string[],
 ): Promise<Map<string, DeliveryRow>> {
   const { schema } = connection;
   const result = await connection.pool.query(
-    `SELECT d.*, b.body FROM ${schema}.deliveries d JOIN ${schema}.bodies b ON b.id = d.body_id
-     WHERE d.id = ANY($1::text[])`,
+    `UPDATE ${schema}.deliveries d SET taken = true FROM ${schema}.bodies b
+     WHERE d.id = ANY($1::text[]) AND b.id = d.body_id RETURNING d.*, b.body`,
     [ids],
   );
   return new Map((result.rows as DeliveryRow[]).map((row) => [row.id, row]));

@@ -2,10 +2,11 @@
  * @internal The overflow stage of `postgresBackend()`'s queue: past `maxQueued`, the capacity is shared
  * as in the memory queue (docs/delivery.md, "Bounded memory"). A new delivery is admitted only by taking
  * one back from the webhook holding the most of what this process queued (the dead endpoint piling up
- * retries, not its healthy neighbour); of that webhook's deliveries, one of a non-terminal event goes
- * first, the oldest. Only a delivery behind another of its lane is taken back: that one cannot be
- * running anywhere (pg-boss runs a lane's head only), so nothing half-sent is taken from another process.
- * The lane's head, being attempted or waiting out a backoff, is left to finish.
+ * retries, not its healthy neighbour), or the next one when that one has nothing to give; of a
+ * webhook's deliveries, one of a non-terminal event goes first, then the oldest. Only a delivery whose
+ * job was never fetched is taken back (`taken`, set under the row's lock when a job is fetched): nothing
+ * being attempted anywhere is taken from under its process. A lane's head being attempted or waiting out
+ * a backoff is left to finish.
  *
  * The choice is made in two steps: at enqueue, a new delivery whose own webhook holds the most and
  * whose event is not terminal is dropped at once (nothing better can be taken back); the others spill
@@ -32,10 +33,11 @@ export function mayTakeBack(delivery: Delivery, held: ReadonlyMap<string, number
 
 /**
  * @internal Takes back, in the fan-out's transaction, one delivery this owner queued to make room for
- * `delivery`: from the webhook holding the most with it counted, a delivery behind another of its lane
- * (non-terminal first, then oldest; of `delivery`'s own webhook, non-terminal only). Deletes its row
- * and its body once unused; its pg-boss job finds no row when its turn comes, and sends nothing.
- * Resolves with the delivery taken back, or `undefined` when none can be: `delivery` is then dropped.
+ * `delivery`: from the webhook holding the most, with it counted, that has one not taken (non-terminal
+ * first, then oldest; of a webhook holding no more than `delivery`'s own would, none; of its own,
+ * non-terminal only). Deletes its row and its body once unused; its pg-boss job finds no row when its
+ * turn comes, and sends nothing. Resolves with the delivery taken back, or `undefined` when none can
+ * be: `delivery` is then dropped.
  */
 export async function takeBack(
   client: PostgresClient,
@@ -47,13 +49,14 @@ export async function takeBack(
     `WITH counts AS (
        SELECT webhook_id, count(*) + CASE WHEN webhook_id = $2 THEN 1 ELSE 0 END AS n
        FROM ${schema}.deliveries WHERE owner = $1 GROUP BY webhook_id
-     ), heavy AS (
-       SELECT webhook_id FROM counts ORDER BY n DESC, (webhook_id = $2) DESC LIMIT 1
+     ), own AS (
+       SELECT COALESCE((SELECT n FROM counts WHERE webhook_id = $2), 1) AS n
      ), victim AS (
-       SELECT x.id FROM ${schema}.deliveries x JOIN heavy USING (webhook_id)
-       WHERE x.owner = $1 AND (x.webhook_id <> $2 OR NOT x.terminal)
-         AND EXISTS (SELECT 1 FROM ${schema}.deliveries y WHERE y.lane = x.lane AND y.seq < x.seq)
-       ORDER BY x.terminal, x.seq LIMIT 1 FOR UPDATE OF x SKIP LOCKED
+       SELECT x.id FROM ${schema}.deliveries x JOIN counts c USING (webhook_id) CROSS JOIN own
+       WHERE x.owner = $1 AND NOT x.taken
+         AND (c.n > own.n OR (x.webhook_id = $2 AND NOT x.terminal))
+       ORDER BY c.n DESC, (x.webhook_id = $2) DESC, x.terminal, x.seq
+       LIMIT 1 FOR UPDATE OF x SKIP LOCKED
      ), gone AS (
        DELETE FROM ${schema}.deliveries d USING victim WHERE d.id = victim.id
        RETURNING d.*, (SELECT b.body FROM ${schema}.bodies b WHERE b.id = d.body_id) AS body
