@@ -61,6 +61,38 @@ const fromDb = (row: DbRow): Row => ({
   probing: row.probing,
 });
 
+/**
+ * One failed attempt, as one upsert: $2 failures open the circuit, $3 is the first wait before a probe,
+ * $4 the longest, $5 `disableAfterMs`. What changed is worked out in the SET, from the row as it is once
+ * this statement holds its lock (a concurrent failure's update included), so that exactly one process
+ * reports each change.
+ */
+function failureSql(schema: string): string {
+  return `INSERT INTO ${schema}.circuits AS c (webhook_id, failures, opened_at, probe_at, probe_after_ms,
+         probing_until, outage_reported, last_change)
+       VALUES ($1, 1, CASE WHEN $2 <= 1 THEN now() END, now() + $3 * interval '1 millisecond', $3, NULL, false,
+         CASE WHEN $2 <= 1 THEN 'opened' END)
+       ON CONFLICT (webhook_id) DO UPDATE SET
+         last_change = CASE
+           WHEN c.opened_at IS NULL AND c.failures + 1 >= $2 THEN 'opened'
+           WHEN c.opened_at IS NOT NULL AND NOT c.outage_reported AND $5::float8 IS NOT NULL
+             AND now() - c.opened_at >= $5::float8 * interval '1 millisecond' THEN 'outage'
+           END,
+         failures = c.failures + 1,
+         opened_at = CASE WHEN c.opened_at IS NULL AND c.failures + 1 >= $2 THEN now() ELSE c.opened_at END,
+         probe_after_ms = CASE WHEN c.opened_at IS NOT NULL AND c.probing_until IS NOT NULL
+           THEN LEAST(c.probe_after_ms * 2, $4) ELSE c.probe_after_ms END,
+         probe_at = CASE
+           WHEN c.opened_at IS NULL AND c.failures + 1 >= $2 THEN now() + c.probe_after_ms * interval '1 millisecond'
+           WHEN c.opened_at IS NOT NULL AND c.probing_until IS NOT NULL
+             THEN now() + LEAST(c.probe_after_ms * 2, $4) * interval '1 millisecond'
+           ELSE c.probe_at END,
+         probing_until = CASE WHEN c.opened_at IS NOT NULL THEN NULL ELSE c.probing_until END,
+         outage_reported = c.outage_reported OR (c.opened_at IS NOT NULL AND $5::float8 IS NOT NULL
+           AND now() - c.opened_at >= $5::float8 * interval '1 millisecond')
+       RETURNING ${COLUMNS}, probe_after_ms, last_change`;
+}
+
 /** @internal `connection`'s shared breakers, used once `ready` (the schema is migrated) resolves. */
 export function sharedCircuits(
   connection: Connection,
@@ -144,35 +176,13 @@ export function sharedCircuits(
   }
 
   async function recordFailure(webhookId: string, target: string): Promise<void> {
-    // $2: failures that open it, $3: the first wait before a probe, $4: the longest, $5: disableAfterMs.
-    // What changed is worked out in the SET, from the row as it is once this statement holds its lock
-    // (a concurrent failure's update included), so that exactly one process reports each change.
-    const rows = await query(
-      `INSERT INTO ${schema}.circuits AS c (webhook_id, failures, opened_at, probe_at, probe_after_ms,
-         probing_until, outage_reported, last_change)
-       VALUES ($1, 1, CASE WHEN $2 <= 1 THEN now() END, now() + $3 * interval '1 millisecond', $3, NULL, false,
-         CASE WHEN $2 <= 1 THEN 'opened' END)
-       ON CONFLICT (webhook_id) DO UPDATE SET
-         last_change = CASE
-           WHEN c.opened_at IS NULL AND c.failures + 1 >= $2 THEN 'opened'
-           WHEN c.opened_at IS NOT NULL AND NOT c.outage_reported AND $5::float8 IS NOT NULL
-             AND now() - c.opened_at >= $5::float8 * interval '1 millisecond' THEN 'outage'
-           END,
-         failures = c.failures + 1,
-         opened_at = CASE WHEN c.opened_at IS NULL AND c.failures + 1 >= $2 THEN now() ELSE c.opened_at END,
-         probe_after_ms = CASE WHEN c.opened_at IS NOT NULL AND c.probing_until IS NOT NULL
-           THEN LEAST(c.probe_after_ms * 2, $4) ELSE c.probe_after_ms END,
-         probe_at = CASE
-           WHEN c.opened_at IS NULL AND c.failures + 1 >= $2 THEN now() + c.probe_after_ms * interval '1 millisecond'
-           WHEN c.opened_at IS NOT NULL AND c.probing_until IS NOT NULL
-             THEN now() + LEAST(c.probe_after_ms * 2, $4) * interval '1 millisecond'
-           ELSE c.probe_at END,
-         probing_until = CASE WHEN c.opened_at IS NOT NULL THEN NULL ELSE c.probing_until END,
-         outage_reported = c.outage_reported OR (c.opened_at IS NOT NULL AND $5::float8 IS NOT NULL
-           AND now() - c.opened_at >= $5::float8 * interval '1 millisecond')
-       RETURNING ${COLUMNS}, probe_after_ms, last_change`,
-      [webhookId, options.failures, options.probeAfterMs, options.maxProbeAfterMs, options.disableAfterMs],
-    );
+    const rows = await query(failureSql(schema), [
+      webhookId,
+      options.failures,
+      options.probeAfterMs,
+      options.maxProbeAfterMs,
+      options.disableAfterMs,
+    ]);
     const row = rows[0] as (DbRow & { probe_after_ms: number; last_change: string | null }) | undefined;
     if (row === undefined) return;
     keep(webhookId, row);

@@ -38,8 +38,8 @@ export interface Running {
   readonly controller: AbortController;
   /** The progress writes of this delivery, in order. */
   progress: Promise<void>;
-  /** Set once it is being completed. */
-  settling?: boolean;
+  /** Set once its work here is over: it is being completed, or was given up. */
+  settled?: boolean;
 }
 
 /** @internal What a job needs from its queue. */
@@ -66,9 +66,8 @@ export function attempt(job: Job): { id: string; retryCount: number } {
 export async function runJob(deps: JobDeps, entry: Running, row: DeliveryRow | undefined): Promise<void> {
   const { context } = deps;
   const { job } = entry;
-  let working = true;
   const touch = setInterval(() => {
-    void heartbeat(deps, entry, () => working);
+    void heartbeat(deps, entry);
   }, context.touchMs);
   try {
     if (row === undefined) {
@@ -91,7 +90,7 @@ export async function runJob(deps: JobDeps, entry: Running, row: DeliveryRow | u
   } catch (error) {
     context.report(storageError(context.connection, "complete", `run delivery job ${job.id}`, error));
   } finally {
-    working = false;
+    entry.settled = true;
     clearInterval(touch);
   }
 }
@@ -104,7 +103,7 @@ export const LOST = "lost";
  * process was stalled past the heartbeat, and another process took the job over), the work stops here:
  * the other process sends the delivery, under the same webhook-id.
  */
-async function heartbeat(deps: JobDeps, entry: Running, working: () => boolean): Promise<void> {
+async function heartbeat(deps: JobDeps, entry: Running): Promise<void> {
   const { context, boss } = deps;
   let affected: number | undefined;
   try {
@@ -113,7 +112,7 @@ async function heartbeat(deps: JobDeps, entry: Running, working: () => boolean):
     // A heartbeat that could not be sent says nothing of the claim: the next one tells.
     return;
   }
-  if (affected !== 0 || !working() || entry.settling === true || entry.controller.signal.aborted) return;
+  if (affected !== 0 || entry.settled === true || entry.controller.signal.aborted) return;
   entry.controller.abort(LOST);
   const delivery = entry.delivery;
   const what = delivery
@@ -138,7 +137,7 @@ function workerContext(deps: JobDeps, entry: Running, delivery: Delivery): Worke
     // attempt: a process stalled meanwhile past its heartbeat must not send what another one took over.
     sleep: async (ms) => {
       await delay(ms, undefined, { signal });
-      await heartbeat(deps, entry, () => true);
+      await heartbeat(deps, entry);
       signal.throwIfAborted();
     },
     progress: (progress) => {
@@ -155,7 +154,7 @@ function workerContext(deps: JobDeps, entry: Running, delivery: Delivery): Worke
  */
 async function finish(deps: JobDeps, entry: Running, reason?: DropReason): Promise<void> {
   // From here, a heartbeat that finds the job gone is this completion, not another process's takeover.
-  entry.settling = true;
+  entry.settled = true;
   await entry.progress;
   if (!(await deps.complete(entry))) return;
   deps.finished(entry.job.data.d);

@@ -20,11 +20,28 @@ import type { PostgresClient } from "./database.js";
 import type { DeliveryRow } from "./jobs.js";
 
 /**
- * @internal Whether `delivery`, past the room, may take one back rather than be dropped now: its event
- * is terminal (one of its own webhook's non-terminal ones may go instead), or another webhook holds more
+ * @internal Splits the deliveries past this process's room into those that spill to the fan-out's
+ * transaction, to take one back there, and those dropped now. `held` is what this process holds
+ * (written, waiting to be, and admitted with these).
+ */
+export function splitOverflow(
+  over: readonly Delivery[],
+  held: Iterable<Delivery>,
+): { spill: Delivery[]; dropped: Delivery[] } {
+  const perWebhook = new Map<string, number>();
+  for (const { webhookId } of held) perWebhook.set(webhookId, (perWebhook.get(webhookId) ?? 0) + 1);
+  const spill: Delivery[] = [];
+  const dropped: Delivery[] = [];
+  for (const delivery of over) (mayTakeBack(delivery, perWebhook) ? spill : dropped).push(delivery);
+  return { spill, dropped };
+}
+
+/**
+ * Whether `delivery`, past the room, may take one back rather than be dropped now: its event is
+ * terminal (one of its own webhook's non-terminal ones may go instead), or another webhook holds more
  * than its own would with it. `held` counts what this process holds per webhook.
  */
-export function mayTakeBack(delivery: Delivery, held: ReadonlyMap<string, number>): boolean {
+function mayTakeBack(delivery: Delivery, held: ReadonlyMap<string, number>): boolean {
   if (delivery.terminal) return true;
   const own = (held.get(delivery.webhookId) ?? 0) + 1;
   for (const [webhookId, count] of held) if (webhookId !== delivery.webhookId && count > own) return true;

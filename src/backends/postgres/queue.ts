@@ -17,8 +17,8 @@ import type { Delivery } from "../../delivery/types.js";
 import type { BackendLimits } from "../types.js";
 import { deliveryFromRow } from "../_rows.js";
 import { storageError, type Connection } from "./database.js";
-import { fanOutWriter } from "./fan-out.js";
-import { mayTakeBack } from "./overflow.js";
+import { fanOutWriter, type WriterHooks } from "./fan-out.js";
+import { splitOverflow } from "./overflow.js";
 import {
   attempt,
   completer,
@@ -106,20 +106,7 @@ export function postgresQueue(
   const halted = (): boolean => stopped;
   let boss: PgBoss | undefined;
   const signal = wakeups();
-  const writer = fanOutWriter(context, {
-    written: (delivery) => outstanding.set(delivery.id, delivery),
-    dropped: (delivery) => {
-      onDrop(delivery, "overflow");
-    },
-    evicted: (delivery) => {
-      outstanding.delete(delivery.id);
-      onDrop(delivery, "overflow");
-    },
-    changed: () => {
-      signal.wake();
-    },
-    halted,
-  });
+  const writer = fanOutWriter(context, writerHooks(outstanding, onDrop, signal, halted));
 
   /** Deliveries worked on here that another process queued (not in `outstanding`), or in it. */
   const runningOf = (queuedHere: boolean): number => {
@@ -132,30 +119,12 @@ export function postgresQueue(
 
   const fetchLoop = async (): Promise<void> => {
     boss = await context.boss;
-    const deps: JobDeps = {
-      context,
-      boss,
-      worker,
-      onDrop,
-      finished: (id) => outstanding.delete(id),
-      complete: completer(context, boss),
-    };
+    const finished = (id: string): boolean => outstanding.delete(id);
+    const deps: JobDeps = { context, boss, worker, onDrop, finished, complete: completer(context, boss) };
     await fetchJobs(deps, running, limits.maxInFlight, signal, halted);
   };
 
   const idle = (): boolean => size() === 0 && writer.busy === undefined;
-
-  /** What this process holds per webhook (written or waiting to be), with `extra` counted. */
-  const heldPerWebhook = (extra: readonly Delivery[]): Map<string, number> => {
-    const held = new Map<string, number>();
-    const add = (delivery: Delivery): void => {
-      held.set(delivery.webhookId, (held.get(delivery.webhookId) ?? 0) + 1);
-    };
-    for (const delivery of outstanding.values()) add(delivery);
-    for (const delivery of writer.waiting()) add(delivery);
-    for (const delivery of extra) add(delivery);
-    return held;
-  };
 
   return {
     start() {
@@ -172,15 +141,15 @@ export function postgresQueue(
       const admitted = deliveries.slice(0, room);
       // Past the room, a delivery takes one back from the webhook holding the most (overflow.ts), in
       // the fan-out's transaction; or, when none could be better taken back, it is dropped now.
-      const spill: Delivery[] = [];
+      let spill: Delivery[] | undefined;
       if (deliveries.length > room) {
-        const held = heldPerWebhook(admitted);
-        for (const delivery of deliveries.slice(room))
-          if (mayTakeBack(delivery, held)) spill.push(delivery);
-          else onDrop(delivery, "overflow");
+        const held = [...outstanding.values(), ...writer.waiting(), ...admitted];
+        const split = splitOverflow(deliveries.slice(room), held);
+        for (const delivery of split.dropped) onDrop(delivery, "overflow");
+        if (split.spill.length > 0) spill = split.spill;
       }
       // An event with no deliveries is still claimed: another process must not fan it out again.
-      writer.add({ eventId, deliveries: admitted, spill: spill.length > 0 ? spill : undefined });
+      writer.add({ eventId, deliveries: admitted, spill });
     },
     get queued() {
       return writer.count + outstanding.size - runningOf(true);
@@ -203,14 +172,7 @@ export function postgresQueue(
     },
     abandon() {
       abandoned = true;
-      const left: Delivery[] = [];
-      for (const entry of running.values()) {
-        entry.controller.abort();
-        if (entry.delivery) left.push(entry.delivery);
-      }
-      const runningIds = new Set(left.map((d) => d.id));
-      for (const delivery of outstanding.values()) if (!runningIds.has(delivery.id)) left.push(delivery);
-      left.push(...writer.waiting());
+      const left = leftBehind(running, outstanding, writer.waiting());
       signal.wake();
       return left;
     },
@@ -239,6 +201,49 @@ export function postgresQueue(
       running.clear();
     },
   };
+}
+
+/** What the fan-out writer's outcomes change here: the deliveries outstanding, drops, the waiters. */
+function writerHooks(
+  outstanding: Map<string, Delivery>,
+  onDrop: (delivery: Delivery, reason: DropReason) => void,
+  signal: ReturnType<typeof wakeups>,
+  halted: () => boolean,
+): WriterHooks {
+  return {
+    written: (delivery) => outstanding.set(delivery.id, delivery),
+    dropped: (delivery) => {
+      onDrop(delivery, "overflow");
+    },
+    evicted: (delivery) => {
+      outstanding.delete(delivery.id);
+      onDrop(delivery, "overflow");
+    },
+    changed: () => {
+      signal.wake();
+    },
+    halted,
+  };
+}
+
+/**
+ * What an abandoned queue leaves: the jobs worked on here, stopped, then what else it queued or took on,
+ * then what waits to be written, each once.
+ */
+function leftBehind(
+  running: ReadonlyMap<string, Running>,
+  outstanding: ReadonlyMap<string, Delivery>,
+  unwritten: readonly Delivery[],
+): Delivery[] {
+  const left: Delivery[] = [];
+  for (const entry of running.values()) {
+    entry.controller.abort();
+    if (entry.delivery) left.push(entry.delivery);
+  }
+  const runningIds = new Set(left.map((d) => d.id));
+  for (const delivery of outstanding.values()) if (!runningIds.has(delivery.id)) left.push(delivery);
+  left.push(...unwritten);
+  return left;
 }
 
 /**
