@@ -33,6 +33,18 @@ export function backendSuite(title: string, body: (url: string) => void): void {
   });
 }
 
+/**
+ * A `describe()` of postgresBackend() tests that start a server of their own ({@link ownServer}); or one
+ * visible skip saying why they cannot.
+ */
+export function ownServerSuite(title: string, body: () => void): void {
+  describe(title, () => {
+    const skip = BACKEND_SKIP ?? ownServerProblem();
+    if (skip !== undefined) it.skip(skip, () => undefined);
+    else body();
+  });
+}
+
 /** Functions to run after each test of the file, the last added first (closing what it opened). */
 export function cleanupAfterEach(): Array<() => unknown> {
   const cleanup: Array<() => unknown> = [];

@@ -12,13 +12,12 @@ import { LOOPBACK } from "../helpers/loopback.js";
 import { receiverHook } from "../helpers/webhooks.js";
 import {
   adminPool,
-  BACKEND_SKIP,
   backendSuite,
   cleanupAfterEach,
   freshSchema,
   NODE_PROBLEM,
   ownServer,
-  ownServerProblem,
+  ownServerSuite,
 } from "../helpers/postgres.js";
 
 const cleanup = cleanupAfterEach();
@@ -330,36 +329,33 @@ backendSuite("postgresBackend(): rate limits shared by every process", (url) => 
   });
 });
 
-const RESTART_SKIP = BACKEND_SKIP ?? ownServerProblem();
-describe("postgresBackend(): the server restarts mid-run (a server of the test's own)", () => {
-  if (RESTART_SKIP !== undefined) it.skip(RESTART_SKIP, () => undefined);
-  else
-    it("runner calls never throw, and no event is lost", async () => {
-      const server = ownServer();
-      cleanup.push(() => server.stop());
-      await using receiver = await startReceiver();
-      const opened = open(server.url, "restart");
-      await webhook(opened, receiver, "a");
-      const run = opened.notifier.run(RUN);
-      run.started();
-      await opened.notifier.flush();
-      server.down();
-      // Made while the server is down: recorded once it is back, in order.
-      expect(() => run.stats(batch(5))).not.toThrow();
-      const flushed = opened.notifier.flush();
-      await new Promise((resolve) => setTimeout(resolve, 500));
-      server.up();
-      await flushed;
-      server.down();
-      server.up();
-      expect(() => run.finished()).not.toThrow();
-      await opened.notifier.flush();
-      expect(bodies(receiver).map((b) => b.type)).toEqual(["started", "in_progress", "finished"]);
-      expect(bodies(receiver).at(-1)?.data.stats?.requests).toBe(5);
-      expect(new Set(receiver.requests.map((r) => r.headers["webhook-id"])).size).toBe(3);
-      // Reported while it lasted, with what follows.
-      expect(opened.errors.map((e) => e.message).join("\n")).toMatch(/tried again until the server answers/);
-    });
+ownServerSuite("postgresBackend(): the server restarts mid-run (a server of the test's own)", () => {
+  it("runner calls never throw, and no event is lost", async () => {
+    const server = ownServer();
+    cleanup.push(() => server.stop());
+    await using receiver = await startReceiver();
+    const opened = open(server.url, "restart");
+    await webhook(opened, receiver, "a");
+    const run = opened.notifier.run(RUN);
+    run.started();
+    await opened.notifier.flush();
+    server.down();
+    // Made while the server is down: recorded once it is back, in order.
+    expect(() => run.stats(batch(5))).not.toThrow();
+    const flushed = opened.notifier.flush();
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    server.up();
+    await flushed;
+    server.down();
+    server.up();
+    expect(() => run.finished()).not.toThrow();
+    await opened.notifier.flush();
+    expect(bodies(receiver).map((b) => b.type)).toEqual(["started", "in_progress", "finished"]);
+    expect(bodies(receiver).at(-1)?.data.stats?.requests).toBe(5);
+    expect(new Set(receiver.requests.map((r) => r.headers["webhook-id"])).size).toBe(3);
+    // Reported while it lasted, with what follows.
+    expect(opened.errors.map((e) => e.message).join("\n")).toMatch(/tried again until the server answers/);
+  });
 });
 
 describe("postgresBackend(): options", () => {

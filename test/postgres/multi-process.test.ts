@@ -6,7 +6,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
-import { describe, expect, it } from "vitest";
+import { expect, it } from "vitest";
 import { createNotifier } from "runhooks";
 import { postgresStore } from "runhooks/postgres";
 import { startReceiver, type ReceivedRequest, type TestReceiver } from "runhooks/testing";
@@ -14,12 +14,11 @@ import type { WebhookInput } from "../../src/webhooks/model.js";
 import { LOOPBACK } from "../helpers/loopback.js";
 import { receiverHook } from "../helpers/webhooks.js";
 import {
-  BACKEND_SKIP,
   backendSuite,
   cleanupAfterEach,
   freshSchema,
   ownServer,
-  ownServerProblem,
+  ownServerSuite,
 } from "../helpers/postgres.js";
 
 const RUNNER = fileURLToPath(new URL("./fixtures/pg-runner.ts", import.meta.url));
@@ -250,10 +249,9 @@ backendSuite("postgresBackend(): runner processes on one database", (url) => {
   }, 60_000);
 });
 
-const RESTART_SKIP = BACKEND_SKIP ?? ownServerProblem();
-describe("postgresBackend(): runner processes while the database restarts (a server of the test's own)", () => {
-  if (RESTART_SKIP !== undefined) it.skip(RESTART_SKIP, () => undefined);
-  else
+ownServerSuite(
+  "postgresBackend(): runner processes while the database restarts (a server of the test's own)",
+  () => {
     it("no event is lost, no runner call throws, and each goes out once", async () => {
       const server = ownServer();
       cleanup.push(() => server.stop());
@@ -286,4 +284,5 @@ describe("postgresBackend(): runner processes while the database restarts (a ser
       );
       expect(errors.join("\n")).toMatch(/tried again until the server answers/);
     }, 90_000);
-});
+  },
+);
