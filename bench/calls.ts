@@ -138,17 +138,24 @@ function quietTasks(
         `run.stats(), no event${tag}, until recorded`,
         "one call, awaited until flush() resolves (its transaction committed)",
         config.callTimeMs / 3,
-        async () => {
-          const t0 = performance.now();
+        untilFlushed(notifier, () => {
           run.stats(QUIET_BATCH);
-          await notifier.flush();
-          const elapsed = performance.now() - t0;
-          return { overriddenDuration: elapsed, overriddenIterationCost: elapsed };
-        },
+        }),
         { async: true },
       ),
     );
   return tasks;
+}
+
+/** A timed task: one runner call, awaited until `flush()` resolves (what it queued is done). */
+function untilFlushed(notifier: Notifier, call: () => void): Fn {
+  return async () => {
+    const t0 = performance.now();
+    call();
+    await notifier.flush();
+    const elapsed = performance.now() - t0;
+    return { overriddenDuration: elapsed, overriddenIterationCost: elapsed };
+  };
 }
 
 /**
@@ -213,13 +220,9 @@ async function notifierTasks(
     `run.stats() → api_failure (${webhooks} webhooks${tag}), call + dispatch + delivery through a stub`,
     `one call, awaited until its ${webhooks} deliveries are done`,
     config.callTimeMs / 3,
-    async () => {
-      const t0 = performance.now();
+    untilFlushed(notifier, () => {
       eventRun.stats(FAILING_BATCH);
-      await notifier.flush();
-      const elapsed = performance.now() - t0;
-      return { overriddenDuration: elapsed, overriddenIterationCost: elapsed };
-    },
+    }),
     {
       async: true,
       beforeEach: async () => {
