@@ -1,11 +1,11 @@
-import type { EventInput, RunInfo, StatsBatch } from "../src/index.js";
+import type { EventInput, Run, StatsBatch } from "../src/index.js";
 
 /**
  * What a runner knows about a run. Sized so that the `api_failure` event built from it serialises to
  * ~1.5 KB in the JSON envelope, the body size the performance baseline was measured with. The link
  * is message content only (a `.invalid` host, which never resolves): nothing ever connects to it.
  */
-export function runInfo(runId: string): RunInfo {
+export function runInfo(runId: string): Run {
   return {
     id: runId,
     testId: "checkout-v2-peak",

@@ -211,18 +211,20 @@ function interned(check: Check): Check {
  * is on the run tracker's quick path, where `strict`'s per-field checks and earlier copies cost a
  * third of a batch's check.
  */
-function measures(names: readonly string[]): Check {
-  const known: ReadonlySet<string> = new Set(names);
+function measures(names: readonly string[], counts: readonly string[]): Check {
+  const all = [...names, ...counts];
+  const known: ReadonlySet<string> = new Set(all);
+  const whole: ReadonlySet<string> = new Set(counts);
   return (value) => {
     if (!isPlainObject(value)) return FAIL;
     const out: Obj = {};
     let found = 0;
-    for (const name of names) {
+    for (const name of all) {
       const measured = value[name];
       if (measured === undefined) {
         if (Object.hasOwn(value, name)) return FAIL;
       } else {
-        if (!isMeasure(measured)) return FAIL;
+        if (whole.has(name) ? !isCount(measured) : !isMeasure(measured)) return FAIL;
         out[name] = measured;
         found += 1;
       }
@@ -231,7 +233,8 @@ function measures(names: readonly string[]): Check {
   };
 }
 
-const latency = measures(["min", "max", "mean", "median", "p90", "p95", "p99"]);
+// The schema's order, `count` last: the copy has zod's key order.
+const latency = measures(["min", "max", "mean", "median", "p50", "p75", "p90", "p95", "p99", "p999"], ["count"]);
 const codes = record(isStatusCode, count, LIMITS.statusCodes, true);
 const errors = record(isErrorKind, count, LIMITS.errorKinds);
 
@@ -251,6 +254,17 @@ const run = interned(
         rampTo: measure,
         runners: pass((value) => isCount(value) && value >= 1),
         maxVirtualUsers: count,
+        phases: array(
+          strict({
+            name: trimmed(1, LIMITS.shortText),
+            duration: measure,
+            arrivalRate: measure,
+            rampTo: measure,
+            arrivalCount: count,
+            maxVirtualUsers: count,
+          }),
+          LIMITS.phases,
+        ),
       }),
       links: array(
         strict({ title: trimmed(1, LIMITS.shortText), url: viaSchema(httpUrlSchema, new Set()) }, [
@@ -415,11 +429,15 @@ function copiedStats(totals: boolean): Check {
 
 const stats = copiedStats(true);
 const statsBatch = copiedStats(false);
-const benchmark = strict({ score: finite, threshold: finite, lastScores: array(finite, LIMITS.scores) }, [
-  "score",
-  "threshold",
-  "lastScores",
-]);
+const benchmark = strict(
+  {
+    score: finite,
+    threshold: finite,
+    passed: pass((value) => typeof value === "boolean"),
+    lastScores: array(finite, LIMITS.scores),
+  },
+  ["score", "threshold", "passed", "lastScores"],
+);
 
 const base = { id, at: viaSchema(eventTimeSchema), run };
 const inputs: Record<EventName, Check> = {
@@ -445,7 +463,7 @@ const inputs: Record<EventName, Check> = {
     },
     ["run"],
   ),
-  finished: strict({ ...base, stats, score: finite }, ["run", "stats"]),
+  finished: strict({ ...base, stats, score: finite, benchmark }, ["run", "stats"]),
   benchmark_passed: strict({ ...base, stats, benchmark }, ["run", "stats", "benchmark"]),
   benchmark_failed: strict({ ...base, stats, benchmark }, ["run", "stats", "benchmark"]),
 };

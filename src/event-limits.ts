@@ -23,6 +23,8 @@ export const EVENT_LIMITS = Object.freeze({
   labelValue: 1000,
   /** Ad hoc webhook ids a run names. */
   webhooks: 100,
+  /** Phases of a load profile. */
+  phases: 50,
   /** Earlier benchmark scores (`lastScores`). */
   scores: 20,
   /** Error kinds of one `errors` record. */

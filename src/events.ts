@@ -1,4 +1,5 @@
 import { z } from "zod";
+import type { WebhookDefinition } from "./webhooks/model.js";
 import { emptyCounts } from "./_counts.js";
 import { EVENT_LIMITS as LIMITS } from "./event-limits.js";
 
@@ -47,9 +48,32 @@ export function isEventName(value: unknown): value is EventName {
 // are the source of truth and test/events.types.test.ts proves the two agree field for field.
 // ---------------------------------------------------------------------------------------------
 
-/** How the run loads the system under test. All fields optional; numbers are per second unless noted. */
+/**
+ * One phase of a load profile, e.g. Artillery's `config.phases[i]`: a warm-up, a ramp, a plateau.
+ * All fields optional; rates are new virtual users per second.
+ */
+export interface LoadPhase {
+  /** What the phase is called, e.g. `warm up`. */
+  name?: string | undefined;
+  /** Planned duration of the phase in seconds. */
+  duration?: number | undefined;
+  /** New scenarios (virtual users) per second; with `rampTo`, the rate the phase starts at. */
+  arrivalRate?: number | undefined;
+  /** The arrival rate the phase ramps to by its end. */
+  rampTo?: number | undefined;
+  /** Total scenarios the phase starts, for count-based phases. */
+  arrivalCount?: number | undefined;
+  /** Cap on concurrent virtual users during the phase. */
+  maxVirtualUsers?: number | undefined;
+}
+
+/**
+ * How the run loads the system under test. All fields optional; numbers are per second unless noted.
+ * A multi-phase run gives its `phases`, in order; the flat fields then describe the whole run (its
+ * total planned `duration`, the peak rate) or are left out.
+ */
 export interface LoadProfile {
-  /** Planned duration in seconds. */
+  /** Planned duration in seconds (of the whole run, phases included). */
   duration?: number | undefined;
   /** New scenarios (virtual users) per second. */
   arrivalRate?: number | undefined;
@@ -61,6 +85,8 @@ export interface LoadProfile {
   runners?: number | undefined;
   /** Cap on concurrent virtual users. */
   maxVirtualUsers?: number | undefined;
+  /** The phases of a multi-phase profile, in the order they run (at most 50). */
+  phases?: LoadPhase[] | undefined;
 }
 
 /** A link a message shows, e.g. a report or a dashboard. */
@@ -79,8 +105,8 @@ export interface BenchmarkConfig {
   lastScores?: number[] | undefined;
 }
 
-/** What a runner says about a run when it starts tracking it. */
-export interface RunInfo {
+/** The run as events carry it: what the runner said, validated, with ad hoc webhooks as ids only. */
+export interface Run {
   /** Unique id of this run (Predator's report id). Event ids derive from it, so reuse means "the same run". */
   id: string;
   /** Id of the test being run. */
@@ -105,52 +131,78 @@ export interface RunInfo {
   benchmark?: BenchmarkConfig | undefined;
 }
 
-/** The run as events carry it: {@link RunInfo} after validation. */
-export type Run = RunInfo;
+/**
+ * What a runner says about a run when it starts tracking it: a {@link Run}, whose ad hoc `webhooks`
+ * may also be defined inline. An inline definition fires for this run only (it is never global), is
+ * usable at once (no store round trip), and reaches events as its id only: its URL, headers and secret
+ * never appear in a payload.
+ */
+export interface RunInfo extends Omit<Run, "webhooks"> {
+  /**
+   * Ad hoc webhooks that fire for this run only: ids of stored webhooks (unknown ones are reported,
+   * never rejected), or inline definitions (validated now: a bad one throws, naming its field).
+   */
+  webhooks?: ReadonlyArray<string | WebhookDefinition> | undefined;
+}
 
-/** Latency figures in milliseconds. Percentiles cannot be summed, so the latest batch's values win. */
+/**
+ * Latency figures in milliseconds, with the keys runners emit (Artillery's `http.response_time`
+ * summary, autocannon's `latency`). Percentiles cannot be summed, so the latest batch's values win.
+ */
 export interface Latency {
   min?: number | undefined;
   max?: number | undefined;
   mean?: number | undefined;
+  /** The 50th percentile; runners give it as `median`, `p50` or both. */
   median?: number | undefined;
+  p50?: number | undefined;
+  p75?: number | undefined;
   p90?: number | undefined;
   p95?: number | undefined;
   p99?: number | undefined;
+  p999?: number | undefined;
+  /** How many responses the figures are computed from (a whole number). */
+  count?: number | undefined;
 }
 
 /**
- * One batch of statistics from the runner (e.g. one reporting interval).
+ * Statistics from the runner: one batch (e.g. one reporting interval) given to `run.stats()`, or the
+ * run's totals so far given to `run.totals()`.
  *
- * Counts (`requests`, `codes`, `errors`) are added across batches; `latency` and `rps` are replaced by
- * the latest batch that gives them.
+ * One meaning for every runner: a request counts once it *completed*, with a response (counted in
+ * `codes` by its status) or with an error and no response (counted in `errors` by its kind). So
+ * `requests` is `codes` plus `errors` summed, when the runner gives all three. Counts are added across
+ * batches; `latency` and `rps` are replaced by the latest batch that gives them.
  */
 export interface StatsBatch {
-  /** Requests completed in this batch. */
+  /** Requests completed: answered (any status) or failed without an answer. */
   requests?: number | undefined;
-  /** Responses per HTTP status code in this batch, e.g. `{ "200": 1180, "503": 20 }`. */
+  /** Responses per HTTP status code, e.g. `{ "200": 1180, "503": 20 }`. */
   codes?: Record<string, number> | undefined;
-  /** Failed requests per error kind in this batch (no response), e.g. `{ ETIMEDOUT: 3 }`. */
+  /** Requests that failed without a response, per error kind, e.g. `{ ETIMEDOUT: 3 }`. */
   errors?: Record<string, number> | undefined;
-  /** Latency of this batch in milliseconds. */
+  /** Response times in milliseconds, over the batch (or, for totals, over the run). */
   latency?: Latency | undefined;
-  /** Requests per second measured over this batch. */
+  /** Requests per second the runner measured over the batch (for totals, its latest or mean rate). */
   rps?: number | undefined;
 }
 
-/** Statistics accumulated over a run, as events carry them. */
+/** Statistics accumulated over a run, as events carry them (the meanings of {@link StatsBatch}). */
 export interface Stats {
-  /** Requests completed so far. */
+  /** Requests completed so far: answered, or failed without an answer. */
   requests: number;
   /** Responses per HTTP status code so far. */
   codes: Record<string, number>;
-  /** Failed requests per error kind so far. */
+  /** Requests that failed without a response so far, per error kind. */
   errors: Record<string, number>;
   /** Latest latency figures, in milliseconds. */
   latency?: Latency | undefined;
   /** Latest requests-per-second figure. */
   rps?: number | undefined;
-  /** Milliseconds since the run started, when the tracker knows its start. */
+  /**
+   * Milliseconds since the run started, when the tracker knows its start: from the runner's own times
+   * when it gave them (`started({ at })`, `finished({ at })`), else from when the calls were made.
+   */
   elapsedMs?: number | undefined;
 }
 
@@ -175,6 +227,8 @@ export interface RunError {
 export interface BenchmarkResult {
   score: number;
   threshold: number;
+  /** `score >= threshold`. */
+  passed: boolean;
   lastScores: number[];
 }
 
@@ -211,10 +265,15 @@ export interface FailedEvent extends EventBase<"failed"> {
   error?: RunError | undefined;
   stats?: Stats | undefined;
 }
-/** `finished`: the run finished. `score` is present when the runner gave one (0 included). */
+/**
+ * `finished`: the run finished. `score` is present when the runner gave one (0 included); `benchmark`
+ * when it was also held to a threshold: the same verdict the `benchmark_passed` or `benchmark_failed`
+ * before it carried, so a channel that sees only `finished` still sees a failed benchmark.
+ */
 export interface FinishedEvent extends EventBase<"finished"> {
   stats: Stats;
   score?: number | undefined;
+  benchmark?: BenchmarkResult | undefined;
 }
 /** `benchmark_passed`: finished with a score at or above the threshold. Comes before `finished`. */
 export interface BenchmarkPassedEvent extends EventBase<"benchmark_passed"> {
@@ -275,6 +334,15 @@ export const httpUrlSchema = z
 /** @internal When an event happened: ISO 8601 with an offset. */
 export const eventTimeSchema = z.iso.datetime({ offset: true });
 
+const loadPhaseSchema = z.strictObject({
+  name: nonEmptyText.max(LIMITS.shortText).optional(),
+  duration: measure.optional(),
+  arrivalRate: measure.optional(),
+  rampTo: measure.optional(),
+  arrivalCount: count.optional(),
+  maxVirtualUsers: count.optional(),
+});
+
 const loadProfileSchema = z.strictObject({
   duration: measure.optional(),
   arrivalRate: measure.optional(),
@@ -282,6 +350,7 @@ const loadProfileSchema = z.strictObject({
   rampTo: measure.optional(),
   runners: count.min(1, "must be at least 1").optional(),
   maxVirtualUsers: count.optional(),
+  phases: z.array(loadPhaseSchema).max(LIMITS.phases, `at most ${LIMITS.phases} phases`).optional(),
 });
 
 const linkSchema = z.strictObject({ title: nonEmptyText.max(LIMITS.shortText), url: httpUrlSchema });
@@ -294,7 +363,7 @@ const benchmarkConfigSchema = z.strictObject({
   lastScores: lastScoresSchema.optional(),
 });
 
-/** @internal */
+/** @internal The run as events carry it (ad hoc webhooks as ids). */
 export const runInfoSchema = z.strictObject({
   id,
   testId: id,
@@ -317,9 +386,13 @@ const latencySchema = z.strictObject({
   max: measure.optional(),
   mean: measure.optional(),
   median: measure.optional(),
+  p50: measure.optional(),
+  p75: measure.optional(),
   p90: measure.optional(),
   p95: measure.optional(),
   p99: measure.optional(),
+  p999: measure.optional(),
+  count: count.optional(),
 });
 
 /** @internal A key of the `codes` records: an HTTP status code, three digits from 100 to 599. */
@@ -358,6 +431,7 @@ const runErrorSchema = z.strictObject({
 const benchmarkResultSchema = z.strictObject({
   score: z.number(),
   threshold: z.number(),
+  passed: z.boolean(),
   lastScores: z.array(z.number()).max(LIMITS.scores),
 });
 
@@ -372,7 +446,12 @@ export const eventInputSchemas = {
   api_failure: z.strictObject({ ...base, stats: statsSchema, failures: apiFailuresSchema }),
   aborted: z.strictObject({ ...base, reason: text.optional(), stats: statsSchema.optional() }),
   failed: z.strictObject({ ...base, error: runErrorSchema.optional(), stats: statsSchema.optional() }),
-  finished: z.strictObject({ ...base, stats: statsSchema, score: z.number().optional() }),
+  finished: z.strictObject({
+    ...base,
+    stats: statsSchema,
+    score: z.number().optional(),
+    benchmark: benchmarkResultSchema.optional(),
+  }),
   benchmark_passed: z.strictObject({ ...base, stats: statsSchema, benchmark: benchmarkResultSchema }),
   benchmark_failed: z.strictObject({ ...base, stats: statsSchema, benchmark: benchmarkResultSchema }),
 } satisfies Record<EventName, z.ZodType>;

@@ -36,6 +36,7 @@ export type {
   FinishedEvent,
   InProgressEvent,
   Latency,
+  LoadPhase,
   LoadProfile,
   Run,
   RunError,
@@ -61,6 +62,7 @@ export type { Backend, BackendHooks, BackendLimits } from "./backends/types.js";
 
 export type {
   Webhook,
+  WebhookDefinition,
   WebhookInput,
   WebhookJSON,
   WebhookPatch,

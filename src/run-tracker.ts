@@ -10,6 +10,7 @@ import {
   lastScoresSchema,
   statsBatchSchema,
   type ApiFailures,
+  type BenchmarkResult,
   type Latency,
   type EventName,
   type RunError,
@@ -311,16 +312,18 @@ export function step(
         now,
       );
       const threshold = call.threshold ?? run.benchmark?.threshold;
+      let benchmark: BenchmarkResult | undefined;
       if (call.score !== undefined && threshold !== undefined) {
-        const benchmark = {
+        benchmark = Object.freeze({
           score: call.score,
           threshold,
+          passed: call.score >= threshold,
           lastScores: call.lastScores ?? run.benchmark?.lastScores ?? [],
-        };
-        const name = call.score >= threshold ? "benchmark_passed" : "benchmark_failed";
+        });
+        const name = benchmark.passed ? "benchmark_passed" : "benchmark_failed";
         fire(makeEvent(name, run, now, 0, { stats, benchmark }));
       }
-      fire(makeEvent("finished", run, now, 0, stripUndefined({ stats, score: call.score })));
+      fire(makeEvent("finished", run, now, 0, stripUndefined({ stats, score: call.score, benchmark })));
       next = { ...next, stats, phase: "ended" };
       break;
     }

@@ -8,7 +8,7 @@ import {
   type EventInput,
   type EventMap,
   type EventName,
-  type RunInfo,
+  type Run,
   type Stats,
   type StatsBatch,
 } from "../src/events.js";
@@ -18,8 +18,8 @@ import { webhookInputSchema, type WebhookInput } from "../src/webhooks/model.js"
 // typecheck time (npm run typecheck) and fail the build when the two drift apart.
 describe("public types agree with the zod schemas", () => {
   it("run info and stats", () => {
-    expectTypeOf<z.input<typeof runInfoSchema>>().toEqualTypeOf<RunInfo>();
-    expectTypeOf<z.output<typeof runInfoSchema>>().toEqualTypeOf<RunInfo>();
+    expectTypeOf<z.input<typeof runInfoSchema>>().toEqualTypeOf<Run>();
+    expectTypeOf<z.output<typeof runInfoSchema>>().toEqualTypeOf<Run>();
     expectTypeOf<z.input<typeof statsBatchSchema>>().toEqualTypeOf<StatsBatch>();
     expectTypeOf<z.output<typeof statsSchema>>().toEqualTypeOf<Stats>();
   });

@@ -104,10 +104,15 @@ describe("run tracker lifecycle", () => {
     expect(bench?.event === "benchmark_passed" && bench.benchmark).toEqual({
       score: 80,
       threshold: 80,
+      passed: true,
       lastScores: [70, 75],
     });
     const finished = h.events[2];
     expect(finished?.event === "finished" && finished.score).toBe(80);
+    // finished carries the verdict too: a channel subscribed to finished alone still sees it.
+    expect(finished?.event === "finished" && finished.benchmark).toEqual(
+      bench?.event === "benchmark_passed" && bench.benchmark,
+    );
   });
 
   it("treats 0 as a real score and a real threshold", () => {
@@ -128,8 +133,11 @@ describe("run tracker lifecycle", () => {
     expect(bench?.event === "benchmark_failed" && bench.benchmark).toEqual({
       score: 50,
       threshold: 60,
+      passed: false,
       lastScores: [1],
     });
+    const finished = h.events[1];
+    expect(finished?.event === "finished" && finished.benchmark?.passed).toBe(false);
   });
 
   it("emits no benchmark event without a threshold, or without a score", () => {

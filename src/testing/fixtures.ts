@@ -37,7 +37,7 @@ export const sampleStats: Stats = {
 export function sampleEvents(run: Run = sampleRun): { [E in EventName]: EventMap[E] } {
   const at = "2026-01-01T00:00:00.000Z";
   const base = <E extends EventName>(event: E) => ({ id: `evt_sample_${event}`, event, at, run });
-  const benchmark = { score: 91.5, threshold: 80, lastScores: [88.2, 90.1] };
+  const benchmark = { score: 91.5, threshold: 80, passed: true, lastScores: [88.2, 90.1] };
   return {
     started: base("started"),
     in_progress: { ...base("in_progress"), stats: sampleStats },
@@ -48,12 +48,12 @@ export function sampleEvents(run: Run = sampleRun): { [E in EventName]: EventMap
     },
     aborted: { ...base("aborted"), reason: "stopped by operator", stats: sampleStats },
     failed: { ...base("failed"), error: { name: "Error", message: "runner crashed: out of memory" } },
-    finished: { ...base("finished"), stats: sampleStats, score: 91.5 },
+    finished: { ...base("finished"), stats: sampleStats, score: 91.5, benchmark },
     benchmark_passed: { ...base("benchmark_passed"), stats: sampleStats, benchmark },
     benchmark_failed: {
       ...base("benchmark_failed"),
       stats: sampleStats,
-      benchmark: { ...benchmark, score: 62.4 },
+      benchmark: { ...benchmark, score: 62.4, passed: false },
     },
   };
 }
@@ -156,7 +156,7 @@ function edgeCaseEvents(hugeStats: Stats, hugeCodes: Readonly<Record<string, num
         event: "benchmark_passed",
         ...base,
         stats: zeroStats,
-        benchmark: { score: 0, threshold: 0, lastScores: [] },
+        benchmark: { score: 0, threshold: 0, passed: true, lastScores: [] },
       },
     },
     {
@@ -166,7 +166,7 @@ function edgeCaseEvents(hugeStats: Stats, hugeCodes: Readonly<Record<string, num
         event: "benchmark_failed",
         ...base,
         stats: zeroStats,
-        benchmark: { score: -1.25, threshold: 0.5, lastScores: [0, 0.05, 99.95] },
+        benchmark: { score: -1.25, threshold: 0.5, passed: false, lastScores: [0, 0.05, 99.95] },
       },
     },
     { label: "started / minimal run", event: { id: "evt_min_s", event: "started", ...base } },

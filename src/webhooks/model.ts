@@ -137,6 +137,27 @@ export interface WebhookInput {
 }
 
 /**
+ * A webhook declared in code instead of created through `notifier.webhooks`: in
+ * `createNotifier({ webhooks: [...] })` (global unless it says `global: false`) or inline in
+ * `run({ webhooks: [...] })` (for that run only, never global). It is validated when declared (a bad one
+ * throws, naming its field) and usable at once: the next event can go to it, with no store round trip.
+ * It lives in the notifier's memory, beside the store's webhooks: `notifier.webhooks` lists and changes
+ * it like them (a change lasts until the process exits), and another process knows it only if it
+ * declares it too.
+ */
+export interface WebhookDefinition extends Omit<WebhookInput, "name" | "events"> {
+  /**
+   * A stable id, so that the same declaration means the same webhook in every process (a durable or
+   * shared backend's deliveries name it). Default: derived from the URL and format (and, inline, the run).
+   */
+  id?: string | undefined;
+  /** @default the URL's host */
+  name?: string | undefined;
+  /** @default all eight events */
+  events?: readonly EventName[] | undefined;
+}
+
+/**
  * What `notifier.webhooks.update()` takes: any subset of the fields of {@link WebhookInput}. A field that
  * is absent or `undefined` stays as it is; `null` clears `secret`, `headers` or `tenant`.
  *

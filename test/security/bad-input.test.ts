@@ -142,7 +142,7 @@ describe("bad input never hurts the runner", () => {
               at,
               run,
               stats,
-              benchmark: { score: x.score, threshold: 0, lastScores: [] },
+              benchmark: { score: x.score, threshold: 0, passed: x.score >= 0, lastScores: [] },
             },
           ];
           for (const event of events) {
