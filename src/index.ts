@@ -51,12 +51,15 @@ export type {
 export type {
   FinishResult,
   IgnoredCall,
+  RunTime,
+  TimeOptions,
   RunChange,
   RunHandle,
   RunSnapshot,
   RunState,
 } from "./run-tracker.js";
 export { snapshotFromJSON, snapshotToJSON } from "./run-tracker.js";
+export { successScore } from "./score.js";
 export { memoryBackend } from "./backends/memory.js";
 export type { Backend, BackendHooks, BackendLimits } from "./backends/types.js";
 

@@ -7,6 +7,7 @@ import { fastStatsBatch, readStatsBatch, statsFields } from "./_fast-parse.js";
 import {
   emptyStats,
   eventInputSchemas,
+  eventTimeSchema,
   lastScoresSchema,
   statsBatchSchema,
   type ApiFailures,
@@ -20,12 +21,32 @@ import {
   type StatsBatch,
 } from "./events.js";
 
+/**
+ * A time the runner gives for a call: its own clock's record of when it happened (a `Date`,
+ * milliseconds since the epoch, or an ISO 8601 string with an offset). The event's `at` is that time,
+ * and the run's elapsed time is measured between the times given, not between the calls.
+ */
+export type RunTime = Date | number | string;
+
+/** Options of `run.started()`, `run.aborted()` and `run.failed()`. */
+export interface TimeOptions {
+  /** When it happened by the runner's clock. Default: when the call is made. */
+  at?: RunTime | undefined;
+}
+
 /** What `run.finished()` may say. */
 export interface FinishResult {
   /** The run's benchmark score. With a threshold, a benchmark event precedes `finished`. `0` is a score. */
   score?: number | undefined;
   /** A last statistics batch, added like any other (counts add up, latency is replaced). */
   stats?: StatsBatch | undefined;
+  /**
+   * The run's whole totals instead of a last batch (what Artillery's `done` or autocannon's result
+   * give): only what they add to the totals so far counts, as with `run.totals()`. Not with `stats`.
+   */
+  totals?: StatsBatch | undefined;
+  /** When the run ended by the runner's clock; the elapsed time ends there. Default: now. */
+  at?: RunTime | undefined;
   /** Overrides the threshold given in the run info. */
   threshold?: number | undefined;
   /** Overrides the earlier scores given in the run info, most recent first. */
@@ -44,21 +65,29 @@ export interface RunHandle {
   readonly id: string;
   /** True once a terminal event (`aborted`, `failed`, `finished`) has been emitted. */
   readonly ended: boolean;
-  /** The run started: emits `started` (once). */
-  started(): void;
+  /** The run started: emits `started` (once), at the runner's time when `at` is given. */
+  started(options?: TimeOptions): void;
   /**
-   * A batch of statistics. The first batch emits `in_progress` (and `started` first, if the runner never
-   * called `started()`). 5xx codes emit `api_failure`: the first at once, later ones at most once per
-   * cooldown window, carrying the 5xx counts accumulated since the previous one.
+   * A batch of statistics: what happened since the previous batch (a delta). The first batch emits
+   * `in_progress` (and `started` first, if the runner never called `started()`). 5xx codes emit
+   * `api_failure`: the first at once, later ones at most once per cooldown window, carrying the 5xx
+   * counts accumulated since the previous one.
    */
   stats(batch: StatsBatch): void;
+  /**
+   * The run's totals so far (cumulative), for a runner that counts from the start rather than per
+   * period: only the difference from the totals the run has counts, so handing over the same totals
+   * twice, or totals after batches, never counts anything twice. A count lower than the run's is taken
+   * as unchanged. Emits what `stats()` would for that difference.
+   */
+  totals(totals: StatsBatch): void;
   /** The run was stopped: emits `aborted` with the reason. */
-  aborted(reason?: string): void;
+  aborted(reason?: string, options?: TimeOptions): void;
   /**
    * The run failed to run: emits `failed`. Accepts whatever was caught (an Error, a string, nothing);
    * only its name, message and code are kept, never its stack.
    */
-  failed(error?: unknown): void;
+  failed(error?: unknown, options?: TimeOptions): void;
   /**
    * The run finished: emits `benchmark_passed` or `benchmark_failed` (when a threshold and a score are
    * both known; a score equal to the threshold passes), then `finished`.
@@ -69,7 +98,7 @@ export interface RunHandle {
 /** A runner call that was ignored because it would break the lifecycle. */
 export interface IgnoredCall {
   runId: string;
-  call: "started" | "stats" | "aborted" | "failed" | "finished";
+  call: "started" | "stats" | "totals" | "aborted" | "failed" | "finished";
   reason: string;
 }
 
@@ -194,19 +223,22 @@ export function snapshotFromJSON(json: string): RunSnapshot {
   return remembered(snapshot);
 }
 
-/** @internal A validated runner call. */
-export type RunCall =
+/** @internal A validated runner call; `at` is the runner's time of it, in milliseconds. */
+export type RunCall = { at?: number | undefined } & (
   | { kind: "started" }
   | { kind: "stats"; batch: StatsBatch }
+  | { kind: "totals"; batch: StatsBatch }
   | { kind: "aborted"; reason?: string | undefined }
   | { kind: "failed"; error?: RunError | undefined }
   | {
       kind: "finished";
       score?: number | undefined;
       stats?: StatsBatch | undefined;
+      totals?: StatsBatch | undefined;
       threshold?: number | undefined;
       lastScores?: number[] | undefined;
-    };
+    }
+);
 
 /** @internal */
 export interface StepResult {
@@ -254,11 +286,12 @@ export function remembered(snapshot: RunSnapshot): RunSnapshot {
  */
 export function step(
   snapshot: RunSnapshot,
-  call: RunCall,
+  given: RunCall,
   run: Run,
   now: number,
   apiFailureCooldownMs: number,
 ): StepResult {
+  const call = asDelta(given, snapshot.stats);
   if (snapshot.phase === "ended") {
     const ended = snapshot.fired[snapshot.fired.length - 1] ?? "a terminal event";
     return { snapshot, events: [], ignored: `the run already ended (${ended})` };
@@ -353,34 +386,55 @@ function throttle(
 }
 
 const errorInput = z.unknown();
+// A runner's time: a valid Date, epoch milliseconds or an ISO 8601 string with an offset.
+const runTimeSchema = z
+  .union([z.date({ error: "must be a valid Date" }), z.number().nonnegative(), eventTimeSchema], {
+    error: "must be a Date, milliseconds since the epoch or an ISO 8601 time with an offset",
+  })
+  .transform((time) => (typeof time === "number" ? time : new Date(time).getTime()))
+  .optional();
+const timeOptionsSchema = z.strictObject({ at: runTimeSchema }).optional();
 const finishResultSchema = z
   .strictObject({
     score: z.number().optional(),
     stats: statsBatchSchema.optional(),
+    totals: statsBatchSchema.optional(),
     threshold: z.number().optional(),
     lastScores: lastScoresSchema.optional(),
+    at: runTimeSchema,
+  })
+  .refine((result) => result.stats === undefined || result.totals === undefined, {
+    error: "give either stats (a last batch) or totals (the whole run's), not both",
+    path: ["totals"],
   })
   .optional();
 // The rule of the `aborted` event's field, which the reason becomes.
 const reasonSchema = eventInputSchemas.aborted.shape.reason;
 
-/** @internal Validates the argument of a runner call, throwing a ValidationError that names the field. */
-export function parseCall(kind: RunCall["kind"], arg: unknown): RunCall {
+/**
+ * @internal Validates the arguments of a runner call (`options` is the `{ at }` of `started`, `aborted`
+ * and `failed`), throwing a ValidationError that names the field.
+ */
+export function parseCall(kind: RunCall["kind"], arg: unknown, options?: unknown): RunCall {
   switch (kind) {
     case "started":
-      return { kind };
+      return { kind, ...timeOf(arg) };
     case "stats":
-      return {
-        kind,
-        batch: fastStatsBatch(arg) ?? parseOrThrow(statsBatchSchema, arg, "stats batch", "stats"),
-      };
+    case "totals":
+      return { kind, batch: fastStatsBatch(arg) ?? parseOrThrow(statsBatchSchema, arg, "stats batch", kind) };
     case "aborted":
-      return { kind, reason: parseOrThrow(reasonSchema, arg, "abort reason", "reason") };
+      return { kind, reason: parseOrThrow(reasonSchema, arg, "abort reason", "reason"), ...timeOf(options) };
     case "failed":
-      return { kind, error: normaliseError(errorInput.parse(arg)) };
+      return { kind, error: normaliseError(errorInput.parse(arg)), ...timeOf(options) };
     case "finished":
       return { kind, ...parseOrThrow(finishResultSchema, arg, "finish result", "result") };
   }
+}
+
+/** The `{ at }` of a call's options, checked; `{}` without one. */
+function timeOf(options: unknown): { at?: number } {
+  const at = parseOrThrow(timeOptionsSchema, options, "run call options", "options")?.at;
+  return at === undefined ? {} : { at };
 }
 
 function parseOrThrow<T extends z.ZodType>(
@@ -567,18 +621,22 @@ const NO_EVENTS: readonly RunEvent[] = Object.freeze([]);
 /** @internal Creates the handle `notifier.run(info)` returns. `run` must already be validated. */
 export function createRunHandle(run: Run, deps: RunHandleDeps): RunHandle {
   const now = deps.now ?? Date.now;
-  const apply = (kind: RunCall["kind"], arg?: unknown): void => {
+  const apply = (kind: RunCall["kind"], arg?: unknown, options?: unknown): void => {
     // Checked before anything is recorded: a bad argument throws to the runner and changes nothing.
     // Most calls are a statistics batch that changes counters and emits nothing: its quick check
     // (no schema parse, no copies) is enough; everything else takes the schema.
-    const call = (kind === "stats" ? quickStats(arg) : undefined) ?? parseCall(kind, arg);
-    const time = now();
+    const quick = kind === "stats" || kind === "totals" ? quickStats(arg) : undefined;
+    const call: RunCall = quick ? { kind, batch: quick } : parseCall(kind, arg, options);
+    const time = call.at ?? now();
     let ignored: string | undefined;
     const change: RunChange = (before) => {
       const snapshot = before ?? initialSnapshot();
-      if (call.kind === "stats" && quickApply(snapshot, call.batch, time))
+      // Totals become the difference from the snapshot they are applied to: a retried change or
+      // another process's snapshot gives the right difference too.
+      const delta = asDelta(call, snapshot.stats);
+      if (delta.kind === "stats" && quickApply(snapshot, delta.batch, time))
         return { snapshot, events: NO_EVENTS };
-      const result = step(snapshot, call, run, time, deps.apiFailureCooldownMs);
+      const result = step(snapshot, delta, run, time, deps.apiFailureCooldownMs);
       ignored = result.ignored;
       return { snapshot: remembered(result.snapshot), events: result.events };
     };
@@ -609,17 +667,20 @@ export function createRunHandle(run: Run, deps: RunHandleDeps): RunHandle {
     get ended() {
       return deps.state.peek(run.id)?.phase === "ended";
     },
-    started: () => {
-      apply("started");
+    started: (options) => {
+      apply("started", options);
     },
     stats: (batch) => {
       apply("stats", batch);
     },
-    aborted: (reason) => {
-      apply("aborted", reason);
+    totals: (totals) => {
+      apply("totals", totals);
     },
-    failed: (error) => {
-      apply("failed", error);
+    aborted: (reason, options) => {
+      apply("aborted", reason, options);
+    },
+    failed: (error, options) => {
+      apply("failed", error, options);
     },
     finished: (result) => {
       apply("finished", result);
@@ -635,7 +696,7 @@ const BATCH = statsFields();
  * batch), as its fields, read once (latency copied, records as the runner gave them); `undefined` in
  * every other case: the caller then takes the schema, which gives the precise validation error.
  */
-export function quickStats(value: unknown): RunCall | undefined {
+export function quickStats(value: unknown): StatsBatch | undefined {
   if (!readStatsBatch(value, BATCH)) return undefined;
   // Read out at once: the entries read below may be getters that call back into a run handle.
   const { requests, codes, errors, latency, rps } = BATCH;
@@ -645,7 +706,43 @@ export function quickStats(value: unknown): RunCall | undefined {
   if (errors !== undefined) batch.errors = errors;
   if (latency !== undefined) batch.latency = latency;
   if (rps !== undefined) batch.rps = rps;
-  return { kind: "stats", batch };
+  return batch;
+}
+
+/**
+ * The call with cumulative totals (`totals()`, `finished({ totals })`) turned into the batch they add to
+ * `stats`, the run's totals so far; any other call as it is.
+ */
+function asDelta(call: RunCall, stats: Stats): Exclude<RunCall, { kind: "totals" }> {
+  if (call.kind === "totals") return { kind: "stats", batch: difference(call.batch, stats), at: call.at };
+  if (call.kind === "finished" && call.totals !== undefined) {
+    const { totals, ...rest } = call;
+    return { ...rest, stats: difference(totals, stats) };
+  }
+  return call;
+}
+
+/** What `totals` add to `stats`: each count's increase (none where it fell); latency and rps as given. */
+function difference(totals: StatsBatch, stats: Stats): StatsBatch {
+  const batch: StatsBatch = {};
+  if (totals.requests !== undefined) batch.requests = Math.max(0, totals.requests - stats.requests);
+  if (totals.codes !== undefined) batch.codes = increase(totals.codes, stats.codes);
+  if (totals.errors !== undefined) batch.errors = increase(totals.errors, stats.errors);
+  if (totals.latency !== undefined) batch.latency = totals.latency;
+  if (totals.rps !== undefined) batch.rps = totals.rps;
+  return batch;
+}
+
+function increase(
+  totals: Readonly<Record<string, number>>,
+  counted: Readonly<Record<string, number>>,
+): Record<string, number> {
+  const out = emptyCounts();
+  for (const key in totals) {
+    const more = (totals[key] ?? 0) - (Object.hasOwn(counted, key) ? (counted[key] ?? 0) : 0);
+    if (more > 0) out[key] = more;
+  }
+  return out;
 }
 
 /**
