@@ -1,6 +1,6 @@
 import { createInternalBus } from "./bus.js";
-import { BackendError, describe, toValidationError } from "./errors.js";
-import { EVENT_NAMES, runInfoSchema, type RunEvent } from "./events.js";
+import { BackendError, describe } from "./errors.js";
+import { EVENT_NAMES, type RunEvent } from "./events.js";
 import type { DeliveryCounters } from "./delivery/deliver.js";
 import { createDispatcher } from "./dispatch/dispatcher.js";
 import { createRunHandle, type IgnoredCall } from "./run-tracker.js";
@@ -11,6 +11,7 @@ import { gonePolicy } from "./notifier/gone.js";
 import { createLifecycle } from "./notifier/lifecycle.js";
 import { asConfigError, resolveOptions, type NotifierOptions } from "./notifier/options.js";
 import { preview, sendTest } from "./notifier/probes.js";
+import { parseRunInfo } from "./notifier/run-info.js";
 import type { NotifierState } from "./notifier/state.js";
 import type { Notifier } from "./notifier/types.js";
 
@@ -97,9 +98,10 @@ export function createNotifier(options: NotifierOptions = {}): Notifier {
     bus,
     webhooks,
     run(info) {
-      const parsed = runInfoSchema.safeParse(info);
-      if (!parsed.success) throw toValidationError("run info", "info", parsed.error);
-      return createRunHandle(parsed.data, {
+      const { run, inline } = parseRunInfo(info, resolved.declared);
+      // Kept before the handle exists: the run's first event already finds them.
+      resolved.declared.keep(inline, true);
+      return createRunHandle(run, {
         state: runState,
         publish,
         apiFailureCooldownMs: resolved.apiFailureCooldownMs,

@@ -1,5 +1,5 @@
 import { countOption } from "../_check.js";
-import { ConfigError } from "../errors.js";
+import { ConfigError, ValidationError } from "../errors.js";
 import { isEventName, type EventName } from "../events.js";
 import type { FormatterDefinition } from "../formatters/define.js";
 import { createRegistry, type FormatterRegistry } from "../formatters/registry.js";
@@ -20,6 +20,9 @@ import { DEFAULT_DEADLINES, resolveRetry, type ResolvedRetry, type RetryOptions 
 import type { Transport } from "../delivery/types.js";
 import { memoryStore } from "../webhooks/store/memory.js";
 import type { SubscriptionStore } from "../webhooks/store/types.js";
+import { webhookChecks } from "../webhooks/api.js";
+import { declaredWebhooks, type DeclaredWebhooks } from "../webhooks/declared.js";
+import type { WebhookDefinition } from "../webhooks/model.js";
 
 /** Options of {@link createNotifier}. */
 export interface NotifierOptions {
@@ -28,6 +31,15 @@ export interface NotifierOptions {
    * @default memoryStore()
    */
   store?: SubscriptionStore | undefined;
+  /**
+   * Webhooks declared in code, global unless one says `global: false`: validated now (a bad one
+   * throws a `ValidationError` naming `options.webhooks[i]`'s field) and usable by the first run at
+   * once, with no `await`. They live in memory in front of `store` (see {@link WebhookDefinition}).
+   *
+   * @example
+   * createNotifier({ webhooks: [{ url: process.env.SLACK_WEBHOOK_URL, format: "slack", events: ["finished"] }] });
+   */
+  webhooks?: readonly WebhookDefinition[] | undefined;
   /**
    * Extra formats, registered for this notifier only (`json`, `slack`, `teams` and `discord` are built
    * in). A formatter named like a built-in replaces it only with `replace: true`.
@@ -138,7 +150,9 @@ export type Display = Omit<FormatContext, "links" | "webhook">;
 
 /** @internal {@link NotifierOptions}, checked, with every default filled in. */
 export interface ResolvedOptions {
+  /** The store given, with the declared webhooks in front. */
   readonly store: SubscriptionStore;
+  readonly declared: DeclaredWebhooks;
   readonly registry: FormatterRegistry;
   readonly policy: AddressPolicy;
   readonly transport: Transport;
@@ -163,9 +177,12 @@ export function resolveOptions(options: NotifierOptions): ResolvedOptions {
   const policy = asConfigError(() => addressPolicy(options.network));
   const retry = asConfigError(() => resolveRetry(options.retry));
   const circuitBreaker = asConfigError(() => resolveCircuitBreaker(options.circuitBreaker));
+  const registry = createRegistry(options.formatters);
+  const declared = declare(options, registry, policy);
   return {
-    store: options.store ?? memoryStore(),
-    registry: createRegistry(options.formatters),
+    store: declared.store,
+    declared,
+    registry,
     policy,
     transport: options.transport ?? httpTransport({ network: options.network }),
     display: resolveDisplay(options.display),
@@ -182,6 +199,33 @@ export function resolveOptions(options: NotifierOptions): ResolvedOptions {
       maxRuns: countOption("maxRuns", options.maxRuns ?? DEFAULT_MAX_RUNS),
     })),
   };
+}
+
+/** The declared webhooks, checked: @throws {ValidationError} naming `options.webhooks[i]`'s field. */
+function declare(
+  options: NotifierOptions,
+  registry: FormatterRegistry,
+  policy: AddressPolicy,
+): DeclaredWebhooks {
+  const declared = declaredWebhooks(options.store ?? memoryStore(), webhookChecks(registry, policy));
+  const records = (options.webhooks ?? []).map((definition, i) =>
+    declared.check(definition, `options.webhooks[${i}]`),
+  );
+  const seen = new Map<string, number>();
+  records.forEach((record, i) => {
+    const first = seen.get(record.id);
+    if (first !== undefined) {
+      throw new ValidationError("webhook", [
+        {
+          path: `options.webhooks[${i}]`,
+          message: `declares webhook ${record.id} again (as options.webhooks[${first}] does); give each a different id, URL or name`,
+        },
+      ]);
+    }
+    seen.set(record.id, i);
+  });
+  declared.keep(records, false);
+  return declared;
 }
 
 /** @internal Runs `make`, turning what it throws into a {@link ConfigError} with the same message. */

@@ -91,31 +91,7 @@ export function createWebhooksApi(
   reportError: (error: RunhooksError) => void,
   policy: AddressPolicy,
 ): WebhooksApi {
-  // IP-literal URLs in a refused range are refused now, not at the first delivery; host names are
-  // checked at connect time (their addresses can change).
-  const checkUrl = (url: string | undefined, root: string): void => {
-    if (url === undefined) return;
-    const host = new URL(url).hostname.replace(/^\[|\]$/g, "");
-    const range = isIP(host) ? policy.refusal(host) : undefined;
-    if (range !== undefined) {
-      throw new ValidationError("webhook", [
-        {
-          path: `${root}.url`,
-          message: `points at a ${range} address (${host}); allow it with createNotifier({ network: { allowPrivate: true } }) or network.allow`,
-        },
-      ]);
-    }
-  };
-  const checkFormat = (format: string | undefined, root: string): void => {
-    if (format !== undefined && !registry.has(format)) {
-      throw new ValidationError("webhook", [
-        {
-          path: `${root}.format`,
-          message: `unknown format "${format}"; registered formats: ${[...registry.keys()].join(", ")}`,
-        },
-      ]);
-    }
-  };
+  const { checkUrl, checkFormat } = webhookChecks(registry, policy);
   const call = async <T>(operation: string, fn: () => Promise<T>): Promise<T> => {
     try {
       return await fn();
@@ -200,6 +176,44 @@ export function createWebhooksApi(
       return found ? { webhook: toWebhook(next), secret } : undefined;
     },
   };
+}
+
+/** @internal The checks of a new webhook beyond its schema, shared by `create()` and declared webhooks. */
+export interface WebhookChecks {
+  /** @throws {ValidationError} naming `root.url` when the URL is an IP literal in a refused range. */
+  readonly checkUrl: (url: string | undefined, root: string) => void;
+  /** @throws {ValidationError} naming `root.format` when no formatter has that name. */
+  readonly checkFormat: (format: string | undefined, root: string) => void;
+}
+
+/** @internal */
+export function webhookChecks(registry: FormatterRegistry, policy: AddressPolicy): WebhookChecks {
+  // IP-literal URLs in a refused range are refused now, not at the first delivery; host names are
+  // checked at connect time (their addresses can change).
+  const checkUrl = (url: string | undefined, root: string): void => {
+    if (url === undefined) return;
+    const host = new URL(url).hostname.replace(/^\[|\]$/g, "");
+    const range = isIP(host) ? policy.refusal(host) : undefined;
+    if (range !== undefined) {
+      throw new ValidationError("webhook", [
+        {
+          path: `${root}.url`,
+          message: `points at a ${range} address (${host}); allow it with createNotifier({ network: { allowPrivate: true } }) or network.allow`,
+        },
+      ]);
+    }
+  };
+  const checkFormat = (format: string | undefined, root: string): void => {
+    if (format !== undefined && !registry.has(format)) {
+      throw new ValidationError("webhook", [
+        {
+          path: `${root}.format`,
+          message: `unknown format "${format}"; registered formats: ${[...registry.keys()].join(", ")}`,
+        },
+      ]);
+    }
+  };
+  return { checkUrl, checkFormat };
 }
 
 /** A new URL must be written as RFC 3986 writes a URI. @throws {ValidationError} naming `root.url`. */
