@@ -19,9 +19,7 @@ import {
   generateSecret,
   verifyWebhook,
   type DeliveryReport,
-  type EventName,
   type StatsBatch,
-  type Webhook,
 } from "runhooks";
 import { runLoadTest } from "../autocannon-runner/runner.js";
 
@@ -96,13 +94,29 @@ const receiver = await listen(
 const receiverUrl = `http://127.0.0.1:${port(receiver)}`;
 
 // --- 3. The notifier and its webhooks -------------------------------------------------------------
+// Declared in code: usable at once, with no await. Global: they fire for every run.
+const declared = [
+  { id: "perf-team", name: "perf-team (Slack)", url: `${receiverUrl}/slack`, format: "slack" },
+  { id: "ops-channel", name: "ops channel (Teams)", url: `${receiverUrl}/teams`, format: "teams" },
+  { id: "ci", name: "ci (JSON, signed, flaky)", url: `${receiverUrl}/json`, format: "json", secret },
+];
+// Not global: defined inline by run 1, and fires for run 1 only.
+const discord = {
+  id: "checkout-squad",
+  name: "checkout squad (Discord, ad hoc)",
+  url: `${receiverUrl}/discord`,
+  format: "discord",
+};
 const notifier = createNotifier({
+  webhooks: declared,
   // The demo's receiver is on 127.0.0.1, which runhooks refuses unless told otherwise.
   network: { allowPrivate: true },
   apiFailureCooldownMs: 4_000,
   retry: { minDelayMs: MIN_DELAY_MS },
   display: { productName: "runhooks demo" },
 });
+const hooks = [...declared, discord];
+const formatOf = (webhookId: string): string => hooks.find((h) => h.id === webhookId)?.format ?? "?";
 const reports: DeliveryReport[] = [];
 notifier.on("delivery", (report) => {
   reports.push(report);
@@ -111,32 +125,10 @@ notifier.on("delivery", (report) => {
 });
 notifier.on("warning", (warning) => say(`  ${bold("warning")} ${warning.message}`));
 
-const all: EventName[] = [
-  "started",
-  "in_progress",
-  "api_failure",
-  "aborted",
-  "failed",
-  "finished",
-  "benchmark_passed",
-  "benchmark_failed",
-];
-const hook = (name: string, format: string, more: { global?: boolean; secret?: string } = {}) =>
-  notifier.webhooks.create({ name, url: `${receiverUrl}/${format}`, format, events: all, ...more });
-const hooks: Webhook[] = [
-  await hook("perf-team (Slack)", "slack", { global: true }),
-  await hook("ops channel (Teams)", "teams", { global: true }),
-  await hook("ci (JSON, signed, flaky)", "json", { global: true, secret }),
-  // Not global: only a run that names it (run 1) notifies it.
-  await hook("checkout squad (Discord, ad hoc)", "discord"),
-];
-const discord = hooks[3]!;
-const formatOf = (webhookId: string): string => hooks.find((h) => h.id === webhookId)?.format ?? "?";
-
 console.log(
   bold(`runhooks demo`) + dim(` — service http://127.0.0.1:${port(service)}, receiver ${receiverUrl}`),
 );
-console.log(dim(`  webhooks: ${hooks.map((h) => `${h.name} ${h.url}`).join(" · ")}`));
+console.log(dim(`  webhooks: ${hooks.map((h) => h.name).join(" · ")}`));
 console.log(dim(`  the JSON endpoint answers 503 to the first attempt of each delivery, to show retries\n`));
 status.start();
 
@@ -153,7 +145,7 @@ const first = await runLoadTest(notifier, {
     environment: "local",
     load: { duration: DURATION, runners: 1, maxVirtualUsers: 10 },
     links: [{ title: "Report", url: "https://predator.example/reports/demo" }],
-    webhooks: [discord.id],
+    webhooks: [discord],
     benchmark: { threshold: 60, lastScores: [72.5, 68.1] },
   },
   onSecond: progressOf("run 1", DURATION, (second) => {
