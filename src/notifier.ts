@@ -37,11 +37,10 @@ export type {
  * deliverer, which attempts, retries and reports.
  *
  * @example
- * const notifier = createNotifier();
- * await notifier.webhooks.create({ name: "ci", url, format: "json", events: ["finished"], global: true });
+ * const notifier = createNotifier({ webhooks: [{ url, format: "slack", events: ["finished"] }] });
  * const run = notifier.run({ id: "run-42", testId: "t-7", name: "checkout" });
  * run.started();
- * run.finished();
+ * run.finished({ totals: { requests: 360, codes: { "200": 360 } } });
  * await notifier.close();
  */
 export function createNotifier(options: NotifierOptions = {}): Notifier {

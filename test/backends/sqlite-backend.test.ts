@@ -176,6 +176,28 @@ suite("sqliteBackend(): a notifier on the same file resumes what an earlier one 
     expect(inspect(file)).toMatchObject({ deliveries: 0, open: 0 });
   });
 
+  it("a declared webhook's deliveries resume in a notifier that declares it too", async () => {
+    const file = fresh();
+    let up = false;
+    await using receiver = await startReceiver({ respond: () => (up ? 200 : 503) });
+    // No store round trip to declare it: the first call already fires to it, from both processes alike.
+    const declared = {
+      webhooks: [{ url: `${receiver.url}/declared`, format: "json", events: ["started" as const] }],
+    };
+    const first = open(file, declared);
+    first.notifier.run(RUN).started();
+    await receiver.waitFor(1);
+    expect((await first.notifier.close({ timeoutMs: 50 })).drained).toBe(false);
+    expect(inspect(file)).toMatchObject({ deliveries: 1 });
+
+    up = true;
+    const second = open(file, declared);
+    expect((await second.notifier.flush({ timeoutMs: 5000 })).drained).toBe(true);
+    expect(receiver.requests.at(-1)?.path).toBe("/declared");
+    expect(second.reports.filter((r) => r.ok).map((r) => r.event)).toEqual(["started"]);
+    expect(inspect(file)).toMatchObject({ deliveries: 0 });
+  });
+
   it("a restarted runner that replays its calls fires nothing again", async () => {
     const file = fresh();
     await using receiver = await startReceiver();
