@@ -1,15 +1,20 @@
-import type { RunEvent, RunLink, Stats } from "../events.js";
-import { formatDuration, formatLatency, formatNumber, formatTime } from "./_text.js";
+import type { BenchmarkResult, FinishedEvent, RunEvent, RunLink, Stats } from "../events.js";
+import { summarizeLoad } from "./_load.js";
+import {
+  NOTABLE_ERROR_SHARE,
+  addStats,
+  describeErrorShare,
+  errorShare,
+  keyNumbers,
+  topCodes,
+  type ErrorShare,
+  type Fact,
+} from "./_stats.js";
+import { formatNumber, formatTime } from "./_text.js";
 import type { FormatContext } from "./types.js";
 
 /** How an event feels — good, info, warning or bad: it picks the colour in every chat format. */
 export type Tone = "good" | "info" | "warning" | "bad";
-
-/** @internal One labelled value of a message, e.g. `p95 latency: 212 ms`. */
-export interface Fact {
-  label: string;
-  value: string;
-}
 
 /**
  * @internal What every chat format shows for an event, in plain (unescaped) text. Each format renders
@@ -30,7 +35,13 @@ export interface MessageSummary {
   footer: string;
 }
 
-const LOOK: Record<RunEvent["event"], { tone: Tone; emoji: string; verb: string }> = {
+interface Look {
+  tone: Tone;
+  emoji: string;
+  verb: string;
+}
+
+const LOOK: Record<RunEvent["event"], Look> = {
   started: { tone: "info", emoji: "🚀", verb: "started" },
   in_progress: { tone: "info", emoji: "⏳", verb: "is in progress" },
   api_failure: { tone: "warning", emoji: "💥", verb: "is getting server errors" },
@@ -41,143 +52,172 @@ const LOOK: Record<RunEvent["event"], { tone: Tone; emoji: string; verb: string 
   benchmark_failed: { tone: "bad", emoji: "📉", verb: "failed its benchmark" },
 };
 
-/** How many status codes a message lists before it summarises the rest. */
-const TOP_CODES = 5;
+// `finished` looks like its verdict: a channel that subscribes to `finished` only must still see a
+// failed benchmark, or a run that finished with many server errors, as what it is.
+const FINISHED_LOOK = {
+  benchmarkPassed: { tone: "good", emoji: "✅", verb: "finished — benchmark passed" },
+  benchmarkFailed: { tone: "bad", emoji: "📉", verb: "finished — benchmark failed" },
+  withErrors: { tone: "warning", emoji: "⚠️", verb: "finished with errors" },
+} as const satisfies Record<string, Look>;
+
+/** What one event adds to its message, besides the run's name, environment and footer. */
+interface EventPart {
+  look: Look;
+  facts: Fact[];
+  /** Key numbers for the headline, after the verb. */
+  bits: string[];
+  detail?: MessageSummary["detail"];
+}
 
 /** @internal */
 export function summarize(event: RunEvent, context: FormatContext): MessageSummary {
-  const look = LOOK[event.event];
-  const { locale } = context;
   const run = event.run;
-  const n = (value: number, digits = 0): string => formatNumber(value, locale, digits);
-  const facts: Fact[] = [];
-  const add = (label: string, value: string | undefined): void => {
-    if (value !== undefined && value !== "") facts.push({ label, value });
-  };
-  add("Environment", run.environment);
-  let detail: MessageSummary["detail"];
-  const headlineBits: string[] = [];
-
-  switch (event.event) {
-    case "started": {
-      const load = run.load;
-      if (load) {
-        add("Duration", load.duration === undefined ? undefined : formatDuration(load.duration * 1000));
-        if (load.arrivalRate !== undefined) {
-          const ramp = load.rampTo === undefined ? "" : ` → ${n(load.rampTo, 1)}/s`;
-          add("Arrival rate", `${n(load.arrivalRate, 1)}/s${ramp}`);
-        }
-        add("Arrival count", load.arrivalCount === undefined ? undefined : n(load.arrivalCount));
-        add("Runners", load.runners === undefined ? undefined : n(load.runners));
-        add("Max virtual users", load.maxVirtualUsers === undefined ? undefined : n(load.maxVirtualUsers));
-        if (load.duration !== undefined) headlineBits.push(`planned ${formatDuration(load.duration * 1000)}`);
-      }
-      break;
-    }
-    case "api_failure": {
-      add("5xx since last report", n(event.failures.count));
-      add("5xx codes", topCodes(event.failures.codes, locale));
-      add("5xx in total", n(event.failures.total));
-      addStats(event.stats, facts, locale, { codes: false });
-      headlineBits.push(`${n(event.failures.count)} × 5xx (${topCodes(event.failures.codes, locale, 3)})`);
-      break;
-    }
-    case "aborted":
-    case "failed": {
-      if (event.event === "aborted") {
-        detail = event.reason ? { label: "Reason", text: event.reason } : undefined;
-      } else {
-        const error = event.error;
-        const text = error
-          ? error.name && error.name !== "Error"
-            ? `${error.name}: ${error.message}`
-            : error.message
-          : "";
-        detail = { label: "Error", text: text || "No error details were given" };
-        if (error?.code) add("Error code", error.code);
-      }
-      if (event.stats) addStats(event.stats, facts, locale, { codes: true });
-      if (detail) headlineBits.push(detail.text.split("\n")[0] ?? "");
-      break;
-    }
-    case "benchmark_passed":
-    case "benchmark_failed": {
-      const { score, threshold, lastScores } = event.benchmark;
-      add("Score", `${n(score, 1)} (threshold ${n(threshold, 1)})`);
-      add("Last scores", lastScores.length > 0 ? lastScores.map((s) => n(s, 1)).join(", ") : "none yet");
-      addStats(event.stats, facts, locale, { codes: true });
-      headlineBits.push(`score ${n(score, 1)} vs threshold ${n(threshold, 1)}`);
-      break;
-    }
-    case "in_progress":
-    case "finished": {
-      if (event.event === "finished" && event.score !== undefined) add("Score", n(event.score, 1));
-      addStats(event.stats, facts, locale, { codes: true });
-      headlineBits.push(...keyNumbers(event.stats, locale));
-      if (event.event === "finished" && event.score !== undefined)
-        headlineBits.push(`score ${n(event.score, 1)}`);
-      break;
-    }
-  }
-
-  const title = `${run.name} ${look.verb}`;
+  const part = eventPart(event, context.locale);
+  const facts: Fact[] = run.environment ? [{ label: "Environment", value: run.environment }] : [];
+  facts.push(...part.facts.filter((fact) => fact.value !== ""));
+  const { look, bits } = part;
   const where = run.environment ? ` (${run.environment})` : "";
-  const headline = `${look.emoji} ${run.name}${where} ${look.verb}${headlineBits.length > 0 ? `: ${headlineBits.join(", ")}` : ""}`;
   const footerBits = [`run ${run.id}`, `test ${run.testId}`];
   if (run.jobId) footerBits.push(`job ${run.jobId}`);
   footerBits.push(formatTime(event.at, context.timeZone), context.productName);
   return {
     tone: look.tone,
     emoji: look.emoji,
-    title,
-    headline,
+    title: `${run.name} ${look.verb}`,
+    headline: `${look.emoji} ${run.name}${where} ${look.verb}${bits.length > 0 ? `: ${bits.join(", ")}` : ""}`,
     facts,
-    detail,
+    detail: part.detail,
     links: context.links,
     footer: footerBits.join(" · "),
   };
 }
 
-function keyNumbers(stats: Stats, locale: string): string[] {
-  const bits = [`${formatNumber(stats.requests, locale)} requests`];
-  if (stats.latency?.p95 !== undefined) bits.push(`p95 ${formatLatency(stats.latency.p95, locale)}`);
-  const fiveHundreds = sumWhere(stats.codes, (code) => code.startsWith("5"));
-  if (fiveHundreds > 0) bits.push(`${formatNumber(fiveHundreds, locale)} × 5xx`);
-  return bits;
-}
-
-function addStats(stats: Stats, facts: Fact[], locale: string, options: { codes: boolean }): void {
-  const push = (label: string, value: string): void => {
-    facts.push({ label, value });
-  };
-  if (stats.elapsedMs !== undefined) push("Elapsed", formatDuration(stats.elapsedMs));
-  push("Requests", formatNumber(stats.requests, locale));
-  if (stats.rps !== undefined) push("RPS", formatNumber(stats.rps, locale, 1));
-  if (stats.latency?.p95 !== undefined) push("p95 latency", formatLatency(stats.latency.p95, locale));
-  if (stats.latency?.p99 !== undefined) push("p99 latency", formatLatency(stats.latency.p99, locale));
-  const errors = sumWhere(stats.errors, () => true);
-  if (errors > 0) push("Errors", `${formatNumber(errors, locale)} (${topCodes(stats.errors, locale, 3)})`);
-  // api_failure lists its 5xx codes itself; repeating all codes there would bury them.
-  if (options.codes && Object.keys(stats.codes).length > 0)
-    push("Status codes", topCodes(stats.codes, locale));
-}
-
-/** `503 × 160, 500 × 3` — the most frequent first, the rest summed as `+ N more`. */
-export function topCodes(counts: Readonly<Record<string, number>>, locale: string, top = TOP_CODES): string {
-  const entries = Object.entries(counts)
-    .filter(([, count]) => count > 0)
-    .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
-  const shown = entries.slice(0, top).map(([code, count]) => `${code} × ${formatNumber(count, locale)}`);
-  const rest = entries.slice(top);
-  if (rest.length > 0) {
-    const others = rest.reduce((sum, [, count]) => sum + count, 0);
-    shown.push(`+ ${rest.length} more (${formatNumber(others, locale)})`);
+function eventPart(event: RunEvent, locale: string): EventPart {
+  const look = LOOK[event.event];
+  const n = (value: number, digits = 0): string => formatNumber(value, locale, digits);
+  switch (event.event) {
+    case "started": {
+      const load = event.run.load && summarizeLoad(event.run.load, locale);
+      return { look, facts: load?.facts ?? [], bits: load?.headline ? [load.headline] : [] };
+    }
+    case "api_failure": {
+      const facts: Fact[] = [
+        { label: "5xx since last report", value: n(event.failures.count) },
+        { label: "5xx codes", value: topCodes(event.failures.codes, locale) },
+        { label: "5xx in total", value: n(event.failures.total) },
+      ];
+      addStats(event.stats, facts, locale, { codes: false });
+      const bits = [`${n(event.failures.count)} × 5xx (${topCodes(event.failures.codes, locale, 3)})`];
+      return { look, facts, bits };
+    }
+    case "aborted":
+    case "failed":
+      return endedPart(event, look, locale);
+    case "benchmark_passed":
+    case "benchmark_failed": {
+      const verdict = verdictOf(event.benchmark, event.stats, locale);
+      const facts = [verdict.score, lastScores(event.benchmark, locale)];
+      addStats(event.stats, facts, locale, { codes: true });
+      const bits = [verdict.headline];
+      if (verdict.errors) bits.push(describeErrorShare(verdict.errors, locale));
+      return { look, facts, bits };
+    }
+    case "in_progress": {
+      const facts: Fact[] = [];
+      addStats(event.stats, facts, locale, { codes: true });
+      return { look, facts, bits: keyNumbers(event.stats, locale) };
+    }
+    case "finished":
+      return finishedPart(event, locale);
   }
-  return shown.length > 0 ? shown.join(", ") : "none";
 }
 
-function sumWhere(counts: Readonly<Record<string, number>>, keep: (key: string) => boolean): number {
-  let total = 0;
-  for (const key in counts) if (keep(key)) total += counts[key] ?? 0;
-  return total;
+/** `aborted` and `failed`: the reason or error is the point; statistics when the run had some. */
+function endedPart(
+  event: Extract<RunEvent, { event: "aborted" | "failed" }>,
+  look: Look,
+  locale: string,
+): EventPart {
+  const facts: Fact[] = [];
+  let detail: MessageSummary["detail"];
+  if (event.event === "aborted") {
+    detail = event.reason ? { label: "Reason", text: event.reason } : undefined;
+  } else {
+    const error = event.error;
+    const text = error
+      ? error.name && error.name !== "Error"
+        ? `${error.name}: ${error.message}`
+        : error.message
+      : "";
+    detail = { label: "Error", text: text || "No error details were given" };
+    if (error?.code) facts.push({ label: "Error code", value: error.code });
+  }
+  if (event.stats) addStats(event.stats, facts, locale, { codes: true });
+  return { look, facts, bits: detail ? [detail.text.split("\n")[0] ?? ""] : [], detail };
+}
+
+/**
+ * `finished`: a benchmark verdict decides the look, and its score comes first; without one, a notable
+ * error share turns the message amber. The error share is in the headline when the benchmark failed or
+ * when it is notable (see {@link NOTABLE_ERROR_SHARE}).
+ */
+function finishedPart(event: FinishedEvent, locale: string): EventPart {
+  const { benchmark, stats } = event;
+  const facts: Fact[] = [];
+  const bits: string[] = [];
+  let look: Look = LOOK.finished;
+  let errors: ErrorShare | undefined;
+  if (benchmark) {
+    const verdict = verdictOf(benchmark, stats, locale);
+    look = benchmark.passed ? FINISHED_LOOK.benchmarkPassed : FINISHED_LOOK.benchmarkFailed;
+    facts.push(verdict.score);
+    bits.push(verdict.headline);
+    errors = verdict.errors;
+  } else {
+    if (event.score !== undefined)
+      facts.push({ label: "Score", value: formatNumber(event.score, locale, 1) });
+    errors = notableErrors(stats);
+    if (errors) look = FINISHED_LOOK.withErrors;
+  }
+  addStats(stats, facts, locale, { codes: true });
+  bits.push(...keyNumbers(stats, locale, errors));
+  if (!benchmark && event.score !== undefined) bits.push(`score ${formatNumber(event.score, locale, 1)}`);
+  return { look, facts, bits };
+}
+
+/**
+ * A verdict's words: the `Score` fact (`62.4 < threshold 80`), the headline's `score 62.4 < threshold
+ * 80`, and the error share when the headline should give it: always when the benchmark failed (it tells
+ * whether errors were the cause), else when notable.
+ */
+function verdictOf(
+  benchmark: BenchmarkResult,
+  stats: Stats,
+  locale: string,
+): { score: Fact; headline: string; errors?: ErrorShare | undefined } {
+  const { score, threshold } = benchmark;
+  // The sign says what the numbers are; `passed` (the tracker's verdict) picks the look.
+  const sign = score >= threshold ? "≥" : "<";
+  const digits = distinctDigits(score, threshold, locale);
+  const text = `${formatNumber(score, locale, digits)} ${sign} threshold ${formatNumber(threshold, locale, digits)}`;
+  const errors = benchmark.passed ? notableErrors(stats) : errorShare(stats);
+  return { score: { label: "Score", value: text }, headline: `score ${text}`, errors };
+}
+
+/** One decimal, or as many more (up to 4) as it takes for unequal numbers not to print the same. */
+function distinctDigits(a: number, b: number, locale: string): number {
+  let digits = 1;
+  while (digits < 4 && a !== b && formatNumber(a, locale, digits) === formatNumber(b, locale, digits))
+    digits += 1;
+  return digits;
+}
+
+function lastScores(benchmark: BenchmarkResult, locale: string): Fact {
+  const scores = benchmark.lastScores.map((s) => formatNumber(s, locale, 1));
+  return { label: "Last scores", value: scores.length > 0 ? scores.join(", ") : "none yet" };
+}
+
+function notableErrors(stats: Stats): ErrorShare | undefined {
+  const errors = errorShare(stats);
+  return errors !== undefined && errors.share >= NOTABLE_ERROR_SHARE ? errors : undefined;
 }

@@ -28,6 +28,16 @@ export function formatNumber(value: number, locale: string, digits = 0): string 
   return format.format(value);
 }
 
+/**
+ * `14.2 %` for a share of 0.142, with one decimal; `< 0.1 %` for a share too small to show as more
+ * than zero, so a few failures never read as none.
+ */
+export function formatPercent(share: number, locale: string): string {
+  const percent = share * 100;
+  if (percent > 0 && percent < 0.05) return `< ${formatNumber(0.1, locale, 1)} %`;
+  return `${formatNumber(percent, locale, 1)} %`;
+}
+
 /** `212 ms`, `1.9 s`. */
 export function formatLatency(ms: number, locale: string): string {
   return ms < 1000

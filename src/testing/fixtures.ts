@@ -2,8 +2,11 @@ import {
   EVENT_NAMES,
   type EventMap,
   type EventName,
+  type FinishedEvent,
+  type LoadProfile,
   type Run,
   type RunEvent,
+  type StartedEvent,
   type Stats,
 } from "../events.js";
 import { EVENT_LIMITS as LIMITS } from "../event-limits.js";
@@ -58,6 +61,85 @@ export function sampleEvents(run: Run = sampleRun): { [E in EventName]: EventMap
   };
 }
 
+/**
+ * Statistics of a run in trouble: 14.2 % of its 12,000 requests failed on the server's side (1,680 × 503
+ * and 24 timeouts), with every latency key a runner can give.
+ */
+const failingStats: Stats = {
+  requests: 12_000,
+  codes: { "200": 10_216, "404": 80, "503": 1_680 },
+  errors: { ETIMEDOUT: 24 },
+  latency: {
+    min: 4,
+    max: 9_800,
+    mean: 310,
+    median: 61,
+    p50: 61,
+    p75: 140,
+    p90: 610,
+    p95: 1_240,
+    p99: 2_950,
+    p999: 4_870,
+    count: 11_976,
+  },
+  rps: 196.4,
+  elapsedMs: 61_000,
+};
+
+/** A three-phase load profile (warm up, ramp, plateau), as Artillery's `config.phases` gives it. */
+const phasedLoad: LoadProfile = {
+  runners: 2,
+  maxVirtualUsers: 500,
+  phases: [
+    { name: "warm up", duration: 60, arrivalRate: 5 },
+    { name: "ramp", duration: 120, arrivalRate: 5, rampTo: 50 },
+    { name: "plateau", duration: 300, arrivalRate: 50, maxVirtualUsers: 500 },
+  ],
+};
+
+/** The events of {@link sampleEventVariants}. */
+export interface SampleEventVariants {
+  /** `finished` of a run whose benchmark failed (score 62.4 against 80), 14.2 % of requests failed. */
+  finishedBenchmarkFailed: FinishedEvent;
+  /** `finished` of a run held to no benchmark, 14.2 % of requests failed. */
+  finishedWithErrors: FinishedEvent;
+  /** `started` of a run with a three-phase load profile. */
+  startedInPhases: StartedEvent;
+}
+
+/**
+ * Sample events the eight of {@link sampleEvents} do not show: the same kinds in the states a message
+ * must tell apart at a glance. Fixed ids and time, like {@link sampleEvents}; `startedInPhases` gives
+ * `run` a phased load profile.
+ */
+export function sampleEventVariants(run: Run = sampleRun): SampleEventVariants {
+  const at = "2026-01-01T00:00:00.000Z";
+  return {
+    finishedBenchmarkFailed: {
+      id: "evt_sample_finished_benchmark_failed",
+      event: "finished",
+      at,
+      run,
+      stats: failingStats,
+      score: 62.4,
+      benchmark: { score: 62.4, threshold: 80, passed: false, lastScores: [88.2, 90.1] },
+    },
+    finishedWithErrors: {
+      id: "evt_sample_finished_with_errors",
+      event: "finished",
+      at,
+      run,
+      stats: failingStats,
+    },
+    startedInPhases: {
+      id: "evt_sample_started_in_phases",
+      event: "started",
+      at,
+      run: { ...run, load: phasedLoad },
+    },
+  };
+}
+
 /** The sample events as a list, in lifecycle order. */
 export function sampleEventList(run: Run = sampleRun): RunEvent[] {
   const events = sampleEvents(run);
@@ -107,8 +189,12 @@ export function fixtureEvents(): FixtureEvent[] {
   };
   const hugeStats: Stats = { ...sampleStats, codes: hugeCodes, errors: hugeErrors };
 
+  const variants = sampleEventVariants();
   return [
     ...typical.map((event) => ({ label: `${event.event} / typical`, event })),
+    { label: "finished / benchmark failed, 14.2 % errors", event: variants.finishedBenchmarkFailed },
+    { label: "finished / no benchmark, 14.2 % errors", event: variants.finishedWithErrors },
+    { label: "started / three load phases", event: variants.startedInPhases },
     ...sampleEventList(markupRun).map((event) => ({ label: `${event.event} / markup in every text`, event })),
     ...sampleEventList(longRun).map((event) => ({
       label: `${event.event} / very long texts and ${LIMITS.links} links`,
@@ -121,6 +207,56 @@ export function fixtureEvents(): FixtureEvent[] {
         event: { ...event, stats: hugeStats },
       })),
     ...edgeCaseEvents(hugeStats, hugeCodes),
+    ...verdictAndLoadEdgeCases(),
+  ];
+}
+
+/** Edge cases of benchmark verdicts and load profiles, on a minimal run. */
+function verdictAndLoadEdgeCases(): FixtureEvent[] {
+  const minimalRun: Run = { id: "run-min", testId: "test-min", name: "minimal" };
+  const at = "2026-01-01T00:00:00.000Z";
+  const phases = Array.from({ length: LIMITS.phases }, (_, i) => ({
+    name: `phase ${i} with a long descriptive name `.repeat(8).slice(0, LIMITS.shortText).trim(),
+    duration: 86_400 + i,
+    arrivalRate: 1_000_000 + i,
+    rampTo: 2_000_000 + i,
+    arrivalCount: 1_000_000_000,
+    maxVirtualUsers: 1_000_000,
+  }));
+  return [
+    {
+      label: `started / ${LIMITS.phases} load phases with long names`,
+      event: {
+        id: "evt_phases_s",
+        event: "started",
+        at,
+        run: { ...minimalRun, load: { phases } },
+      },
+    },
+    {
+      label: "finished / benchmark failed with no requests",
+      event: {
+        id: "evt_zero_bf_f",
+        event: "finished",
+        at,
+        run: minimalRun,
+        stats: { requests: 0, codes: {}, errors: {} },
+        score: 0,
+        benchmark: { score: 0, threshold: 0.5, passed: false, lastScores: [] },
+      },
+    },
+    {
+      label: "finished / score just under the threshold, every request failed",
+      event: {
+        id: "evt_close_f",
+        event: "finished",
+        at,
+        run: minimalRun,
+        stats: { requests: 10, codes: { "503": 6 }, errors: { ECONNREFUSED: 4 } },
+        score: 79.96,
+        benchmark: { score: 79.96, threshold: 80, passed: false, lastScores: [80] },
+      },
+    },
   ];
 }
 

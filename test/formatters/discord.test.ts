@@ -7,7 +7,7 @@ import {
   type DiscordMessage,
 } from "../../src/formatters/discord.js";
 import { slackFormatter, type SlackMessage } from "../../src/formatters/slack.js";
-import { fixtureEvents, sampleEvents } from "../../src/testing/fixtures.js";
+import { fixtureEvents, sampleEventVariants, sampleEvents } from "../../src/testing/fixtures.js";
 import { testContext } from "../../src/testing/formatter-contract.js";
 
 const discord = discordFormatter();
@@ -42,6 +42,25 @@ describe("discord format", () => {
         { name: "Links", value: "[Report](https://predator.example/reports/run-42)", inline: false },
       ]),
     );
+  });
+
+  // regression: issue 22 (a finished whose benchmark failed looked like a success)
+  it("colours a finished run by its verdict and says it in content and title", () => {
+    const failed = format(sampleEventVariants().finishedBenchmarkFailed).body;
+    expect(failed.content).toMatch(
+      /^📉 checkout flow \(staging\) finished — benchmark failed: score 62\.4 \\< threshold 80, 14\.2 % errors/,
+    );
+    expect(failed.embeds[0]).toMatchObject({
+      title: "📉 checkout flow finished — benchmark failed",
+      color: 0xe01e5a,
+    });
+    expect(failed.embeds[0]?.fields).toContainEqual({
+      name: "Error rate",
+      value: "14.2 % (503 × 1,680, ETIMEDOUT × 24)",
+      inline: true,
+    });
+    expect(format(sampleEvents().finished).body.embeds[0]?.color).toBe(0x2eb67d);
+    expect(format(sampleEventVariants().finishedWithErrors).body.embeds[0]?.color).toBe(0xecb22e);
   });
 
   it("keeps every Discord limit on every fixture", () => {

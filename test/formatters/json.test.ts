@@ -1,5 +1,6 @@
 import { describe, expect, it, vi } from "vitest";
 import { deepFreeze } from "../../src/_freeze.js";
+import { createEventBus } from "../../src/bus.js";
 import { EVENT_NAMES, type RunEvent, type RunInfo } from "../../src/events.js";
 import {
   envelope,
@@ -11,7 +12,7 @@ import {
 import { render } from "../../src/formatters/render.js";
 import { createNotifier } from "../../src/notifier.js";
 import type { RunHandle } from "../../src/run-tracker.js";
-import { sampleEventList, sampleEvents } from "../../src/testing/fixtures.js";
+import { sampleEventList, sampleEventVariants, sampleEvents } from "../../src/testing/fixtures.js";
 import { testContext } from "../../src/testing/formatter-contract.js";
 
 describe("json format", () => {
@@ -415,6 +416,73 @@ describe("json format", () => {
         expect(render(jsonFormatter(), event, testContext()).body).toBe(stringified(event));
       },
     );
+
+    it.each(Object.entries(sampleEventVariants()))(
+      "%s: is JSON.stringify of the envelope, to the byte",
+      (_name, event: RunEvent) => {
+        for (const e of [event, deepFreeze(structuredClone(event))]) {
+          expect(envelopeJson(e)).toBe(stringified(e));
+          expect(envelopeJson(e)).toBe(stringified(e));
+        }
+      },
+    );
+
+    it("sends finished's benchmark, every latency key and the load phases, in the schema's order", () => {
+      const bus = createEventBus();
+      // Given in no particular order: the bus's validation puts the keys in the schema's order.
+      const event = bus.emit("finished", {
+        benchmark: { lastScores: [88.2], passed: false, threshold: 80, score: 62.4 },
+        score: 62.4,
+        stats: {
+          elapsedMs: 61_000,
+          rps: 196.4,
+          latency: { count: 11_976, p999: 4870, p99: 2950, p95: 1240, p90: 610, p75: 140, p50: 61 },
+          errors: { ETIMEDOUT: 24 },
+          codes: { "503": 1680, "200": 10_296 },
+          requests: 12_000,
+        },
+        run: {
+          name: "checkout flow",
+          testId: "test-7",
+          id: "run-42",
+          load: {
+            phases: [
+              { maxVirtualUsers: 500, rampTo: 50, arrivalRate: 5, duration: 120, name: "ramp" },
+              { arrivalCount: 300, duration: 60 },
+            ],
+            runners: 2,
+          },
+        },
+      });
+      const text = render(jsonFormatter(), event, testContext()).body;
+      expect(text).toBe(stringified(event));
+      const { data } = JSON.parse(text) as { data: RunEvent & { event: "finished" } };
+      expect(data.benchmark).toEqual({ score: 62.4, threshold: 80, passed: false, lastScores: [88.2] });
+      expect(Object.keys(data.benchmark ?? {})).toEqual(["score", "threshold", "passed", "lastScores"]);
+      expect(Object.keys(data.stats.latency ?? {})).toEqual([
+        "p50",
+        "p75",
+        "p90",
+        "p95",
+        "p99",
+        "p999",
+        "count",
+      ]);
+      expect(data.run.load?.phases).toEqual([
+        { name: "ramp", duration: 120, arrivalRate: 5, rampTo: 50, maxVirtualUsers: 500 },
+        { duration: 60, arrivalCount: 300 },
+      ]);
+      expect(Object.keys(data.run.load?.phases?.[0] ?? {})).toEqual([
+        "name",
+        "duration",
+        "arrivalRate",
+        "rampTo",
+        "maxVirtualUsers",
+      ]);
+      expect(text).toContain(
+        `"load":{"runners":2,"phases":[{"name":"ramp","duration":120,"arrivalRate":5,"rampTo":50,"maxVirtualUsers":500},{"duration":60,"arrivalCount":300}]}`,
+      );
+    });
 
     it("is rebuilt when a run that is not frozen changes between events", () => {
       const event = structuredClone(sampleEvents().finished) as RunEvent;

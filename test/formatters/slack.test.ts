@@ -7,7 +7,7 @@ import {
   type SlackBlock,
   type SlackMessage,
 } from "../../src/formatters/slack.js";
-import { fixtureEvents, sampleEvents } from "../../src/testing/fixtures.js";
+import { fixtureEvents, sampleEventVariants, sampleEvents } from "../../src/testing/fixtures.js";
 import { testContext } from "../../src/testing/formatter-contract.js";
 
 const slack = slackFormatter();
@@ -33,10 +33,13 @@ describe("slack format", () => {
   it("shows a header, the numbers as fields, a context line, a colour bar and a one-line text", () => {
     const { body } = format(sampleEvents().finished);
     expect(body.text).toBe(
-      "✅ checkout flow (staging) finished: 12,000 requests, p95 212 ms, 160 × 5xx, score 91.5",
+      "✅ checkout flow (staging) finished — benchmark passed: score 91.5 ≥ threshold 80, 1.4 % errors (503 × 160, ETIMEDOUT × 12), 12,000 requests, p95 212 ms",
     );
     expect(body.blocks).toEqual([
-      { type: "header", text: { type: "plain_text", text: "✅ checkout flow finished", emoji: true } },
+      {
+        type: "header",
+        text: { type: "plain_text", text: "✅ checkout flow finished — benchmark passed", emoji: true },
+      },
     ]);
     const attachment = body.attachments[0]!;
     expect(attachment.color).toBe("#2eb67d");
@@ -44,8 +47,8 @@ describe("slack format", () => {
       .flatMap((b) => (b.type === "section" ? (b.fields ?? []) : []))
       .map((f) => f.text);
     expect(fields).toContain("*Requests*\n12,000");
-    expect(fields).toContain("*p95 latency*\n212 ms");
-    expect(fields).toContain("*Score*\n91.5");
+    expect(fields).toContain("*Latency*\np50 48 ms, p95 212 ms, p99 480 ms, max 1.9 s");
+    expect(fields).toContain("*Score*\n91.5 ≥ threshold 80");
     expect(attachment.blocks.at(-1)).toEqual({
       type: "context",
       elements: [
@@ -57,6 +60,10 @@ describe("slack format", () => {
 
   it("colours each outcome", () => {
     const events = sampleEvents();
+    const variants = sampleEventVariants();
+    expect(format(events.finished).body.attachments[0]?.color).toBe("#2eb67d");
+    expect(format(variants.finishedBenchmarkFailed).body.attachments[0]?.color).toBe("#e01e5a");
+    expect(format(variants.finishedWithErrors).body.attachments[0]?.color).toBe("#ecb22e");
     expect(format(events.benchmark_failed).body.attachments[0]?.color).toBe("#e01e5a");
     expect(format(events.aborted).body.attachments[0]?.color).toBe("#ecb22e");
     expect(format(events.started).body.attachments[0]?.color).toBe("#1d9bd1");
@@ -128,6 +135,30 @@ describe("slack format", () => {
     );
     expect(codes).toMatch(
       /^\*Status codes\*\n598 × 4,186, 595 × 4,165, 592 × 4,144, 589 × 4,123, 586 × 4,102, \+ 162 more/,
+    );
+  });
+
+  // regression: issue 22 (a finished whose benchmark failed showed a green ✅ and the score alone)
+  it("shows a failed benchmark on finished: the verdict, the score against the threshold, the error share", () => {
+    const { body } = format(sampleEventVariants().finishedBenchmarkFailed);
+    // Slack decodes &lt; back to "<": only &, < and > are escaped.
+    expect(body.text).toBe(
+      "📉 checkout flow (staging) finished — benchmark failed: score 62.4 &lt; threshold 80, 14.2 % errors (503 × 1,680, ETIMEDOUT × 24), 12,000 requests, p95 1.2 s",
+    );
+    expect(body.blocks[0]?.type === "header" && body.blocks[0].text.text).toBe(
+      "📉 checkout flow finished — benchmark failed",
+    );
+    const fields = texts(body.attachments[0]!.blocks);
+    expect(fields).toContain("*Score*\n62.4 &lt; threshold 80");
+    expect(fields).toContain("*Error rate*\n14.2 % (503 × 1,680, ETIMEDOUT × 24)");
+    expect(fields).toContain("*Latency*\np50 61 ms, p95 1.2 s, p99 3 s, p99.9 4.9 s, max 9.8 s");
+  });
+
+  it("shows the load phases of a started run", () => {
+    const { body } = format(sampleEventVariants().startedInPhases);
+    expect(body.text).toBe("🚀 checkout flow (staging) started: planned 8 min in 3 phases");
+    expect(texts(body.attachments[0]!.blocks)).toContain(
+      "*Phases*\nwarm up 1 min @ 5/s; ramp 2 min 5 → 50/s; plateau 5 min @ 50/s (max 500 VUs)",
     );
   });
 });

@@ -7,7 +7,7 @@ import {
   teamsFormatter,
   type TeamsMessage,
 } from "../../src/formatters/teams.js";
-import { fixtureEvents, sampleEvents } from "../../src/testing/fixtures.js";
+import { fixtureEvents, sampleEventVariants, sampleEvents } from "../../src/testing/fixtures.js";
 import { testContext } from "../../src/testing/formatter-contract.js";
 
 // Microsoft's own Adaptive Cards library: its UMD build parses and validates cards headless.
@@ -65,14 +65,41 @@ describe("teams format", () => {
     const facts = card.body.find((e) => e.type === "FactSet");
     expect(facts?.type === "FactSet" && facts.facts).toEqual(
       expect.arrayContaining([
-        { title: "Score", value: "91.5 (threshold 80)" },
+        { title: "Score", value: "91.5 ≥ threshold 80" },
         { title: "Last scores", value: "88.2, 90.1" },
-        { title: "p95 latency", value: "212 ms" },
+        { title: "Latency", value: "p50 48 ms, p95 212 ms, p99 480 ms, max 1.9 s" },
       ]),
     );
     expect(card.actions).toEqual([
       { type: "Action.OpenUrl", title: "Report", url: "https://predator.example/reports/run-42" },
     ]);
+  });
+
+  // regression: issue 22 (a finished whose benchmark failed looked like a success)
+  it("titles a finished run with its verdict, in the verdict's colour", () => {
+    const variants = sampleEventVariants();
+    const title = (event: Parameters<typeof format>[0]) => cardOf(format(event).body).body[0];
+    expect(title(variants.finishedBenchmarkFailed)).toMatchObject({
+      text: "📉 checkout flow finished — benchmark failed",
+      color: "Attention",
+    });
+    expect(title(sampleEvents().finished)).toMatchObject({
+      text: "✅ checkout flow finished — benchmark passed",
+      color: "Good",
+    });
+    expect(title(variants.finishedWithErrors)).toMatchObject({
+      text: "⚠️ checkout flow finished with errors",
+      color: "Warning",
+    });
+    const facts = cardOf(format(variants.finishedBenchmarkFailed).body).body.find(
+      (e) => e.type === "FactSet",
+    );
+    expect(facts?.type === "FactSet" && facts.facts).toEqual(
+      expect.arrayContaining([
+        { title: "Score", value: "62.4 < threshold 80" },
+        { title: "Error rate", value: "14.2 % (503 × 1,680, ETIMEDOUT × 24)" },
+      ]),
+    );
   });
 
   it("parses with Microsoft's adaptivecards library at version 1.4 with zero validation events, for every fixture", () => {
