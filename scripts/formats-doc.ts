@@ -102,10 +102,11 @@ function section(
 }
 
 /** The sample variants the doc shows after the eight events, with their headings. */
-const VARIANTS: ReadonlyArray<[keyof SampleEventVariants, string]> = [
-  ["finishedBenchmarkFailed", "## `finished`, benchmark failed"],
-  ["finishedWithErrors", "## `finished` without a benchmark, 14.2 % errors"],
-  ["startedInPhases", "## `started`, in three load phases"],
+/** The variants' sections: the sample, its heading, and the name of its Teams picture (render-teams-cards.ts). */
+export const VARIANTS: ReadonlyArray<[keyof SampleEventVariants, string, string]> = [
+  ["finishedBenchmarkFailed", "## `finished`, benchmark failed", "finished-benchmark-failed"],
+  ["finishedWithErrors", "## `finished` without a benchmark, 14.2 % errors", "finished-with-errors"],
+  ["startedInPhases", "## `started`, in three load phases", "started-in-phases"],
 ];
 
 export function formatsDoc(): string {
@@ -140,8 +141,10 @@ export function formatsDoc(): string {
     const picture = `![Teams card for ${name}](images/teams-${name}.png)`;
     out.push(...section(notifier, `## \`${name}\``, events[name], picture));
   }
-  // The Teams pictures are drawn for the eight events only (scripts/render-teams-cards.ts).
-  for (const [key, heading] of VARIANTS) out.push(...section(notifier, heading, variants[key], undefined));
+  for (const [key, heading, picture] of VARIANTS) {
+    const image = `![Teams card for ${heading.slice(3).replaceAll("`", "")}](images/teams-${picture}.png)`;
+    out.push(...section(notifier, heading, variants[key], image));
+  }
   void notifier.close();
   return out.join("\n");
 }

@@ -1,7 +1,7 @@
 /**
- * Renders the Teams card of every sample event with Microsoft's Adaptive Cards renderer (the
+ * Renders the Teams card of every sample event (and of the sample variants) with Microsoft's Adaptive Cards renderer (the
  * `adaptivecards` package) in headless Chromium and saves one PNG per event as
- * docs/images/teams-<event>.png, which docs/formats.md shows.
+ * docs/images/teams-<event>.png (teams-<variant>.png), which docs/formats.md shows.
  *
  *   node --import tsx scripts/render-teams-cards.ts
  *
@@ -20,7 +20,9 @@ import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
 import { EVENT_NAMES, createNotifier } from "../src/index.js";
 import type { TeamsMessage } from "../src/formatters/index.js";
-import { sampleEvents } from "../src/testing/fixtures.js";
+import { sampleEventVariants, sampleEvents } from "../src/testing/fixtures.js";
+import type { RunEvent } from "../src/events.js";
+import { VARIANTS } from "./formats-doc.js";
 import { CHROMIUM, CHROMIUM_ARGS } from "./chromium.js";
 
 const OUT_DIR = fileURLToPath(new URL("../docs/images/", import.meta.url));
@@ -189,8 +191,13 @@ async function main(): Promise<void> {
 
     mkdirSync(OUT_DIR, { recursive: true });
     const events = sampleEvents();
-    for (const name of EVENT_NAMES) {
-      const message = JSON.parse(notifier.preview(events[name], "teams").body) as TeamsMessage;
+    const variants = sampleEventVariants();
+    const cards: Array<[string, RunEvent]> = [
+      ...EVENT_NAMES.map((name): [string, RunEvent] => [name, events[name]]),
+      ...VARIANTS.map(([key, , name]): [string, RunEvent] => [name, variants[key]]),
+    ];
+    for (const [name, event] of cards) {
+      const message = JSON.parse(notifier.preview(event, "teams").body) as TeamsMessage;
       const card = message.attachments[0]?.content;
       if (!card) throw new Error(`${name}: the Teams message has no card`);
       const problems = await page.evaluate(
