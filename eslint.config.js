@@ -5,6 +5,7 @@ export default tseslint.config(
   {
     ignores: [
       "dist/",
+      "packages/*/dist/",
       "node_modules/",
       "coverage/",
       "docs/api/",
@@ -36,7 +37,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ["test/**", "examples/**", "bench/**"],
+    files: ["test/**", "examples/**", "bench/**", "packages/*/test/**"],
     rules: {
       "@typescript-eslint/explicit-module-boundary-types": "off",
       "@typescript-eslint/no-non-null-assertion": "off",

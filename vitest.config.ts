@@ -25,8 +25,9 @@ export default defineConfig({
     ],
   },
   test: {
-    // The examples' tests run too: each example is exercised against loopback in CI.
-    include: ["test/**/*.test.ts", "examples/**/*.test.ts"],
+    // The examples' tests run too: each example is exercised against loopback in CI. So do the
+    // packages' (artillery-plugin-runhooks: a real Artillery, installed by scripts/artillery.sh).
+    include: ["test/**/*.test.ts", "examples/**/*.test.ts", "packages/*/test/**/*.test.ts"],
     // Tests start loopback servers; keep parallelism modest on a 2-core machine.
     pool: "forks",
     testTimeout: 20_000,

@@ -28,7 +28,7 @@ import {
  */
 export type RunTime = Date | number | string;
 
-/** Options of `run.started()`, `run.aborted()` and `run.failed()`. */
+/** Options of `run.started()`, `run.stats()`, `run.totals()`, `run.aborted()` and `run.failed()`. */
 export interface TimeOptions {
   /** When it happened by the runner's clock. Default: when the call is made. */
   at?: RunTime | undefined;
@@ -71,16 +71,17 @@ export interface RunHandle {
    * A batch of statistics: what happened since the previous batch (a delta). The first batch emits
    * `in_progress` (and `started` first, if the runner never called `started()`). 5xx codes emit
    * `api_failure`: the first at once, later ones at most once per cooldown window, carrying the 5xx
-   * counts accumulated since the previous one.
+   * counts accumulated since the previous one. `at`: when the batch was measured by the runner's clock
+   * (e.g. the end of its period), the time of the events it fires and of the elapsed time they show.
    */
-  stats(batch: StatsBatch): void;
+  stats(batch: StatsBatch, options?: TimeOptions): void;
   /**
    * The run's totals so far (cumulative), for a runner that counts from the start rather than per
    * period: only the difference from the totals the run has counts, so handing over the same totals
    * twice, or totals after batches, never counts anything twice. A count lower than the run's is taken
-   * as unchanged. Emits what `stats()` would for that difference.
+   * as unchanged. Emits what `stats()` would for that difference (`at` as for `stats()`).
    */
-  totals(totals: StatsBatch): void;
+  totals(totals: StatsBatch, options?: TimeOptions): void;
   /** The run was stopped: emits `aborted` with the reason. */
   aborted(reason?: string, options?: TimeOptions): void;
   /**
@@ -420,8 +421,10 @@ export function parseCall(kind: RunCall["kind"], arg: unknown, options?: unknown
     case "started":
       return { kind, ...timeOf(arg) };
     case "stats":
-    case "totals":
-      return { kind, batch: fastStatsBatch(arg) ?? parseOrThrow(statsBatchSchema, arg, "stats batch", kind) };
+    case "totals": {
+      const batch = fastStatsBatch(arg) ?? parseOrThrow(statsBatchSchema, arg, "stats batch", kind);
+      return { kind, batch, ...timeOf(options) };
+    }
     case "aborted":
       return { kind, reason: parseOrThrow(reasonSchema, arg, "abort reason", "reason"), ...timeOf(options) };
     case "failed":
@@ -626,7 +629,9 @@ export function createRunHandle(run: Run, deps: RunHandleDeps): RunHandle {
     // Most calls are a statistics batch that changes counters and emits nothing: its quick check
     // (no schema parse, no copies) is enough; everything else takes the schema.
     const quick = kind === "stats" || kind === "totals" ? quickStats(arg) : undefined;
-    const call: RunCall = quick ? { kind, batch: quick } : parseCall(kind, arg, options);
+    const call: RunCall = quick
+      ? { kind, batch: quick, ...(options !== undefined && timeOf(options)) }
+      : parseCall(kind, arg, options);
     const time = call.at ?? now();
     let ignored: string | undefined;
     const change: RunChange = (before) => {
@@ -670,11 +675,11 @@ export function createRunHandle(run: Run, deps: RunHandleDeps): RunHandle {
     started: (options) => {
       apply("started", options);
     },
-    stats: (batch) => {
-      apply("stats", batch);
+    stats: (batch, options) => {
+      apply("stats", batch, options);
     },
-    totals: (totals) => {
-      apply("totals", totals);
+    totals: (totals, options) => {
+      apply("totals", totals, options);
     },
     aborted: (reason, options) => {
       apply("aborted", reason, options);

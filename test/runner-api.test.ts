@@ -98,6 +98,19 @@ describe("runner timestamps", () => {
     expect(h.statsOf("finished")?.elapsedMs).toBe(12_000);
   });
 
+  it("stamps a batch with the time the runner measured it", () => {
+    const h = harness();
+    h.handle.started({ at: T0 - 10_000 });
+    h.advance(5_000); // the runner's period is reported late: its own time counts
+    h.handle.stats({ requests: 5, codes: { "200": 4, "503": 1 } }, { at: T0 - 8_000 });
+    expect(h.statsOf("in_progress")?.elapsedMs).toBe(2_000);
+    expect(h.last("api_failure")?.at).toBe("2026-12-04T09:59:52.000Z");
+    h.handle.totals({ requests: 9 }, { at: T0 - 6_000 });
+    h.handle.finished({ at: T0 });
+    expect(h.statsOf("finished")).toMatchObject({ requests: 9, elapsedMs: 10_000 });
+    expect(() => h.handle.stats({ requests: 1 }, { at: "soon" })).toThrow(/options\.at/);
+  });
+
   it("takes ISO strings and epoch milliseconds, for aborted and failed too", () => {
     const aborted = harness();
     aborted.handle.started({ at: "2026-12-04T09:59:00.000Z" });
