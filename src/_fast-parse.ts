@@ -1,6 +1,7 @@
 import { defineFrozen } from "./_counts.js";
 import { EVENT_LIMITS as LIMITS } from "./event-limits.js";
 import {
+  LATENCY_KEYS,
   type EventName,
   type Latency,
   type StatsBatch,
@@ -234,7 +235,10 @@ function measures(names: readonly string[], counts: readonly string[]): Check {
 }
 
 // The schema's order, `count` last: the copy has zod's key order.
-const latency = measures(["min", "max", "mean", "median", "p50", "p75", "p90", "p95", "p99", "p999"], ["count"]);
+const latency = measures(
+  LATENCY_KEYS.filter((key) => key !== "count"),
+  ["count"],
+);
 const codes = record(isStatusCode, count, LIMITS.statusCodes, true);
 const errors = record(isErrorKind, count, LIMITS.errorKinds);
 

@@ -165,6 +165,21 @@ export interface Latency {
   count?: number | undefined;
 }
 
+/** The keys of {@link Latency}, as runners emit them: the measures in milliseconds, then `count`. */
+export const LATENCY_KEYS = [
+  "min",
+  "max",
+  "mean",
+  "median",
+  "p50",
+  "p75",
+  "p90",
+  "p95",
+  "p99",
+  "p999",
+  "count",
+] as const satisfies ReadonlyArray<keyof Latency>;
+
 /**
  * Statistics from the runner: one batch (e.g. one reporting interval) given to `run.stats()`, or the
  * run's totals so far given to `run.totals()`.

@@ -19,7 +19,7 @@ export { createEventBus } from "./bus.js";
 export type { BusChannels, EventBus } from "./bus.js";
 export type { Listener } from "./_emitter.js";
 
-export { EVENT_NAMES, OUTCOME_EVENTS, emptyStats, isEventName } from "./events.js";
+export { EVENT_NAMES, LATENCY_KEYS, OUTCOME_EVENTS, emptyStats, isEventName } from "./events.js";
 export type {
   AbortedEvent,
   ApiFailureEvent,

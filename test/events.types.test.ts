@@ -1,6 +1,7 @@
 import type { z } from "zod";
 import { describe, expectTypeOf, it } from "vitest";
 import {
+  LATENCY_KEYS,
   eventInputSchemas,
   runInfoSchema,
   statsBatchSchema,
@@ -22,6 +23,8 @@ describe("public types agree with the zod schemas", () => {
     expectTypeOf<z.output<typeof runInfoSchema>>().toEqualTypeOf<Run>();
     expectTypeOf<z.input<typeof statsBatchSchema>>().toEqualTypeOf<StatsBatch>();
     expectTypeOf<z.output<typeof statsSchema>>().toEqualTypeOf<Stats>();
+    // Every key of a latency summary, none more (runner adapters copy exactly these).
+    expectTypeOf<(typeof LATENCY_KEYS)[number]>().toEqualTypeOf<keyof NonNullable<Stats["latency"]>>();
   });
 
   it("each event's payload", () => {

@@ -1,19 +1,5 @@
-import type { Latency, StatsBatch } from "runhooks";
+import { LATENCY_KEYS, type Latency, type StatsBatch } from "runhooks";
 import type { ArtilleryMetrics } from "./artillery.js";
-
-const LATENCY_KEYS = [
-  "min",
-  "max",
-  "mean",
-  "median",
-  "p50",
-  "p75",
-  "p90",
-  "p95",
-  "p99",
-  "p999",
-  "count",
-] as const satisfies ReadonlyArray<keyof Latency>;
 
 // An HTTP status code, as runhooks accepts them in `codes`.
 const STATUS = /^[1-5]\d\d$/;
