@@ -155,7 +155,11 @@ describe("createEventBus", () => {
     [
       "a verdict's last scores",
       "benchmark_passed",
-      { run, stats, benchmark: { score: 1, threshold: 1, passed: true, lastScores: Array<number>(21).fill(1) } },
+      {
+        run,
+        stats,
+        benchmark: { score: 1, threshold: 1, passed: true, lastScores: Array<number>(21).fill(1) },
+      },
       "event.benchmark.lastScores: Too big: expected array to have <=20 items",
     ],
     [
