@@ -200,14 +200,8 @@ export function snapshotToJSON(snapshot: RunSnapshot): string {
  */
 export function snapshotFromJSON(json: string): RunSnapshot {
   const raw = JSON.parse(json) as RunSnapshot;
-  const stats: Stats = {
-    requests: raw.stats.requests,
-    codes: addCounts(emptyCounts(), raw.stats.codes),
-    errors: addCounts(emptyCounts(), raw.stats.errors),
-  };
-  if (raw.stats.latency !== undefined) stats.latency = Object.freeze({ ...raw.stats.latency });
-  if (raw.stats.rps !== undefined) stats.rps = raw.stats.rps;
-  if (raw.stats.elapsedMs !== undefined) stats.elapsedMs = raw.stats.elapsedMs;
+  const stats = ownStats(raw.stats);
+  if (stats.latency !== undefined) stats.latency = Object.freeze({ ...stats.latency });
   const pending = raw.apiFailure.pending;
   const snapshot: RunSnapshot = {
     phase: raw.phase,
@@ -282,8 +276,10 @@ export function remembered(snapshot: RunSnapshot): RunSnapshot {
 
 /**
  * @internal The lifecycle semantics as a function: one call, the snapshot before it, and the time,
- * give the snapshot after it and the events to emit, in order. The snapshot is consumed: its running
- * totals are updated in place (see addBatch) and belong to the snapshot returned.
+ * give the snapshot after it and the events to emit, in order. The snapshot given is left as it was
+ * (the totals are copied before they change): a durable run state may apply a change to the same
+ * snapshot twice, an optimistic attempt then the one in its transaction. Only quickApply, the path of a
+ * call that fires nothing, counts in place.
  */
 export function step(
   snapshot: RunSnapshot,
@@ -318,7 +314,8 @@ export function step(
     case "stats": {
       // A runner that reports statistics has evidently started, even if it never said so.
       if (next.phase === "idle") start();
-      const stats = withElapsed(addBatch(next.stats, call.batch), next.startedAt, now);
+      const stats = withElapsed(addBatch(ownStats(next.stats), call.batch), next.startedAt, now);
+      next = { ...next, stats };
       if (!next.fired.includes("in_progress")) fire(makeEvent("in_progress", run, now, 0, { stats }));
       const fresh = emptyCounts();
       const count = serverErrors(call.batch.codes, fresh);
@@ -332,7 +329,8 @@ export function step(
 
     case "aborted":
     case "failed": {
-      const stats = next.phase === "running" ? withElapsed(next.stats, next.startedAt, now) : undefined;
+      const stats =
+        next.phase === "running" ? withElapsed(ownStats(next.stats), next.startedAt, now) : undefined;
       const extra = call.kind === "aborted" ? { reason: call.reason, stats } : { error: call.error, stats };
       fire(makeEvent(call.kind, run, now, 0, stripUndefined(extra)));
       next = { ...next, phase: "ended" };
@@ -340,11 +338,8 @@ export function step(
     }
 
     case "finished": {
-      const stats = withElapsed(
-        call.stats ? addBatch(next.stats, call.stats) : next.stats,
-        next.startedAt,
-        now,
-      );
+      const own = ownStats(next.stats);
+      const stats = withElapsed(call.stats ? addBatch(own, call.stats) : own, next.startedAt, now);
       const threshold = call.threshold ?? run.benchmark?.threshold;
       let benchmark: BenchmarkResult | undefined;
       if (call.score !== undefined && threshold !== undefined) {
@@ -389,9 +384,13 @@ function throttle(
 const errorInput = z.unknown();
 // A runner's time: a valid Date, epoch milliseconds or an ISO 8601 string with an offset.
 const runTimeSchema = z
-  .union([z.date({ error: "must be a valid Date" }), z.number().nonnegative(), eventTimeSchema], {
-    error: "must be a Date, milliseconds since the epoch or an ISO 8601 time with an offset",
-  })
+  // Within what a Date can hold (±8.64e15 ms), so that the event's time can be written.
+  .union(
+    [z.date({ error: "must be a valid Date" }), z.number().nonnegative().max(8.64e15), eventTimeSchema],
+    {
+      error: "must be a Date, milliseconds since the epoch or an ISO 8601 time with an offset",
+    },
+  )
   .transform((time) => (typeof time === "number" ? time : new Date(time).getTime()))
   .optional();
 const timeOptionsSchema = z.strictObject({ at: runTimeSchema }).optional();
@@ -555,6 +554,19 @@ function addFields(
   return stats;
 }
 
+/** A copy of the run's totals that step() may change in place (compact counts, as the totals keep). */
+function ownStats(stats: Stats): Stats {
+  const copy: Stats = {
+    requests: stats.requests,
+    codes: addCounts(emptyCounts(), stats.codes),
+    errors: addCounts(emptyCounts(), stats.errors),
+  };
+  if (stats.latency !== undefined) copy.latency = stats.latency;
+  if (stats.rps !== undefined) copy.rps = stats.rps;
+  if (stats.elapsedMs !== undefined) copy.elapsedMs = stats.elapsedMs;
+  return copy;
+}
+
 /** Sets the totals' `elapsedMs`, in place like addBatch. */
 function withElapsed(stats: Stats, startedAt: number | undefined, now: number): Stats {
   if (startedAt !== undefined) stats.elapsedMs = Math.max(0, now - startedAt);
@@ -629,9 +641,12 @@ export function createRunHandle(run: Run, deps: RunHandleDeps): RunHandle {
     // Most calls are a statistics batch that changes counters and emits nothing: its quick check
     // (no schema parse, no copies) is enough; everything else takes the schema.
     const quick = kind === "stats" || kind === "totals" ? quickStats(arg) : undefined;
-    const call: RunCall = quick
-      ? { kind, batch: quick, ...(options !== undefined && timeOf(options)) }
-      : parseCall(kind, arg, options);
+    let call: RunCall;
+    if (quick === undefined) call = parseCall(kind, arg, options);
+    else {
+      call = { kind, batch: quick };
+      if (options !== undefined) call.at = timeOf(options).at;
+    }
     const time = call.at ?? now();
     let ignored: string | undefined;
     const change: RunChange = (before) => {

@@ -102,7 +102,6 @@ const declared = [
 ];
 // Not global: defined inline by run 1, and fires for run 1 only.
 const discord = {
-  id: "checkout-squad",
   name: "checkout squad (Discord, ad hoc)",
   url: `${receiverUrl}/discord`,
   format: "discord",
@@ -116,12 +115,14 @@ const notifier = createNotifier({
   display: { productName: "runhooks demo" },
 });
 const hooks = [...declared, discord];
-const formatOf = (webhookId: string): string => hooks.find((h) => h.id === webhookId)?.format ?? "?";
+// By name: the inline webhook's id derives from its run.
+const formatOf = (report: DeliveryReport): string =>
+  hooks.find((h) => h.name === report.webhookName)?.format ?? "?";
 const reports: DeliveryReport[] = [];
 notifier.on("delivery", (report) => {
   reports.push(report);
   const line = deliveryProblem(report);
-  if (line !== undefined) say(`  ${bold(`[${formatOf(report.webhookId)}]`.padEnd(10))} ${line}`);
+  if (line !== undefined) say(`  ${bold(`[${formatOf(report)}]`.padEnd(10))} ${line}`);
 });
 notifier.on("warning", (warning) => say(`  ${bold("warning")} ${warning.message}`));
 
@@ -250,7 +251,7 @@ function countAttempt(req: IncomingMessage): { count: number; firstAt: number } 
 
 function printSummary(): void {
   const rows = hooks.map((hook) => {
-    const mine = reports.filter((r) => r.webhookId === hook.id);
+    const mine = reports.filter((r) => r.webhookName === hook.name);
     return [
       hook.name,
       mine.filter((r) => r.outcome === "delivered").length,
@@ -315,18 +316,14 @@ function superseded(report: DeliveryReport): boolean {
 
 function wasSuperseded(format: string, runIndex: number, event: string): boolean {
   return reports.some(
-    (r) =>
-      superseded(r) &&
-      r.event === event &&
-      formatOf(r.webhookId) === format &&
-      r.runId.endsWith(`-${runIndex}`),
+    (r) => superseded(r) && r.event === event && formatOf(r) === format && r.runId.endsWith(`-${runIndex}`),
   );
 }
 
 /** Every JSON delivery must have failed once with 503, then arrived on attempt 2; one waited for Retry-After. */
 function missingRetries(): string[] {
-  const json = hooks.find((h) => h.format === "json")?.id;
-  const mine = reports.filter((r) => r.webhookId === json);
+  const json = hooks.find((h) => h.format === "json")?.name;
+  const mine = reports.filter((r) => r.webhookName === json);
   const problems = mine
     .filter((r) => r.outcome === "delivered")
     .filter((r) => r.attempt !== 2 || !mine.some((m) => m.deliveryId === r.deliveryId && m.status === 503))

@@ -31,9 +31,16 @@ export interface ErrorShare {
   kinds: Record<string, number>;
 }
 
-/** @internal The run's error share, or `undefined` when it completed no requests (a share of nothing). */
+/**
+ * @internal The run's error share, or `undefined` when it completed no requests (a share of nothing).
+ * A runner that gave codes and errors but no `requests` completed them all the same: they count.
+ */
 export function errorShare(stats: Stats): ErrorShare | undefined {
-  if (stats.requests <= 0) return undefined;
+  const requests = Math.max(
+    stats.requests,
+    sumWhere(stats.codes, () => true) + sumWhere(stats.errors, () => true),
+  );
+  if (requests <= 0) return undefined;
   const kinds = emptyCounts();
   let failed = 0;
   for (const code in stats.codes) {
@@ -49,7 +56,7 @@ export function errorShare(stats: Stats): ErrorShare | undefined {
     failed += count;
   }
   // A runner whose counts disagree (more failures than requests) must not make a share over 100 %.
-  return { failed, share: Math.min(1, failed / stats.requests), kinds };
+  return { failed, share: Math.min(1, failed / requests), kinds };
 }
 
 /** @internal `14.2 % errors (503 × 1,680, ETIMEDOUT × 24)`, or `no errors`: the headline's words. */

@@ -208,7 +208,13 @@ function declare(
   policy: AddressPolicy,
 ): DeclaredWebhooks {
   const declared = declaredWebhooks(options.store ?? memoryStore(), webhookChecks(registry, policy));
-  const records = (options.webhooks ?? []).map((definition, i) =>
+  const given: unknown = options.webhooks ?? [];
+  if (!Array.isArray(given)) {
+    throw new ValidationError("webhook", [
+      { path: "options.webhooks", message: "must be an array of webhook definitions" },
+    ]);
+  }
+  const records = (given as readonly WebhookDefinition[]).map((definition, i) =>
     declared.check(definition, `options.webhooks[${i}]`),
   );
   const seen = new Map<string, number>();

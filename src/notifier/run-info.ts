@@ -1,5 +1,4 @@
 import { ValidationError, toValidationError } from "../errors.js";
-import { EVENT_LIMITS } from "../event-limits.js";
 import { runInfoSchema, type Run } from "../events.js";
 import type { DeclaredWebhooks } from "../webhooks/declared.js";
 import type { WebhookRecord } from "../webhooks/model.js";
@@ -19,17 +18,24 @@ export function parseRunInfo(
   if (!Array.isArray(given) || given.every((entry) => typeof entry === "string")) {
     return { run: checked(info), inline: [] };
   }
-  if (given.length > EVENT_LIMITS.webhooks) {
-    throw new ValidationError("run info", [
-      { path: "info.webhooks", message: `at most ${EVENT_LIMITS.webhooks} webhooks` },
-    ]);
-  }
-  const ids = given.filter((entry): entry is string => typeof entry === "string");
+  // The definitions stand in as a valid id meanwhile, so that an error names the entry's own index.
+  const ids = given.map((entry: unknown) => (typeof entry === "string" ? entry : "inline"));
   const run = checked({ ...(info as object), webhooks: ids });
   const inline: WebhookRecord[] = [];
-  const webhooks = given.map((entry, i) => {
-    if (typeof entry === "string") return entry.trim();
+  const defined = new Map<string, number>();
+  const webhooks = given.map((entry: unknown, i) => {
+    if (typeof entry === "string") return run.webhooks?.[i] ?? entry;
     const record = declared.check(entry, `info.webhooks[${i}]`, run.id);
+    const first = defined.get(record.id);
+    if (first !== undefined) {
+      throw new ValidationError("run info", [
+        {
+          path: `info.webhooks[${i}]`,
+          message: `defines the same webhook as info.webhooks[${first}] (the same URL, format and name); make them one`,
+        },
+      ]);
+    }
+    defined.set(record.id, i);
     inline.push(record);
     return record.id;
   });

@@ -51,15 +51,7 @@ export function declaredWebhooks(inner: SubscriptionStore, checks: WebhookChecks
     const parsed = definitionSchema.safeParse(definition);
     if (!parsed.success) throw toValidationError("webhook", root, parsed.error);
     const { id, name, events, global, ...data } = unmask("webhook", root, parsed.data, undefined);
-    if (runId !== undefined && global === true) {
-      throw new ValidationError("webhook", [
-        {
-          path: `${root}.global`,
-          message:
-            "an inline webhook fires for its run only; declare a global one in createNotifier({ webhooks })",
-        },
-      ]);
-    }
+    if (runId !== undefined) refuseInline(root, { id, global });
     checks.checkFormat(data.format, root);
     checks.checkUrl(data.url, root);
     const now = new Date().toISOString();
@@ -75,8 +67,11 @@ export function declaredWebhooks(inner: SubscriptionStore, checks: WebhookChecks
   };
   const keep = (records: readonly WebhookRecord[], inline: boolean): void => {
     for (const record of records) {
+      // The same definition again (a run's info given twice) keeps the webhook as it is now: one a 410
+      // disabled stays disabled.
+      const current = declared.getNow?.(record.id);
       // The memory store keeps it at once; its promise only says so.
-      void declared.create(record);
+      if (current === undefined || !sameDefinition(current, record)) void declared.create(record);
       if (!inline) continue;
       inlineIds.delete(record.id);
       inlineIds.add(record.id);
@@ -88,6 +83,34 @@ export function declaredWebhooks(inner: SubscriptionStore, checks: WebhookChecks
     }
   };
   return { store: inFront(declared, inner), check, keep };
+}
+
+/** An inline definition's fields that only a declared webhook may have. @throws {ValidationError} */
+function refuseInline(root: string, fields: { id: string | undefined; global: boolean | undefined }): void {
+  const problem =
+    fields.global === true
+      ? {
+          path: `${root}.global`,
+          message:
+            "an inline webhook fires for its run only; declare a global one in createNotifier({ webhooks })",
+        }
+      : fields.id !== undefined
+        ? {
+            path: `${root}.id`,
+            message:
+              "an inline webhook's id derives from its run; declare the webhook in createNotifier({ webhooks }) to give it an id",
+          }
+        : undefined;
+  if (problem) throw new ValidationError("webhook", [problem]);
+}
+
+/** Whether two records declare the same webhook: everything but its state (enabled) and times. */
+function sameDefinition(a: WebhookRecord, b: WebhookRecord): boolean {
+  // Field by field in one order: a record that went through the API comes back with its keys reordered.
+  const definition = (r: WebhookRecord): string =>
+    JSON.stringify([r.name, r.url, r.format, r.events, r.global, r.secret, r.tenant]) +
+    JSON.stringify(Object.entries(r.headers ?? {}).sort(([x], [y]) => (x < y ? -1 : 1)));
+  return definition(a) === definition(b);
 }
 
 /** The same declaration gives the same id in every process (a shared backend's deliveries name it). */
@@ -103,13 +126,15 @@ function derivedId(runId: string | undefined, url: string, format: string, name:
 function inFront(front: SubscriptionStore, back: SubscriptionStore): SubscriptionStore {
   const listFront = front.listNow?.bind(front) ?? ((): readonly WebhookRecord[] => []);
   const getFront = front.getNow?.bind(front) ?? ((): undefined => undefined);
+  // A record of `front` hides the one of `back` with its id whatever the filter: otherwise a listing
+  // the front record does not match (another event, disabled) would bring the hidden one back.
   const merge = (
     mine: readonly WebhookRecord[],
     theirs: readonly WebhookRecord[],
   ): readonly WebhookRecord[] => {
-    if (mine.length === 0) return theirs;
-    const ids = new Set(mine.map((record) => record.id));
-    return [...mine, ...theirs.filter((record) => !ids.has(record.id))];
+    const hidden = theirs.some((record) => getFront(record.id) !== undefined);
+    if (mine.length === 0 && !hidden) return theirs;
+    return [...mine, ...(hidden ? theirs.filter((record) => getFront(record.id) === undefined) : theirs)];
   };
   const store: SubscriptionStore = {
     create: (webhook) => back.create(webhook),
@@ -121,7 +146,11 @@ function inFront(front: SubscriptionStore, back: SubscriptionStore): Subscriptio
       ),
     ],
     update: (webhook) => (getFront(webhook.id) ? front.update(webhook) : back.update(webhook)),
-    remove: (id) => (getFront(id) ? front.remove(id) : back.remove(id)),
+    // Removing a declared webhook does not bring back a stored one it hid: both go.
+    remove: async (id) => {
+      const declared = getFront(id) !== undefined && (await front.remove(id));
+      return (await back.remove(id)) || declared;
+    },
   };
   const listNow = back.listNow?.bind(back);
   const getNow = back.getNow?.bind(back);

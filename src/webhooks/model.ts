@@ -148,7 +148,7 @@ export interface WebhookInput {
 export interface WebhookDefinition extends Omit<WebhookInput, "name" | "events"> {
   /**
    * A stable id, so that the same declaration means the same webhook in every process (a durable or
-   * shared backend's deliveries name it). Default: derived from the URL and format (and, inline, the run).
+   * shared backend's deliveries name it). Default: derived from the URL, format and name (and, inline, the run; an inline definition cannot give one).
    */
   id?: string | undefined;
   /** @default the URL's host */

@@ -198,6 +198,27 @@ suite("sqliteBackend(): a notifier on the same file resumes what an earlier one 
     expect(inspect(file)).toMatchObject({ deliveries: 0 });
   });
 
+  it("counts a batch that fires an event once, and fires api_failure for 5xx that totals hand over", async () => {
+    const file = fresh();
+    await using receiver = await startReceiver();
+    const opened = open(file);
+    await receiverHook(opened.notifier, receiver, "all", {
+      events: ["in_progress", "api_failure", "finished"],
+    });
+    const run = opened.notifier.run(RUN);
+    run.stats({ requests: 10, codes: { "200": 10 } }); // fires in_progress
+    run.totals({ requests: 20, codes: { "200": 18, "503": 2 } }); // fires api_failure
+    run.stats({ requests: 10, codes: { "200": 9, "503": 1 } }); // held back by the cooldown
+    run.finished({ totals: { requests: 40, codes: { "200": 36, "503": 4 } } });
+    await opened.notifier.flush();
+    const stats = receiver.requests.map((r) => {
+      const { type, data } = r.json() as { type: string; data: { stats: { requests: number } } };
+      return `${type} ${data.stats.requests}`;
+    });
+    expect(stats).toEqual(["in_progress 10", "api_failure 20", "finished 40"]);
+    expect(opened.errors).toEqual([]);
+  });
+
   it("a restarted runner that replays its calls fires nothing again", async () => {
     const file = fresh();
     await using receiver = await startReceiver();

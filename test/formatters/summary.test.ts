@@ -30,8 +30,15 @@ describe("the error share", () => {
   });
 
   it("is not a number without requests, and never over 100 %", () => {
-    expect(errorShare({ requests: 0, codes: { "503": 3 }, errors: {} })).toBeUndefined();
+    expect(errorShare({ requests: 0, codes: {}, errors: {} })).toBeUndefined();
     expect(errorShare({ requests: 2, codes: { "503": 3 }, errors: { E: 1 } })?.share).toBe(1);
+  });
+
+  it("counts the codes and errors of a runner that left requests out", () => {
+    // finished({ totals: { codes } }) without `requests`: 100 × 503 is not a green success.
+    expect(errorShare({ requests: 0, codes: { "503": 100 }, errors: {} })?.share).toBe(1);
+    const result = summary(finished({ requests: 0, codes: { "503": 100 } }));
+    expect(result.tone).toBe("warning");
   });
 
   it("turns a finished run without a benchmark amber from 1 %, and is in the headline from then", () => {

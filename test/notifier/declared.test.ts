@@ -2,6 +2,9 @@
 // synchronously, right after construction, against a real loopback receiver.
 import { afterEach, describe, expect, it } from "vitest";
 import { isValidationError } from "../../src/errors.js";
+import { createNotifier } from "../../src/notifier.js";
+import { memoryStore } from "../../src/webhooks/store/memory.js";
+import { LOOPBACK } from "../helpers/loopback.js";
 import { receiverSetup } from "../helpers/notifier.js";
 
 const cleanup: Array<() => Promise<unknown>> = [];
@@ -153,5 +156,65 @@ describe("run({ webhooks: [inline definition] })", () => {
     const badRun = thrown(() => notifier.run({ ...info, name: "", webhooks: [{ url, format: "json" }] }));
     expect(isValidationError(badRun) && badRun.issues[0]?.path).toBe("info.name");
     expect(await notifier.webhooks.list()).toEqual([]);
+  });
+
+  it("refuses an inline id, a definition given twice, and names a bad stored id by its own index", async () => {
+    const { receiver, notifier } = await setup();
+    const url = `${receiver.url}/x`;
+    const withId = thrown(() => notifier.run({ ...info, webhooks: [{ id: "ci", url, format: "json" }] }));
+    expect(isValidationError(withId) && withId.issues[0]?.path).toBe("info.webhooks[0].id");
+    const twice = thrown(() =>
+      notifier.run({ ...info, webhooks: [{ url, format: "json" }, "stored", { url, format: "json" }] }),
+    );
+    expect(isValidationError(twice) && twice.issues[0]?.path).toBe("info.webhooks[2]");
+    expect(isValidationError(twice) && twice.issues[0]?.message).toContain("info.webhooks[0]");
+    const badId = thrown(() => notifier.run({ ...info, webhooks: [{ url, format: "json" }, ""] }));
+    expect(isValidationError(badId) && badId.issues[0]?.path).toBe("info.webhooks.1");
+    expect(await notifier.webhooks.list()).toEqual([]);
+  });
+
+  it("keeps an inline webhook a 410 disabled disabled when the run's info comes again", async () => {
+    const { receiver, notifier } = await setup({}, { respond: () => 410 });
+    const runInfo = { ...info, webhooks: [{ url: `${receiver.url}/gone`, format: "json" }] };
+    notifier.run(runInfo).started();
+    await notifier.flush();
+    const [gone] = await notifier.webhooks.list();
+    expect(gone?.enabled).toBe(false);
+    notifier.run(runInfo).finished();
+    await notifier.flush();
+    expect(receiver.requests).toHaveLength(1);
+    expect((await notifier.webhooks.get(gone?.id ?? ""))?.enabled).toBe(false);
+  });
+});
+
+describe("a declared webhook with a stored one's id", () => {
+  it("hides the stored one for every event and listing, and removing it removes both", async () => {
+    const { receiver } = await setup();
+    const store = memoryStore();
+    const stored = await createNotifier({ network: LOOPBACK, store }).webhooks.create({
+      name: "stored",
+      url: `${receiver.url}/stored`,
+      format: "json",
+      events: ["started", "finished"],
+      global: true,
+    });
+    const decl = await setup({
+      store,
+      webhooks: [{ id: stored.id, url: `${receiver.url}/declared`, format: "json", events: ["finished"] }],
+    });
+    const run = decl.notifier.run(info);
+    run.started(); // the declared webhook is not subscribed to it, and the stored one is hidden
+    run.finished();
+    await decl.notifier.flush();
+    expect(receiver.requests.map((r) => r.path)).toEqual(["/declared"]);
+    expect((await decl.notifier.webhooks.list()).map((w) => w.url)).toEqual([`${receiver.url}/***`]);
+    expect(await decl.notifier.webhooks.list({ event: "started" })).toEqual([]);
+    expect(await decl.notifier.webhooks.remove(stored.id)).toBe(true);
+    expect(await decl.notifier.webhooks.get(stored.id)).toBeUndefined();
+  });
+
+  it("refuses a webhooks option that is not a list, naming it", () => {
+    const error = thrown(() => createNotifier({ webhooks: {} as never }));
+    expect(isValidationError(error) && error.issues[0]?.path).toBe("options.webhooks");
   });
 });

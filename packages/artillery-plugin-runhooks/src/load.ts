@@ -40,7 +40,10 @@ const UNIT_SECONDS: Record<string, number> = {
  */
 export function toLoadProfile(phases: unknown): LoadProfile | undefined {
   if (!Array.isArray(phases) || phases.length === 0) return undefined;
-  const list = (phases as unknown[]).slice(0, MAX_PHASES).map((phase) => toPhase(phase as ScriptPhase));
+  // A phase that is not an object (null in a broken script) is described as an empty one.
+  const list = (phases as unknown[])
+    .slice(0, MAX_PHASES)
+    .map((phase) => toPhase((typeof phase === "object" && phase !== null ? phase : {}) as ScriptPhase));
   const [only] = list;
   if (list.length === 1 && only) return flat(only);
   const profile: LoadProfile = { phases: list };

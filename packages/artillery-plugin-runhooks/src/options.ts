@@ -145,7 +145,7 @@ export function readOptions(raw: unknown, defaults: Defaults): Settings {
     run: readRun(options, defaults),
     score: score === undefined ? undefined : resolve(base, score),
     network: readNetwork(options["network"]),
-    closeTimeoutMs: optionalNumber(options["closeTimeoutMs"], `${ROOT}.closeTimeoutMs`) ?? 30_000,
+    closeTimeoutMs: closeTimeout(options["closeTimeoutMs"]),
   };
 }
 
@@ -309,6 +309,13 @@ function optionalString(raw: unknown, path: string): string | undefined {
   if (raw === undefined) return undefined;
   if (typeof raw !== "string") fail(path, "must be a string");
   return raw.trim() === "" ? undefined : raw;
+}
+
+function closeTimeout(raw: unknown): number {
+  const path = `${ROOT}.closeTimeoutMs`;
+  const ms = optionalNumber(raw, path) ?? 30_000;
+  if (ms < 0) fail(path, "must be 0 or more milliseconds");
+  return ms;
 }
 
 function optionalNumber(raw: unknown, path: string): number | undefined {

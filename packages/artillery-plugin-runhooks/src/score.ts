@@ -1,4 +1,5 @@
 import { existsSync } from "node:fs";
+import { PluginOptionError } from "./options.js";
 import { pathToFileURL } from "node:url";
 import { successScore, type StatsBatch } from "runhooks";
 import type { ArtilleryMetrics } from "./artillery.js";
@@ -20,7 +21,7 @@ export const defaultScore: ScoreFunction = (stats) => successScore(stats);
  * to load, or exports no function, is logged at once and the run is not scored (it still finishes).
  */
 export function loadScore(path: string, option: string): Promise<ScoreFunction | undefined> {
-  if (!existsSync(path)) throw new Error(`${option}: no such file: ${path}`);
+  if (!existsSync(path)) throw new PluginOptionError(option, `no such file: ${path}`);
   return import(pathToFileURL(path).href).then(
     (module: Record<string, unknown>) => {
       const score = typeof module["default"] === "function" ? module["default"] : module["score"];

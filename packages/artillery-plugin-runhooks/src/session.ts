@@ -1,5 +1,6 @@
 import {
   createNotifier,
+  isConfigError,
   isValidationError,
   type DeliveryReport,
   type LoadProfile,
@@ -39,10 +40,11 @@ export interface Session {
  * instead of throwing.
  */
 export function createSession(settings: Settings, load: LoadProfile | undefined): Session {
-  const { notifier, store } = openNotifier(settings);
-  const run = openRun(notifier, settings, load);
+  // The score module first: a wrong path stops Artillery before anything is opened.
   const score: Promise<ScoreFunction | undefined> =
     settings.score === undefined ? Promise.resolve(defaultScore) : loadScore(settings.score, `${ROOT}.score`);
+  const { notifier, store } = openNotifier(settings);
+  const run = openRun(notifier, settings, load);
   let started = false;
   let sawDone = false;
   let lastPhaseEnd: number | undefined;
@@ -152,7 +154,31 @@ function openNotifier(settings: Settings): { notifier: Notifier; store: SqliteSt
       throw new PluginOptionError(`${ROOT}.sqlite`, message(error), { cause: error });
     }
   }
-  const notifier = createNotifier(options);
+  // Definitions are declared, not inline: their ids then derive from them alone, so that the next run
+  // on the same SQLite file resumes the deliveries a killed Artillery left to them.
+  const definitions = settings.webhooks.flatMap((entry, i) =>
+    typeof entry === "string" ? [] : [{ entry, i }],
+  );
+  options.webhooks = definitions.map(({ entry }) => entry);
+  let notifier: Notifier;
+  try {
+    notifier = createNotifier(options);
+  } catch (error) {
+    store?.close();
+    // A network option runhooks refused ("network.allow: …") is the plugin's network option.
+    if (isConfigError(error) && error.message.startsWith("network")) {
+      const [option = "network", ...problem] = error.message.split(": ");
+      throw new PluginOptionError(`${ROOT}.${option}`, problem.join(": "), { cause: error });
+    }
+    if (!isValidationError(error)) throw error;
+    const first = error.issues[0];
+    // options.webhooks[k]… is the k-th definition: the script's webhooks[i]…
+    const path = (first?.path ?? "").replace(
+      /^options\.webhooks\[(\d+)\]/,
+      (_whole, k: string) => `${ROOT}.webhooks[${definitions[Number(k)]?.i ?? k}]`,
+    );
+    throw new PluginOptionError(path || ROOT, first?.message ?? error.message, { cause: error });
+  }
   notifier.on("delivery", reportFailure);
   return { notifier, store };
 }
@@ -169,7 +195,8 @@ function reportFailure(report: DeliveryReport): void {
 
 function openRun(notifier: Notifier, settings: Settings, load: LoadProfile | undefined): RunHandle {
   try {
-    return notifier.run({ ...settings.run, load, webhooks: settings.webhooks });
+    const ids = settings.webhooks.filter((entry) => typeof entry === "string");
+    return notifier.run({ ...settings.run, load, ...(ids.length > 0 && { webhooks: ids }) });
   } catch (error) {
     if (!isValidationError(error)) throw error;
     const first = error.issues[0];
