@@ -204,7 +204,13 @@ backendSuite("postgresBackend(): runner processes on one database", (url) => {
     const survivor = await runner(url, schema);
     // Blocked for longer than pg-boss's heartbeat (10 s) and its supervise pass (2 s): the survivor
     // takes the job over meanwhile. A request written just before the stall is still refused.
+    const before = receiver.requests.length;
     const resumed = stalled.send({ do: "stall", ms: 16_000 });
+    // The receiver must have answered that request (503) before it starts answering 200: on a loaded
+    // machine it can take the receiver more than a moment to read it. At most 5 s of the 16 s stall.
+    const deadline = Date.now() + 5_000;
+    while (receiver.requests.length === before && Date.now() < deadline)
+      await new Promise((resolve) => setTimeout(resolve, 50));
     await new Promise((resolve) => setTimeout(resolve, 300));
     up = true;
     await resumed;
