@@ -36,7 +36,7 @@ function sqliteProblem(): string | undefined {
 
 /** What a backend's absence leaves out of this run, given what the run was asked to measure. */
 function leftOut(config: BenchConfig, paths: ReadonlySet<string>, variants: string): string | undefined {
-  const throughput = config.only.has("a") || config.only.has("b");
+  const throughput = ["a", "b", "a-slack"].some((id) => config.only.has(id));
   const skipped = throughput ? [...paths].filter((p) => config.paths.has(p)) : [];
   const what = [
     ...(skipped.length > 0 ? [`paths ${skipped.join(", ")}`] : []),

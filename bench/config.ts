@@ -1,6 +1,7 @@
 /**
- * Benchmark sizes. The defaults give a ~14 minute run on a 2-core machine (11 of them the soak,
- * scenario (e)); `BENCH_QUICK=1` shrinks everything for a smoke run of under a minute. Every size can
+ * Benchmark sizes. The defaults give a run of about 20 minutes on a 2-core machine (11 of them the
+ * soak, scenario (e)); `BENCH_QUICK=1` shrinks everything for a smoke run of under a minute (one
+ * repetition per path: it checks that every path runs and counts right, not how fast). Every size can
  * be overridden one by one.
  */
 export interface BenchConfig {
@@ -9,7 +10,7 @@ export interface BenchConfig {
   reps: number;
   /** Requests in flight (ceiling workers) and connections per origin, for every path alike. */
   concurrency: number;
-  /** Distinct run ids the runhooks and naive paths spread events over in scenarios (a) and (c). */
+  /** Distinct run ids the runhooks and naive paths spread events over in (a), (c) and their Slack variants. */
   runs: number;
   /**
    * Scenarios (a) and (c), naive and runhooks: deliveries outstanding at most; the simulated runner
@@ -46,7 +47,7 @@ export interface BenchConfig {
   callTimeMs: number;
   /** One-at-a-time samples per path for event-to-first-byte latency. */
   latencySamples: number;
-  /** Scenarios to run: a, b, c, d, e, calls, latency. */
+  /** Scenarios to run: a, b, c, a-slack, c-slack, d, e, calls, latency. */
   only: ReadonlySet<string>;
   /** Paths to run in scenarios (a)–(c) (all by default); for profiling one path alone. */
   paths: ReadonlySet<string>;
@@ -56,11 +57,16 @@ export interface BenchConfig {
   runTimeoutMs: number;
 }
 
-export const SCENARIOS = ["a", "b", "c", "d", "e", "calls", "latency"] as const;
+export const SCENARIOS = ["a", "b", "c", "a-slack", "c-slack", "d", "e", "calls", "latency"] as const;
 export const PATHS = [
   "ceiling",
   "naive",
   "naive+hmac",
+  // What users would install instead (bench/peers.ts): got and ky with p-retry, @slack/webhook.
+  "got",
+  "ky",
+  "slack-webhook",
+  "runhooks-defaults",
   "runhooks",
   "runhooks+hmac",
   "runhooks-run",
@@ -109,28 +115,28 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): BenchConfig {
   };
   const only = subset("BENCH_ONLY", "scenario", SCENARIOS);
   const paths = subset("BENCH_PATHS", "path", PATHS);
-  const fanoutWebhooks = int("BENCH_FANOUT_WEBHOOKS", 1000, 1000);
+  const fanoutWebhooks = int("BENCH_FANOUT_WEBHOOKS", 1000, 300);
   const config: BenchConfig = {
     quick,
-    reps: int("BENCH_REPS", 3, 2),
+    reps: int("BENCH_REPS", 3, 1),
     concurrency: int("BENCH_CONCURRENCY", 64, 64),
     runs: int("BENCH_RUNS", 64, 64),
     window: int("BENCH_WINDOW", 1024, 1024, 0),
-    deliveries: int("BENCH_DELIVERIES", 20_000, 1_000),
-    warmup: int("BENCH_WARMUP", 3_000, 300, 0),
+    deliveries: int("BENCH_DELIVERIES", 20_000, 400),
+    warmup: int("BENCH_WARMUP", 3_000, 100, 0),
     fanoutWebhooks,
     fanoutRounds: int("BENCH_FANOUT_ROUNDS", 15, 2),
-    retryDeliveries: int("BENCH_RETRY_DELIVERIES", 6_000, 400),
+    retryDeliveries: int("BENCH_RETRY_DELIVERIES", 6_000, 200),
     deadQueueCap: int("BENCH_DEAD_QUEUE_CAP", 1000, 1000),
     deadSeconds: int("BENCH_DEAD_SECONDS", 3, 1),
     deadSoakSeconds: int("BENCH_DEAD_SOAK_SECONDS", 10, 2),
-    soakSeconds: int("BENCH_SOAK_SECONDS", 660, 12),
+    soakSeconds: int("BENCH_SOAK_SECONDS", 660, 4),
     soakRunsPerSecond: int("BENCH_SOAK_RUNS_PER_SECOND", 100, 100),
     soakBatches: int("BENCH_SOAK_BATCHES", 10, 10),
-    soakSampleSeconds: int("BENCH_SOAK_SAMPLE_SECONDS", 10, 2),
+    soakSampleSeconds: int("BENCH_SOAK_SAMPLE_SECONDS", 10, 1),
     callWebhooks: int("BENCH_CALL_WEBHOOKS", 100, 100),
-    callTimeMs: int("BENCH_CALL_TIME_MS", 1500, 150),
-    latencySamples: int("BENCH_LATENCY_SAMPLES", 500, 60),
+    callTimeMs: int("BENCH_CALL_TIME_MS", 1500, 50),
+    latencySamples: int("BENCH_LATENCY_SAMPLES", 500, 40),
     only,
     paths,
     out: env.BENCH_OUT ?? "bench/results/latest.json",

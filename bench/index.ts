@@ -1,7 +1,8 @@
 /**
- * `npm run bench`: runhooks against the undici ceiling and a hand-written naive notifier, on loopback,
- * with the receiver in a child process; its durable backends against the memory backend, and the
- * PostgreSQL one against pg-boss's own loop on the same server. See docs/performance.md for what is
+ * `npm run bench`: runhooks against what a user would install instead (got and ky with p-retry,
+ * @slack/webhook), the undici ceiling and a hand-written naive notifier, on loopback, with the receiver
+ * in a child process; its durable backends against the memory backend, and the PostgreSQL one against
+ * pg-boss's own loop on the same server. See docs/performance.md for what is
  * measured and how.
  *
  * Sizes come from environment variables (bench/config.ts); `BENCH_QUICK=1` is a smoke run. The
@@ -29,6 +30,11 @@ const FOREIGN_LOAD_WARNING = 0.2;
 
 const log = (line: string): void => {
   process.stderr.write(`${line}\n`);
+};
+const startedAt = performance.now();
+/** A section's heading, with the seconds since the start: where a run's time goes. */
+const section = (line: string): void => {
+  log(`[${((performance.now() - startedAt) / 1000).toFixed(1)} s] ${line}`);
 };
 
 function packageVersion(name: string): string {
@@ -63,9 +69,19 @@ function environment(loadAtStart: number, backends: Backends): Environment {
     cpus: os.availableParallelism(),
     cpuModel: os.cpus()[0]?.model.trim() ?? "unknown",
     packages: Object.fromEntries(
-      ["undici", "p-retry", "eventemitter3", "zod", "tinybench", "better-sqlite3", "pg", "pg-boss"].map(
-        (name) => [name, packageVersion(name)],
-      ),
+      [
+        "undici",
+        "p-retry",
+        "eventemitter3",
+        "zod",
+        "tinybench",
+        "better-sqlite3",
+        "pg",
+        "pg-boss",
+        "got",
+        "ky",
+        "@slack/webhook",
+      ].map((name) => [name, packageVersion(name)]),
     ),
     ...(backends.postgres && {
       postgres: `PostgreSQL ${backends.postgres.version} at ${backends.postgres.target}`,
@@ -74,6 +90,30 @@ function environment(loadAtStart: number, backends: Backends): Environment {
     git: gitState(),
     runhooks: measured,
   };
+}
+
+/** Another workload on a 2-core machine takes CPU from the client or the receiver: say so. */
+function foreignLoadWarnings(
+  throughput: readonly ThroughputResult[],
+  dead: DeadResult | undefined,
+): string[] {
+  const foreign = [
+    ...throughput.flatMap((t) =>
+      t.paths.flatMap((p) =>
+        p.reps.map((m, i) => ({ what: `${t.id}/${p.path} rep ${i + 1}`, cores: m.foreignCores })),
+      ),
+    ),
+    ...(dead?.reps ?? []).map((r, i) => ({ what: `d run ${i + 1}`, cores: r.foreignCores })),
+  ];
+  const busy = foreign.filter((f) => f.cores > FOREIGN_LOAD_WARNING);
+  return busy.length > 0
+    ? [
+        `other workloads used more than ${FOREIGN_LOAD_WARNING} cores during ${busy.length} of ${foreign.length} measured runs (worst ${Math.max(...busy.map((b) => b.cores)).toFixed(2)} cores: ${busy
+          .slice(0, 6)
+          .map((b) => b.what)
+          .join(", ")}${busy.length > 6 ? ", …" : ""}); rerun on a quiet machine`,
+      ]
+    : [];
 }
 
 async function main(): Promise<void> {
@@ -110,26 +150,26 @@ async function main(): Promise<void> {
   try {
     log(`receiver: pid ${receiver.pid}, ${receiver.origin}`);
     for (const definition of throughputScenarios(config, receiver.origin, backends)) {
-      log(`(${definition.id}) ${definition.title}`);
+      section(`(${definition.id}) ${definition.title}`);
       const result = await runThroughput(definition, config, receiver, body, log, backends);
       throughput.push(result);
       for (const p of result.paths)
         problems.push(...p.problems.map((text) => `${result.id}/${p.path}: ${text}`));
     }
     if (config.only.has("d")) {
-      log("(d) dead endpoint + live one");
+      section("(d) dead endpoint + live one");
       dead = await runDeadEndpoint(config, receiver, log);
       problems.push(...dead.problems.map((text) => `d: ${text}`));
     }
     if (config.only.has("e")) {
-      log(
+      section(
         `(e) soak: ${config.soakRunsPerSecond} runs/s for ${config.soakSeconds} s, a healthy and a dead webhook`,
       );
       soak = await runSoak(config, receiver, log);
       problems.push(...soak.problems.map((text) => `e: ${text}`));
     }
     if (config.only.has("latency")) {
-      log("event → first byte latency");
+      section("event → first byte latency");
       latency = await runLatency(config, receiver, body, log);
       problems.push(...latency.problems.map((text) => `latency: ${text}`));
     }
@@ -138,31 +178,12 @@ async function main(): Promise<void> {
   }
   // No network at all: runs after the receiver is gone.
   if (config.only.has("calls")) {
-    log("runner-call cost (tinybench)");
+    section("runner-call cost (tinybench)");
     calls = await runCalls(config, backends);
     problems.push(...calls.problems.map((text) => `calls: ${text}`));
   }
 
-  // Another workload on a 2-core machine takes CPU from the client or the receiver: say so.
-  const foreign = [
-    ...throughput.flatMap((t) =>
-      t.paths.flatMap((p) =>
-        p.reps.map((m, i) => ({ what: `${t.id}/${p.path} rep ${i + 1}`, cores: m.foreignCores })),
-      ),
-    ),
-    ...(dead?.reps ?? []).map((r, i) => ({ what: `d run ${i + 1}`, cores: r.foreignCores })),
-  ];
-  const busy = foreign.filter((f) => f.cores > FOREIGN_LOAD_WARNING);
-  const warnings: string[] =
-    busy.length > 0
-      ? [
-          `other workloads used more than ${FOREIGN_LOAD_WARNING} cores during ${busy.length} of ${foreign.length} measured runs (worst ${Math.max(...busy.map((b) => b.cores)).toFixed(2)} cores: ${busy
-            .slice(0, 6)
-            .map((b) => b.what)
-            .join(", ")}${busy.length > 6 ? ", …" : ""}); rerun on a quiet machine`,
-        ]
-      : [];
-
+  const warnings = foreignLoadWarnings(throughput, dead);
   const env = environment(loadAtStart, backends);
   if (JSON.stringify(env.git) !== JSON.stringify(gitAtStart)) {
     warnings.push(
@@ -190,7 +211,7 @@ async function main(): Promise<void> {
   process.stdout.write(`\n${report}\n`);
   mkdirSync(dirname(config.out), { recursive: true });
   writeFileSync(config.out, `${JSON.stringify(results, null, 2)}\n`);
-  log(`\nwritten to ${config.out}`);
+  section(`written to ${config.out}`);
   if (problems.length > 0) process.exitCode = 1;
 }
 

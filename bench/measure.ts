@@ -10,6 +10,8 @@ export interface Measurement {
   cpuUsPerDelivery: number;
   /** Highest RSS sampled during the run, in MiB. */
   peakRssMb: number;
+  /** Highest RSS sampled during the run less RSS when it started (after a full GC), in MiB. */
+  rssRiseMb: number;
   /**
    * CPU used on the machine by anything but this process, the receiver and the PostgreSQL server, in
    * cores (Linux only; NaN elsewhere). More than a few tenths means another workload skewed the run.
@@ -57,6 +59,8 @@ export const MB = 1024 * 1024;
 /** Samples RSS on a timer. The event loop is busy while measuring, so samples land between tasks. */
 export class RssSampler {
   #peak = 0;
+  /** RSS at the first sample, in MiB. */
+  readonly startMb: number;
   readonly #timer: NodeJS.Timeout;
   readonly samples: Array<{ atMs: number; rssMb: number; heapMb: number }> = [];
   readonly #started = performance.now();
@@ -65,6 +69,7 @@ export class RssSampler {
   constructor(intervalMs = 50, keep = false) {
     this.#keep = keep;
     this.sample();
+    this.startMb = this.#peak / MB;
     this.#timer = setInterval(() => {
       this.sample();
     }, intervalMs);
@@ -128,6 +133,7 @@ export async function measure(
     perSecond: deliveries / seconds,
     cpuUsPerDelivery: (used.user + used.system) / deliveries,
     peakRssMb,
+    rssRiseMb: peakRssMb - rss.startMb,
     foreignCores,
     serverCpuUsPerDelivery: (foreign.serverSeconds * 1e6) / deliveries,
   };

@@ -6,15 +6,18 @@
  * - naive: what a runner author writes by hand: an eventemitter3 bus, `JSON.stringify` per event and
  *   p-retry around the top-level `undici.request(url, { dispatcher })` per target (with an HMAC
  *   signature in the `+hmac` variant).
- * - runhooks: the public API, `createNotifier()` with a JSON webhook (signed in the `+hmac` variant),
- *   events emitted with `notifier.bus.emit()`; `runhooks-run` fires them through run handles instead
- *   (`run.stats()` with 5xx codes and `apiFailureCooldownMs: 0`), the path a runner normally takes;
+ * - runhooks: the public API, `createNotifier()` with a JSON webhook (signed in the `+hmac` variant;
+ *   a Slack one in the Slack scenarios), tuned to the ceiling's 64 connections, events emitted with
+ *   `notifier.bus.emit()`; `runhooks-defaults` is the same with runhooks' defaults (8 connections);
+ *   `runhooks-run` fires them through run handles instead (`run.stats()` with 5xx codes and
+ *   `apiFailureCooldownMs: 0`), the path a runner normally takes;
  *   the `-sqlite` variants keep the queue and the run state in an SQLite file (`sqliteBackend()`), the
  *   `-postgres` ones in PostgreSQL (`postgresBackend()`, a schema of their own).
  * - pgboss (bench/pgboss.ts): pg-boss's own send → work → complete loop on the same PostgreSQL
  *   server, the ceiling of the engine the PostgreSQL backend is built on.
  *
- * All of them use one undici Agent with the same connection cap per origin.
+ * All of them use one undici Agent with the same connection cap per origin (`runhooks-defaults` its
+ * own default). The libraries users would install instead are in bench/peers.ts.
  */
 import { createHmac, randomBytes, randomUUID } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -58,6 +61,8 @@ export interface ScenarioSpec {
   concurrency: number;
   /** Queue cap for runhooks: above any burst the scenario produces, so that nothing is dropped. */
   maxQueued: number;
+  /** The webhooks' format: the event as a Standard Webhooks JSON envelope, or a Slack message. */
+  format?: "json" | "slack" | undefined;
   /** `many`: deliveries outstanding at most (the runner emits the next event as one ends); 0 = one burst. */
   window: number;
 }
@@ -79,11 +84,14 @@ const RETRIES = 8;
 const MIN_DELAY_MS = 1;
 const MAX_DELAY_MS = 100;
 
-/** The serialised body runhooks sends for one `api_failure`: the ceiling posts exactly these bytes. */
-export function runhooksBody(): string {
+/**
+ * The serialised body runhooks sends for one `api_failure` in `format`: the ceiling posts exactly these
+ * bytes, and the peers post them (JSON) or send the message they hold (Slack).
+ */
+export function runhooksBody(format: "json" | "slack" = "json"): string {
   const notifier = createNotifier();
   const event = notifier.bus.emit("api_failure", apiFailurePayload("bench-run-000"));
-  const body = notifier.preview(event, "json").body;
+  const body = notifier.preview(event, format).body;
   void notifier.close();
   return body;
 }
@@ -114,6 +122,7 @@ export function agentFor(spec: ScenarioSpec): Agent {
 // ceiling
 // ---------------------------------------------------------------------------------------------
 
+/** The ceiling: undici `agent.request()` posting `body`, `spec.concurrency` requests in flight. */
 export function ceilingPath(spec: ScenarioSpec, body: string): ThroughputPath {
   const agent = agentFor(spec);
   const target = spec.targets[0] ?? "/";
@@ -192,6 +201,7 @@ class HttpStatusError extends Error {
   }
 }
 
+/** The notifier a runner author writes by hand: eventemitter3, `JSON.stringify`, p-retry, undici. */
 export function naivePath(spec: ScenarioSpec, signed: boolean): ThroughputPath {
   const dispatcher: Dispatcher = agentFor(spec);
   const urls = spec.targets.map((path) => `${spec.origin}${path}`);
@@ -327,35 +337,65 @@ function backendFor(storage: Storage): {
   }
 }
 
+/**
+ * The notifier options of a runhooks path. `tuned` gives it the ceiling's concurrency; `defaults` only
+ * what a benchmark on loopback cannot do without (and, in the Slack and retry scenarios, what would
+ * otherwise measure a rate limit or a backoff instead of the sending).
+ */
+export function runhooksOptions(spec: ScenarioSpec, tuning: "tuned" | "defaults"): NotifierOptions {
+  const format = spec.format ?? "json";
+  // Every format unlimited: Slack's 1/s per webhook would measure the limiter.
+  const rateLimits = { [format]: null };
+  // (c)'s receiver fails every first attempt, 64 at a time: ten in a row would open the circuit and
+  // hold every delivery back for the 30 s probe delay, which measures the breaker, not the retries.
+  // The naive path and the peers have no breaker either; (a), (b), (d) and (e) keep it on.
+  const retry: NotifierOptions = spec.flaky
+    ? {
+        retry: { retries: RETRIES, minDelayMs: MIN_DELAY_MS, maxDelayMs: MAX_DELAY_MS },
+        circuitBreaker: false,
+      }
+    : {};
+  // The receiver is on loopback: opt in, for webhook creation and for the transport's connect guard.
+  const network = { allowPrivate: true };
+  if (tuning === "defaults") {
+    // The default cap (10,000) holds the simulated runner's window; a one-burst run needs more.
+    return { network, rateLimits, ...retry, ...(spec.window === 0 && { maxQueued: spec.maxQueued }) };
+  }
+  return {
+    network,
+    transport: httpTransport({ network, connections: spec.concurrency }),
+    // The same concurrency as the ceiling: as many attempts at once as there are connections.
+    maxInFlight: spec.concurrency,
+    maxQueued: spec.maxQueued,
+    rateLimits,
+    retry: { retries: RETRIES, minDelayMs: MIN_DELAY_MS, maxDelayMs: MAX_DELAY_MS },
+    ...retry,
+    // Every 5xx batch fires api_failure (by default only one per 5 minutes would).
+    apiFailureCooldownMs: 0,
+  };
+}
+
+/**
+ * runhooks through its public API: a notifier with `spec.targets` as global webhooks of `spec.format`,
+ * fed through the bus or run handles, its queue and run state in `storage`.
+ */
 export async function runhooksPath(
   spec: ScenarioSpec,
   signed: boolean,
   via: RunhooksVia = "bus",
   storage: Storage = { kind: "memory" },
+  tuning: "tuned" | "defaults" = "tuned",
 ): Promise<ThroughputPath> {
   const { backend, suffix, remove } = backendFor(storage);
   const notifier: Notifier = createNotifier({
     ...(backend && { backend }),
-    // The receiver is on loopback: opt in, for webhook creation and for the transport's connect guard.
-    network: { allowPrivate: true },
-    transport: httpTransport({ network: { allowPrivate: true }, connections: spec.concurrency }),
-    // The same concurrency as the ceiling: as many attempts at once as there are connections.
-    maxInFlight: spec.concurrency,
-    maxQueued: spec.maxQueued,
-    rateLimits: { json: null },
-    retry: { retries: RETRIES, minDelayMs: MIN_DELAY_MS, maxDelayMs: MAX_DELAY_MS },
-    // (c)'s receiver fails every first attempt, 64 at a time: ten in a row would open the circuit and
-    // hold every delivery back for the 30 s probe delay, which measures the breaker, not the retries.
-    // The naive path has no breaker either; (a), (b), (d) and (e) keep it on.
-    ...(spec.flaky && { circuitBreaker: false as const }),
-    // Every 5xx batch fires api_failure (by default only one per 5 minutes would).
-    apiFailureCooldownMs: 0,
+    ...runhooksOptions(spec, tuning),
   });
   for (const [i, path] of spec.targets.entries()) {
     await notifier.webhooks.create({
       name: `sink-${i}`,
       url: `${spec.origin}${path}`,
-      format: "json",
+      format: spec.format ?? "json",
       events: ["api_failure"],
       global: true,
       ...(signed && { secret: generateSecret() }),
@@ -365,7 +405,14 @@ export async function runhooksPath(
   // as a problem of the run, not be measured as if it were the database.
   const errors: string[] = [];
   if (storage.kind === "postgres") notifier.on("error", (error) => errors.push(error.message));
-  const base = via === "run" ? "runhooks-run" : signed ? "runhooks+hmac" : "runhooks";
+  const base =
+    via === "run"
+      ? "runhooks-run"
+      : signed
+        ? "runhooks+hmac"
+        : tuning === "defaults"
+          ? "runhooks-defaults"
+          : "runhooks";
   const name = `${base}${suffix}` as PathName;
   const inputs = payloads(spec, name);
   const lanes = spec.shape === "many" ? spec.runs : 64;

@@ -2,6 +2,7 @@ import { fork, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import type {
   ChildMessage,
+  ReceiverAnswer,
   ReceiverCounts,
   ReceiverMode,
   ReceiverRequest,
@@ -16,7 +17,7 @@ export interface Receiver {
   /** `http://127.0.0.1:<port>`. */
   readonly origin: string;
   readonly pid: number;
-  reset(mode: ReceiverMode, options?: { recordArrivals?: boolean }): Promise<void>;
+  reset(mode: ReceiverMode, options?: { recordArrivals?: boolean; answer?: ReceiverAnswer }): Promise<void>;
   counts(): Promise<ReceiverCounts>;
   /** A 127.0.0.1 port nothing listens on (connection refused). */
   deadPort(): Promise<number>;
@@ -94,7 +95,12 @@ export async function startReceiver(): Promise<Receiver> {
     origin: `http://127.0.0.1:${port}`,
     pid,
     async reset(mode, options = {}) {
-      await ask({ type: "reset", mode, recordArrivals: options.recordArrivals ?? false });
+      await ask({
+        type: "reset",
+        mode,
+        answer: options.answer ?? "empty",
+        recordArrivals: options.recordArrivals ?? false,
+      });
     },
     async counts() {
       return (await ask({ type: "counts" })).counts;

@@ -2,7 +2,7 @@
  * The webhook receiver, run as a child process so that it has its own thread (and, on a 2-core
  * machine, its own core): the client being measured is the only JavaScript on the parent's thread.
  * It does as little as possible per request, so that it is never the bottleneck: read the body,
- * answer with an empty body. The parent drives it over IPC.
+ * answer with an empty body (or Slack's `ok`). The parent drives it over IPC.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -17,6 +17,7 @@ import type {
 const HOST = "127.0.0.1";
 
 let mode: ReceiverMode = "ok";
+let answerBody = "";
 let recordArrivals = false;
 let requests = 0;
 let missingId = 0;
@@ -26,28 +27,49 @@ let arrivals: bigint[] = [];
 
 const noop = (): void => undefined;
 
+/** The status for one attempt of the delivery `key`, in `flaky` mode: 503 the first time, then 200. */
+function flakyStatus(key: string): number {
+  const seen = (attempts.get(key) ?? 0) + 1;
+  attempts.set(key, seen);
+  return seen === 1 ? 503 : 200;
+}
+
+function respond(res: ServerResponse, status: number): void {
+  statuses.set(status, (statuses.get(status) ?? 0) + 1);
+  // Slack answers "ok" (text/html) to a message it took; its 5xx carry a short text too.
+  if (answerBody === "") {
+    res.writeHead(status, { "content-length": "0" });
+    res.end();
+    return;
+  }
+  const text = status < 300 ? answerBody : "service_unavailable";
+  res.writeHead(status, { "content-type": "text/html", "content-length": String(Buffer.byteLength(text)) });
+  res.end(text);
+}
+
 function handle(req: IncomingMessage, res: ServerResponse): void {
   // Stamped when the request head is parsed: on loopback the head and a 1.5 KB body arrive in the same
   // read, so this is the time the first byte reached this process (to within one parse).
   if (recordArrivals) arrivals.push(process.hrtime.bigint());
   requests += 1;
-  let status = 200;
-  if (mode === "flaky") {
-    const id = req.headers["webhook-id"];
-    if (typeof id !== "string") {
-      missingId += 1;
-      status = 400;
-    } else {
-      const seen = (attempts.get(id) ?? 0) + 1;
-      attempts.set(id, seen);
-      if (seen === 1) status = 503;
-    }
+  const id = req.headers["webhook-id"];
+  if (mode === "flaky" && typeof id !== "string") {
+    // No header to key on (@slack/webhook sets none): the body is the delivery, so it is read whole.
+    missingId += 1;
+    let body = "";
+    req.setEncoding("utf8");
+    req.on("data", (chunk: string) => {
+      body += chunk;
+    });
+    req.on("end", () => {
+      respond(res, flakyStatus(body));
+    });
+    return;
   }
-  statuses.set(status, (statuses.get(status) ?? 0) + 1);
+  const status = mode === "flaky" && typeof id === "string" ? flakyStatus(id) : 200;
   req.on("data", noop);
   req.on("end", () => {
-    res.writeHead(status, { "content-length": "0" });
-    res.end();
+    respond(res, status);
   });
 }
 
@@ -82,6 +104,7 @@ async function answer(envelope: RequestEnvelope): Promise<ReceiverReply> {
   switch (request.type) {
     case "reset":
       mode = request.mode;
+      answerBody = request.answer === "slack" ? "ok" : "";
       recordArrivals = request.recordArrivals;
       requests = 0;
       missingId = 0;

@@ -94,6 +94,79 @@ export function throughputTable(results: readonly ThroughputResult[]): string {
   return lines.join("\n");
 }
 
+/** What a user would install instead of runhooks (bench/peers.ts), and what they would write (naive). */
+const PEERS: readonly PathName[] = ["got", "ky", "slack-webhook", "naive"];
+/** The libraries among them: runhooks with its defaults has a target against each. */
+const LIBRARIES: readonly PathName[] = ["got", "ky", "slack-webhook"];
+/** The runhooks paths of the peer table, each with its options written out for the report. */
+const RUNHOOKS_OPTIONS: ReadonlyArray<{ path: PathName; label: string; options: string }> = [
+  {
+    path: "runhooks-defaults",
+    label: "runhooks, defaults",
+    options:
+      "createNotifier({ network: { allowPrivate: true }, rateLimits: { [format]: null } }): everything else its default (httpTransport() with 8 connections, maxInFlight 128, maxQueued 10,000); in (c) also retry: { retries: 8, minDelayMs: 1, maxDelayMs: 100 }, circuitBreaker: false",
+  },
+  {
+    path: "runhooks",
+    label: "runhooks, 64 connections",
+    options:
+      "the same plus transport: httpTransport({ network, connections: 64 }), maxInFlight: 64, maxQueued: 2 × deliveries, retry: { retries: 8, minDelayMs: 1, maxDelayMs: 100 }, apiFailureCooldownMs: 0",
+  },
+  {
+    path: "runhooks-sqlite",
+    label: "runhooks-sqlite",
+    options: "runhooks, 64 connections, plus backend: sqliteBackend({ file })",
+  },
+  {
+    path: "runhooks-postgres",
+    label: "runhooks-postgres",
+    options: "runhooks, 64 connections, plus backend: postgresBackend({ connectionString, schema })",
+  },
+];
+
+/**
+ * What runhooks gains over what a user would install or write instead, from the same run: one row per
+ * peer of each scenario, and per runhooks path its throughput ÷ the peer's and its client CPU per
+ * delivery ÷ the peer's. `undefined` when no scenario had a peer.
+ */
+export function peerTable(results: readonly ThroughputResult[]): string | undefined {
+  const withPeers = results.filter((r) => r.paths.some((p) => PEERS.includes(p.path)));
+  const columns = RUNHOOKS_OPTIONS.filter((c) => withPeers.some((r) => find(r, c.path)));
+  if (withPeers.length === 0 || columns.length === 0) return undefined;
+  const lines = [
+    `| scenario | path | deliveries/s | client CPU µs/delivery | RSS rise MiB | requests/delivery | ${columns.map((c) => `${c.label} ÷ it: deliveries/s, CPU/delivery`).join(" | ")} |`,
+    `|---|---|---:|---:|---:|---:|${columns.map(() => "---:|").join("")}`,
+  ];
+  const row = (result: ThroughputResult, p: PathResult, cells: string[]): string =>
+    `| ${result.id} | ${p.path} | ${fmt(p.perSecond.median)} | ${fmt(p.cpuUsPerDelivery, 1)} | ${fmt(p.rssRiseMb)} | ${fmt(p.attemptsPerDelivery, 2)} | ${cells.join(" | ")} |`;
+  for (const result of withPeers) {
+    for (const c of columns) {
+      const p = find(result, c.path);
+      if (p)
+        lines.push(
+          row(
+            result,
+            p,
+            columns.map(() => ""),
+          ),
+        );
+    }
+    for (const peer of PEERS) {
+      const o = find(result, peer);
+      if (!o) continue;
+      const cells = columns.map((c) => {
+        const p = find(result, c.path);
+        return p
+          ? `${ratio(p.perSecond.median / o.perSecond.median)}, ${ratio(p.cpuUsPerDelivery / o.cpuUsPerDelivery)}`
+          : "";
+      });
+      lines.push(row(result, o, cells));
+    }
+  }
+  const legend = columns.map((c) => `- ${c.label} (\`${c.path}\`): ${c.options}`);
+  return [...lines, "", ...legend].join("\n");
+}
+
 // Each durable path beside the memory path it is the same as, and the engine it is built on (pgboss).
 const DURABLE: ReadonlyArray<{ path: PathName; memory: PathName; engine?: PathName }> = [
   { path: "runhooks-sqlite", memory: "runhooks" },
@@ -252,6 +325,59 @@ export function latencyTable(latency: LatencyResult): string {
   return lines.join("\n");
 }
 
+/** (c) and its Slack variant: every runhooks delivery took exactly two requests, as the receiver counts. */
+function attemptTargets(result: ThroughputResult): Target[] {
+  const targets: Target[] = [];
+  for (const path of ["runhooks-defaults", "runhooks", "runhooks+hmac"] as const) {
+    const p = find(result, path);
+    if (!p) continue;
+    const histogram = p.attemptsHistogram ?? {};
+    const keys = Object.keys(histogram);
+    const exact =
+      keys.length === 1 && keys[0] === "2" && histogram["2"] === result.deliveriesPerRep * p.reps.length;
+    targets.push({
+      scenario: result.id,
+      goal: `${path}: every delivery attempted exactly 2 times (at the receiver)`,
+      measured: `${p.attemptsPerDelivery.toFixed(3)} requests/delivery; deliveries by attempts ${JSON.stringify(histogram)}`,
+      pass: exact,
+    });
+  }
+  return targets;
+}
+
+// Issue 23: runhooks with its defaults against each library a user would install instead.
+const PEER_THROUGHPUT = 2;
+const PEER_CPU = 0.5;
+
+/** runhooks-defaults ≥ 2× each library peer's deliveries/s and ≤ 0.5× its client CPU per delivery. */
+function peerTargets(throughput: readonly ThroughputResult[]): Target[] {
+  const targets: Target[] = [];
+  for (const result of throughput) {
+    const p = find(result, "runhooks-defaults");
+    if (!p) continue;
+    for (const peer of LIBRARIES) {
+      const o = find(result, peer);
+      if (!o) continue;
+      const cpu = p.cpuUsPerDelivery / o.cpuUsPerDelivery;
+      targets.push(
+        {
+          scenario: result.id,
+          goal: `runhooks-defaults ≥ ${PEER_THROUGHPUT}× ${peer} (deliveries/s)`,
+          measured: `${ratioText(compare(p, o))}: ${fmt(p.perSecond.median)} against ${fmt(o.perSecond.median)}/s`,
+          pass: p.perSecond.median / o.perSecond.median >= PEER_THROUGHPUT,
+        },
+        {
+          scenario: result.id,
+          goal: `runhooks-defaults client CPU per delivery ≤ ${PEER_CPU}× ${peer}'s`,
+          measured: `${cpu.toFixed(2)}×: ${fmt(p.cpuUsPerDelivery, 1)} against ${fmt(o.cpuUsPerDelivery, 1)} µs`,
+          pass: cpu <= PEER_CPU,
+        },
+      );
+    }
+  }
+  return targets;
+}
+
 export function evaluateTargets(
   throughput: readonly ThroughputResult[],
   dead: DeadResult | undefined,
@@ -285,6 +411,7 @@ export function evaluateTargets(
     });
   };
 
+  targets.push(...peerTargets(throughput));
   for (const path of ["runhooks", "runhooks+hmac", "runhooks-run"] as const) {
     versus("a", path, "ceiling", 0.75);
     versus("a", path, "naive", 1.3);
@@ -298,24 +425,10 @@ export function evaluateTargets(
   versus("a", "runhooks-postgres", "pgboss", 0.5);
   versus("a", "runhooks-run-postgres", "pgboss", 0.5);
   versus("b", "runhooks-postgres", "pgboss", 0.5);
-  const c = byId("c");
-  if (c) {
-    for (const path of ["runhooks", "runhooks+hmac"] as const) {
-      const p = find(c, path);
-      if (!p) continue;
-      const histogram = p.attemptsHistogram ?? {};
-      const keys = Object.keys(histogram);
-      const exact =
-        keys.length === 1 && keys[0] === "2" && histogram["2"] === c.deliveriesPerRep * p.reps.length;
-      targets.push({
-        scenario: "c",
-        goal: `${path}: every delivery attempted exactly 2 times (at the receiver)`,
-        measured: `${p.attemptsPerDelivery.toFixed(3)} requests/delivery; deliveries by attempts ${JSON.stringify(histogram)}`,
-        pass: exact,
-      });
-    }
-    for (const path of ["runhooks", "runhooks+hmac"] as const) versus("c", path, "naive", 1.3);
+  for (const result of throughput.filter((t) => t.id === "c" || t.id === "c-slack")) {
+    targets.push(...attemptTargets(result));
   }
+  for (const path of ["runhooks", "runhooks+hmac"] as const) versus("c", path, "naive", 1.3);
   if (dead) {
     targets.push({
       scenario: "d",
@@ -366,10 +479,12 @@ export function renderReport(results: Results): string {
     `runhooks benchmark (${results.environment.runhooks}) — ${results.date}, commit ${results.environment.git.commit}${results.environment.git.dirty.length > 0 ? ` + uncommitted changes to ${results.environment.git.dirty.join(", ")}` : ""}, Node ${results.environment.node} (V8 ${results.environment.v8}), ${results.environment.cpus} × ${results.environment.cpuModel}`,
     ...(results.environment.postgres === undefined ? [] : [results.environment.postgres]),
     ...(results.skipped ?? []).map((line) => `SKIPPED: ${line}`),
-    `load average ${results.environment.loadAverage.start.toFixed(2)} at start, ${results.environment.loadAverage.end.toFixed(2)} at end; body ${results.bodyBytes} bytes (JSON), ${results.config.concurrency} connections per origin for every path, ${results.config.reps} repetitions, medians; ${results.durationSeconds.toFixed(0)} s in all`,
+    `load average ${results.environment.loadAverage.start.toFixed(2)} at start, ${results.environment.loadAverage.end.toFixed(2)} at end; body ${results.bodyBytes} bytes (JSON), ${results.config.concurrency} connections per origin for every path but runhooks-defaults (8, its default) and the peers (their own agents, ${results.config.concurrency} sends outstanding), ${results.config.reps} repetitions, medians; ${results.durationSeconds.toFixed(0)} s in all`,
     "",
   ];
   if (results.throughput.length > 0) {
+    const peers = peerTable(results.throughput);
+    if (peers !== undefined) parts.push(peers, "");
     parts.push(throughputTable(results.throughput), "");
     const durable = durableTable(results.throughput);
     if (durable !== undefined) parts.push(durable, "");

@@ -4,11 +4,13 @@ import { measure, summarise, type Measurement, type Summary } from "./measure.js
 import {
   ceilingPath,
   naivePath,
+  runhooksBody,
   runhooksPath,
   type PathName,
   type ScenarioSpec,
   type ThroughputPath,
 } from "./paths.js";
+import { gotPath, kyPath, slackWebhookPath } from "./peers.js";
 import { pgbossPath, pgbossWorkText } from "./pgboss.js";
 import type { PostgresServer } from "./postgres.js";
 import type { Receiver } from "./receiver-client.js";
@@ -23,6 +25,8 @@ export interface PathResult {
   serverCpuUsPerDelivery: number;
   /** Highest over repetitions. */
   peakRssMb: number;
+  /** Median over repetitions of the RSS a run rose by, from its start (after a full GC) to its peak. */
+  rssRiseMb: number;
   /** Requests the receiver got per delivery, over all repetitions. */
   attemptsPerDelivery: number;
   /** Flaky receiver: how many deliveries took 1, 2, 3… requests, over all repetitions. */
@@ -30,8 +34,11 @@ export interface PathResult {
   problems: string[];
 }
 
+/** The throughput scenarios: (a)–(c), and (a) and (c) with a Slack webhook. */
+export type ThroughputId = "a" | "b" | "c" | "a-slack" | "c-slack";
+
 export interface ThroughputResult {
-  id: "a" | "b" | "c";
+  id: ThroughputId;
   title: string;
   deliveriesPerRep: number;
   /** How the work was driven, for the report. */
@@ -40,7 +47,7 @@ export interface ThroughputResult {
 }
 
 interface Definition {
-  id: "a" | "b" | "c";
+  id: ThroughputId;
   title: string;
   method: string;
   spec: ScenarioSpec;
@@ -49,26 +56,71 @@ interface Definition {
   paths: readonly PathName[];
 }
 
+/** What every scenario shares: the receiver, the concurrency, the runs and the runner's window. */
+type BaseSpec = Pick<ScenarioSpec, "origin" | "runs" | "concurrency" | "flaky" | "window">;
+
+/** How (a) and (c) feed their events, for the report. */
+function feedText(config: BenchConfig): string {
+  return config.window === 0
+    ? "emitted in one synchronous burst"
+    : `emitted by a simulated runner that keeps ${config.window} deliveries outstanding (the next event as soon as one ends)`;
+}
+
+// How the peers and runhooks-defaults are driven and configured, for the report (bench/peers.ts).
+const PEERS_TEXT =
+  "got and ky (+ p-retry) and @slack/webhook are driven by a runner that keeps 64 sends outstanding, each peer with its own agent (got: Node's http.globalAgent, keep-alive; ky and @slack/webhook: Node's global fetch) and the naive path's retry timing (p-retry, or @slack/webhook's retryConfig: 8 retries, 1 ms doubling to 100 ms); got and ky post the pre-built JSON body with a webhook-id per delivery, @slack/webhook sends the Slack message built once, its text numbered per delivery";
+const DEFAULTS_TEXT =
+  "runhooks-defaults is createNotifier({ network: { allowPrivate: true }, rateLimits: { <format>: null } }) (8 connections, maxInFlight 128), runhooks the same tuned to the ceiling: httpTransport({ connections: 64 }), maxInFlight 64";
+
+/** (a) and (c) with a Slack webhook: @slack/webhook beside runhooks and the ceiling posting the same message. */
+function slackScenarios(config: BenchConfig, base: BaseSpec): Definition[] {
+  const slack = { ...base, shape: "many" as const, format: "slack" as const };
+  const bytes = Buffer.byteLength(runhooksBody("slack"));
+  return [
+    {
+      id: "a-slack",
+      title: "many events to one Slack webhook",
+      method: `(a) with a Slack webhook (rate limit off) instead of a JSON one: ${config.deliveries} api_failure events per repetition, ${feedText(config)}, over ${config.runs} run ids; the receiver answers 200 "ok" as Slack does; the ceiling posts runhooks' Slack message (${bytes} bytes), pre-serialised; ${DEFAULTS_TEXT}; ${PEERS_TEXT}`,
+      spec: { ...slack, targets: ["/slack/a"], maxQueued: config.deliveries * 2 },
+      deliveries: config.deliveries,
+      warmup: config.warmup,
+      paths: [
+        "ceiling",
+        "slack-webhook",
+        "runhooks-defaults",
+        "runhooks",
+        "runhooks-sqlite",
+        "runhooks-postgres",
+      ],
+    },
+    {
+      id: "c-slack",
+      title: "503 then 200 to one Slack webhook: every delivery retried once",
+      method: `(c) with a Slack webhook: ${config.retryDeliveries} events per repetition to a receiver that answers 503 to the first request of each delivery (webhook-id, or the body for @slack/webhook, which sets no such header), then 200 "ok"; runhooks with retry { minDelayMs: 1 } and circuitBreaker false, @slack/webhook with retryConfig { minTimeout: 1 }`,
+      spec: { ...slack, targets: ["/slack/c"], flaky: true, maxQueued: config.retryDeliveries * 2 },
+      deliveries: config.retryDeliveries,
+      warmup: Math.min(config.warmup, config.retryDeliveries),
+      paths: ["ceiling", "slack-webhook", "runhooks-defaults", "runhooks"],
+    },
+  ];
+}
+
 /**
- * The scenarios (a)–(c) that `BENCH_ONLY` and `BENCH_PATHS` select, each with the paths it runs; the
- * paths of a backend this run cannot use are left out.
+ * The scenarios (a)–(c) and their Slack variants that `BENCH_ONLY` and `BENCH_PATHS` select, each
+ * with the paths it runs; the paths of a backend this run cannot use are left out.
  */
 export function throughputScenarios(
   config: BenchConfig,
   origin: string,
   backends: Backends = { sqlite: true },
 ): Definition[] {
-  const base = {
+  const base: BaseSpec = {
     origin,
     runs: config.runs,
     concurrency: config.concurrency,
     flaky: false,
     window: config.window,
   };
-  const feed =
-    config.window === 0
-      ? "emitted in one synchronous burst"
-      : `emitted by a simulated runner that keeps ${config.window} deliveries outstanding (the next event as soon as one ends)`;
   const fanoutTargets = Array.from({ length: config.fanoutWebhooks }, (_, i) => `/fanout/${i}`);
   const fanoutDeliveries = config.fanoutRounds * config.fanoutWebhooks;
   const roundUp = (n: number): number =>
@@ -77,12 +129,12 @@ export function throughputScenarios(
     {
       id: "a",
       title: "many events to one webhook",
-      method: `${config.deliveries} api_failure events per repetition, ${feed}, round-robin over ${config.runs} run ids (runhooks: ${config.runs} (webhook, run) lanes, each with one delivery in flight); runhooks and runhooks+hmac emit with notifier.bus.emit(), runhooks-run calls run.stats() with 5xx codes on ${config.runs} run handles (apiFailureCooldownMs 0, a new run every 100 events); the -sqlite paths are the same with sqliteBackend() on a file in the temporary directory, the -postgres paths with postgresBackend() on a fresh schema (its defaults: a pool of 10, pollMs 200); pgboss sends one job per event with boss.send() to a key_strict_fifo queue keyed by (webhook, run) and boss.work() POSTs each job's pre-serialised body (${pgbossWorkText(config.concurrency)}), pool of 10; the ceiling keeps ${config.concurrency} requests in flight`,
+      method: `${config.deliveries} api_failure events per repetition, ${feedText(config)}, round-robin over ${config.runs} run ids (runhooks: ${config.runs} (webhook, run) lanes, each with one delivery in flight); runhooks and runhooks+hmac emit with notifier.bus.emit(), runhooks-run calls run.stats() with 5xx codes on ${config.runs} run handles (apiFailureCooldownMs 0, a new run every 100 events); ${DEFAULTS_TEXT}; the -sqlite paths are the same with sqliteBackend() on a file in the temporary directory, the -postgres paths with postgresBackend() on a fresh schema (its defaults: a pool of 10, pollMs 200); pgboss sends one job per event with boss.send() to a key_strict_fifo queue keyed by (webhook, run) and boss.work() POSTs each job's pre-serialised body (${pgbossWorkText(config.concurrency)}), pool of 10; ${PEERS_TEXT}; the ceiling keeps ${config.concurrency} requests in flight`,
       spec: { ...base, shape: "many", targets: ["/hooks/a"], maxQueued: config.deliveries * 2 },
       deliveries: config.deliveries,
       warmup: config.warmup,
-      // Every path.
-      paths: PATHS,
+      // Every path but the Slack peer.
+      paths: PATHS.filter((p) => p !== "slack-webhook"),
     },
     {
       id: "b",
@@ -105,7 +157,7 @@ export function throughputScenarios(
     {
       id: "c",
       title: "503 then 200: every delivery retried once",
-      method: `${config.retryDeliveries} events per repetition, fed as in (a), to a receiver that answers 503 to the first request of each webhook-id; retries after 1–2 ms (runhooks retry.minDelayMs 1 and circuitBreaker false, p-retry minTimeout 1); the ceiling resends at once`,
+      method: `${config.retryDeliveries} events per repetition, fed as in (a), to a receiver that answers 503 to the first request of each webhook-id; retries after 1–2 ms (runhooks and runhooks-defaults retry.minDelayMs 1 and circuitBreaker false, p-retry minTimeout 1 for naive, got and ky); the ceiling resends at once`,
       spec: {
         ...base,
         shape: "many",
@@ -115,8 +167,9 @@ export function throughputScenarios(
       },
       deliveries: config.retryDeliveries,
       warmup: Math.min(config.warmup, config.retryDeliveries),
-      paths: ["ceiling", "naive", "runhooks", "runhooks+hmac"],
+      paths: ["ceiling", "naive", "got", "ky", "runhooks-defaults", "runhooks", "runhooks+hmac"],
     },
+    ...slackScenarios(config, base),
   ];
   return all
     .filter((d) => config.only.has(d.id))
@@ -141,6 +194,14 @@ async function makePath(
   switch (name) {
     case "ceiling":
       return ceilingPath(spec, body);
+    case "got":
+      return gotPath(spec, body);
+    case "ky":
+      return kyPath(spec, body);
+    case "slack-webhook":
+      return slackWebhookPath(spec, body);
+    case "runhooks-defaults":
+      return runhooksPath(spec, false, "bus", { kind: "memory" }, "defaults");
     case "naive":
       return naivePath(spec, false);
     case "naive+hmac":
@@ -164,6 +225,21 @@ async function makePath(
   }
 }
 
+/** A path's result before its first repetition. */
+function emptyResult(path: PathName): PathResult {
+  return {
+    path,
+    reps: [],
+    perSecond: summarise([]),
+    cpuUsPerDelivery: Number.NaN,
+    serverCpuUsPerDelivery: Number.NaN,
+    peakRssMb: 0,
+    rssRiseMb: Number.NaN,
+    attemptsPerDelivery: 0,
+    problems: [],
+  };
+}
+
 /**
  * Runs one scenario: every path warmed up, then `reps` rounds in which each path is measured once,
  * in an order that rotates from round to round (so that no path always runs first after a GC or
@@ -180,29 +256,19 @@ export async function runThroughput(
   const server = backends.postgres;
   const { spec } = definition;
   const mode = spec.flaky ? "flaky" : "ok";
+  const slack = spec.format === "slack";
+  // Every path of a Slack scenario sends (or, @slack/webhook, holds) the message runhooks builds.
+  const payload = slack ? runhooksBody("slack") : body;
+  const answer = slack ? "slack" : "empty";
   const paths: ThroughputPath[] = [];
-  for (const name of definition.paths) paths.push(await makePath(name, spec, body, server));
-  const results = new Map<PathName, PathResult>(
-    paths.map((p) => [
-      p.name,
-      {
-        path: p.name,
-        reps: [],
-        perSecond: summarise([]),
-        cpuUsPerDelivery: Number.NaN,
-        serverCpuUsPerDelivery: Number.NaN,
-        peakRssMb: 0,
-        attemptsPerDelivery: 0,
-        problems: [],
-      },
-    ]),
-  );
+  for (const name of definition.paths) paths.push(await makePath(name, spec, payload, server));
+  const results = new Map<PathName, PathResult>(paths.map((p) => [p.name, emptyResult(p.name)]));
   const requests = new Map<PathName, number>();
   const histograms = new Map<PathName, Record<string, number>>();
 
   try {
     for (const path of paths) {
-      await receiver.reset(mode);
+      await receiver.reset(mode, { answer });
       await path.run(definition.warmup);
       const problems = path.problems();
       if (problems.length > 0)
@@ -211,7 +277,7 @@ export async function runThroughput(
     for (let rep = 0; rep < config.reps; rep++) {
       const order = paths.map((_, i) => paths[(i + rep) % paths.length]!);
       for (const path of order) {
-        await receiver.reset(mode);
+        await receiver.reset(mode, { answer });
         const m = await measure(
           definition.deliveries,
           config.runTimeoutMs,
@@ -252,6 +318,7 @@ export async function runThroughput(
     result.cpuUsPerDelivery = summarise(result.reps.map((m) => m.cpuUsPerDelivery)).median;
     result.serverCpuUsPerDelivery = summarise(result.reps.map((m) => m.serverCpuUsPerDelivery)).median;
     result.peakRssMb = Math.max(...result.reps.map((m) => m.peakRssMb));
+    result.rssRiseMb = summarise(result.reps.map((m) => m.rssRiseMb)).median;
     result.attemptsPerDelivery = (requests.get(result.path) ?? 0) / (definition.deliveries * config.reps);
     const histogram = histograms.get(result.path);
     if (histogram) result.attemptsHistogram = histogram;
