@@ -25,3 +25,17 @@ export function frozenCounts(source: Readonly<Record<string, number>>): Readonly
   for (const key of Object.keys(source)) defineFrozen(out, key, source[key]);
   return Object.freeze(out);
 }
+
+/**
+ * @internal The sum of a counts map's values, of the keys `keep` accepts when given (own keys only: an
+ * error kind named "constructor" must not pick up Object.prototype's).
+ */
+export function sumCounts(
+  counts: Readonly<Record<string, number>> | undefined,
+  keep?: (key: string) => boolean,
+): number {
+  let total = 0;
+  for (const key in counts)
+    if (Object.hasOwn(counts, key) && (keep === undefined || keep(key))) total += counts[key] ?? 0;
+  return total;
+}

@@ -1,7 +1,7 @@
 import { hash } from "node:crypto";
 import { z } from "zod";
 import { toValidationError } from "./errors.js";
-import { emptyCounts, frozenCounts } from "./_counts.js";
+import { emptyCounts, frozenCounts, sumCounts } from "./_counts.js";
 import { EVENT_LIMITS } from "./event-limits.js";
 import { fastStatsBatch, readStatsBatch, statsFields } from "./_fast-parse.js";
 import {
@@ -377,7 +377,7 @@ function throttle(
   if (prev.lastAt !== undefined && now - prev.lastAt < cooldownMs)
     return { state: { ...prev, pending, total } };
   // Frozen as built, like the statistics copy: publish() then has nothing left to walk.
-  const failures = Object.freeze({ codes: Object.freeze(pending), count: sum(pending), total });
+  const failures = Object.freeze({ codes: Object.freeze(pending), count: sumCounts(pending), total });
   return { state: { seq: prev.seq + 1, lastAt: now, pending: NO_COUNTS, total }, failures };
 }
 
@@ -601,12 +601,6 @@ function serverErrors(
     }
   }
   return count;
-}
-
-function sum(counts: Readonly<Record<string, number>>): number {
-  let total = 0;
-  for (const key in counts) total += counts[key] ?? 0;
-  return total;
 }
 
 function stripUndefined<T extends object>(value: T): T {

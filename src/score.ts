@@ -1,3 +1,4 @@
+import { sumCounts } from "./_counts.js";
 import type { StatsBatch } from "./events.js";
 
 /**
@@ -13,19 +14,10 @@ import type { StatsBatch } from "./events.js";
  * run.finished({ totals, score: successScore(totals) }); // 360 requests, 51 × 503 → 85.8
  */
 export function successScore(stats: StatsBatch): number | undefined {
-  const serverErrors = sumOf(stats.codes, (code) => code.startsWith("5"));
-  const failures = sumOf(stats.errors, () => true);
-  const requests = stats.requests ?? sumOf(stats.codes, () => true) + failures;
+  const serverErrors = sumCounts(stats.codes, (code) => code.startsWith("5"));
+  const failures = sumCounts(stats.errors);
+  const requests = stats.requests ?? sumCounts(stats.codes) + failures;
   if (requests <= 0) return undefined;
   const good = Math.max(0, requests - serverErrors - failures);
   return Math.round((1000 * good) / requests) / 10;
-}
-
-function sumOf(
-  counts: Readonly<Record<string, number>> | undefined,
-  counted: (key: string) => boolean,
-): number {
-  let total = 0;
-  for (const key in counts) if (Object.hasOwn(counts, key) && counted(key)) total += counts[key] ?? 0;
-  return total;
 }

@@ -1,4 +1,4 @@
-import { emptyCounts } from "../_counts.js";
+import { emptyCounts, sumCounts } from "../_counts.js";
 import type { Latency, Stats } from "../events.js";
 import { formatDuration, formatLatency, formatNumber, formatPercent } from "./_text.js";
 
@@ -36,10 +36,7 @@ export interface ErrorShare {
  * A runner that gave codes and errors but no `requests` completed them all the same: they count.
  */
 export function errorShare(stats: Stats): ErrorShare | undefined {
-  const requests = Math.max(
-    stats.requests,
-    sumWhere(stats.codes, () => true) + sumWhere(stats.errors, () => true),
-  );
+  const requests = Math.max(stats.requests, sumCounts(stats.codes) + sumCounts(stats.errors));
   if (requests <= 0) return undefined;
   const kinds = emptyCounts();
   let failed = 0;
@@ -98,7 +95,7 @@ export function keyNumbers(stats: Stats, locale: string, errors?: ErrorShare): s
   const bits = errors === undefined ? [] : [describeErrorShare(errors, locale)];
   bits.push(`${formatNumber(stats.requests, locale)} requests`);
   if (stats.latency?.p95 !== undefined) bits.push(`p95 ${formatLatency(stats.latency.p95, locale)}`);
-  const fiveHundreds = sumWhere(stats.codes, (code) => code.startsWith("5"));
+  const fiveHundreds = sumCounts(stats.codes, (code) => code.startsWith("5"));
   if (errors === undefined && fiveHundreds > 0) bits.push(`${formatNumber(fiveHundreds, locale)} × 5xx`);
   return bits;
 }
@@ -115,7 +112,7 @@ export function addStats(stats: Stats, facts: Fact[], locale: string, options: {
   const errors = errorShare(stats);
   if (errors !== undefined && errors.failed > 0)
     push("Error rate", `${formatPercent(errors.share, locale)} (${topCodes(errors.kinds, locale, 3)})`);
-  const unanswered = sumWhere(stats.errors, () => true);
+  const unanswered = sumCounts(stats.errors);
   if (unanswered > 0)
     push("No response", `${formatNumber(unanswered, locale)} (${topCodes(stats.errors, locale, 3)})`);
   // api_failure lists its 5xx codes itself; repeating all codes there would bury them.
@@ -135,10 +132,4 @@ export function topCodes(counts: Readonly<Record<string, number>>, locale: strin
     shown.push(`+ ${rest.length} more (${formatNumber(others, locale)})`);
   }
   return shown.length > 0 ? shown.join(", ") : "none";
-}
-
-function sumWhere(counts: Readonly<Record<string, number>>, keep: (key: string) => boolean): number {
-  let total = 0;
-  for (const key in counts) if (keep(key)) total += counts[key] ?? 0;
-  return total;
 }
