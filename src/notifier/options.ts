@@ -21,7 +21,7 @@ import type { Transport } from "../delivery/types.js";
 import { memoryStore } from "../webhooks/store/memory.js";
 import type { SubscriptionStore } from "../webhooks/store/types.js";
 import { webhookChecks } from "../webhooks/api.js";
-import { declaredWebhooks, type DeclaredWebhooks } from "../webhooks/declared.js";
+import { declaredWebhooks, refuseRepeats, type DeclaredWebhooks } from "../webhooks/declared.js";
 import type { WebhookDefinition } from "../webhooks/model.js";
 
 /** Options of {@link createNotifier}. */
@@ -214,23 +214,15 @@ function declare(
       { path: "options.webhooks", message: "must be an array of webhook definitions" },
     ]);
   }
-  const records = (given as readonly WebhookDefinition[]).map((definition, i) =>
-    declared.check(definition, `options.webhooks[${i}]`),
-  );
-  const seen = new Map<string, number>();
-  records.forEach((record, i) => {
-    const first = seen.get(record.id);
-    if (first !== undefined) {
-      throw new ValidationError("webhook", [
-        {
-          path: `options.webhooks[${i}]`,
-          message: `declares webhook ${record.id} again (as options.webhooks[${first}] does); give each a different id, URL or name`,
-        },
-      ]);
-    }
-    seen.set(record.id, i);
+  const entries = (given as readonly WebhookDefinition[]).map((definition, i) => {
+    const path = `options.webhooks[${i}]`;
+    return { record: declared.check(definition, path), path };
   });
-  declared.keep(records, false);
+  refuseRepeats(entries);
+  declared.keep(
+    entries.map((entry) => entry.record),
+    false,
+  );
   return declared;
 }
 

@@ -1,6 +1,6 @@
-import { ValidationError, toValidationError } from "../errors.js";
+import { toValidationError } from "../errors.js";
 import { runInfoSchema, type Run } from "../events.js";
-import type { DeclaredWebhooks } from "../webhooks/declared.js";
+import { refuseRepeats, type DeclaredWebhooks } from "../webhooks/declared.js";
 import type { WebhookRecord } from "../webhooks/model.js";
 
 /**
@@ -21,25 +21,16 @@ export function parseRunInfo(
   // The definitions stand in as a valid id meanwhile, so that an error names the entry's own index.
   const ids = given.map((entry: unknown) => (typeof entry === "string" ? entry : "inline"));
   const run = checked({ ...(info as object), webhooks: ids });
-  const inline: WebhookRecord[] = [];
-  const defined = new Map<string, number>();
+  const inline: Array<{ record: WebhookRecord; path: string }> = [];
   const webhooks = given.map((entry: unknown, i) => {
     if (typeof entry === "string") return run.webhooks?.[i] ?? entry;
-    const record = declared.check(entry, `info.webhooks[${i}]`, run.id);
-    const first = defined.get(record.id);
-    if (first !== undefined) {
-      throw new ValidationError("run info", [
-        {
-          path: `info.webhooks[${i}]`,
-          message: `defines the same webhook as info.webhooks[${first}] (the same URL, format and name); make them one`,
-        },
-      ]);
-    }
-    defined.set(record.id, i);
-    inline.push(record);
+    const path = `info.webhooks[${i}]`;
+    const record = declared.check(entry, path, run.id);
+    inline.push({ record, path });
     return record.id;
   });
-  return { run: { ...run, webhooks: [...new Set(webhooks)] }, inline };
+  refuseRepeats(inline);
+  return { run: { ...run, webhooks: [...new Set(webhooks)] }, inline: inline.map((entry) => entry.record) };
 }
 
 function checked(info: unknown): Run {

@@ -85,6 +85,26 @@ export function declaredWebhooks(inner: SubscriptionStore, checks: WebhookChecks
   return { store: inFront(declared, inner), check, keep };
 }
 
+/**
+ * @internal Refuses definitions that declare one webhook twice (the same id, given or derived): the
+ * later one would silently replace the earlier. @throws {ValidationError} naming the later one's path.
+ */
+export function refuseRepeats(entries: ReadonlyArray<{ record: WebhookRecord; path: string }>): void {
+  const seen = new Map<string, string>();
+  for (const { record, path } of entries) {
+    const first = seen.get(record.id);
+    if (first !== undefined) {
+      throw new ValidationError("webhook", [
+        {
+          path,
+          message: `declares webhook ${record.id} again, as ${first} does (the same id, or the same URL, format and name); make them one, or tell them apart`,
+        },
+      ]);
+    }
+    seen.set(record.id, path);
+  }
+}
+
 /** An inline definition's fields that only a declared webhook may have. @throws {ValidationError} */
 function refuseInline(root: string, fields: { id: string | undefined; global: boolean | undefined }): void {
   const problem =
