@@ -15,17 +15,89 @@ export function truncate(text: string, max: number): string {
   return `${text.slice(0, end)}${ELLIPSIS}`;
 }
 
-const numberFormats = new Map<string, Intl.NumberFormat>();
+/** How a locale writes numbers, when it is simple enough to write them without Intl. */
+interface Digits {
+  group: string;
+  decimal: string;
+  /** The fewest integer digits that get a group separator: 4, or 5 (e.g. `es`: `1234`, `12 345`). */
+  groupFrom: number;
+}
 
-/** Formats a number with grouping for `locale`, with at most `digits` fraction digits. */
+interface NumberFormatter {
+  intl: Intl.NumberFormat;
+  digits: Digits | undefined;
+}
+
+const numberFormats = new Map<string, NumberFormatter>();
+
+/**
+ * Formats a number with grouping for `locale`, with at most `digits` fraction digits: what
+ * `Intl.NumberFormat(locale, { maximumFractionDigits: digits })` gives. Messages format a dozen
+ * numbers each, and Intl costs about a microsecond a number: for locales that write ASCII digits in
+ * groups of three, the text is built here, rounded the way ICU rounds (half away from zero, on the
+ * shortest decimal that reads back as the number); test/formatters/text.test.ts holds the two equal.
+ */
 export function formatNumber(value: number, locale: string, digits = 0): string {
   const key = `${locale}|${digits}`;
   let format = numberFormats.get(key);
   if (!format) {
-    format = new Intl.NumberFormat(safeLocale(locale), { maximumFractionDigits: digits });
+    const intl = new Intl.NumberFormat(safeLocale(locale), { maximumFractionDigits: digits });
+    format = { intl, digits: digitsOf(safeLocale(locale)) };
     numberFormats.set(key, format);
   }
-  return format.format(value);
+  return (format.digits && plainNumber(value, digits, format.digits)) ?? format.intl.format(value);
+}
+
+/** The locale's separators, when it writes `1234567.5` as `1<g>234<g>567<d>5` in ASCII digits. */
+function digitsOf(locale: string): Digits | undefined {
+  const probe = new Intl.NumberFormat(locale, { maximumFractionDigits: 1 });
+  const parts = probe.formatToParts(1234567.5);
+  const shape = parts.map((part) =>
+    part.type === "group" || part.type === "decimal" ? part.type : part.value,
+  );
+  if (shape.join(" ") !== "1 group 234 group 567 decimal 5") return undefined;
+  const group = parts[1]?.value ?? "";
+  const decimal = parts[5]?.value ?? "";
+  const four = probe.format(1234);
+  const five = probe.format(12345);
+  if (five !== `12${group}345`) return undefined;
+  if (four === `1${group}234`) return { group, decimal, groupFrom: 4 };
+  return four === "1234" ? { group, decimal, groupFrom: 5 } : undefined;
+}
+
+/**
+ * `value` rounded to `digits` and written with `style`, or `undefined` where Intl must do it
+ * (negative numbers, which some locales sign with U+2212; exponent notation; NaN and infinities).
+ */
+function plainNumber(value: number, digits: number, style: Digits): string | undefined {
+  if (!(value >= 0 && value < Infinity) || Object.is(value, -0)) return undefined;
+  const text = String(value);
+  if (text.includes("e")) return undefined;
+  const point = text.indexOf(".");
+  const whole = point < 0 ? text : text.slice(0, point);
+  const fraction = point < 0 ? "" : text.slice(point + 1);
+  let kept = whole + fraction.slice(0, digits);
+  if (fraction.length > digits && fraction.charCodeAt(digits) >= 53 /* "5" */) kept = addOne(kept);
+  const fractionDigits = Math.min(digits, fraction.length);
+  const int = kept.slice(0, kept.length - fractionDigits);
+  const frac = kept.slice(kept.length - fractionDigits).replace(/0+$/, "");
+  return frac === "" ? grouped(int, style) : `${grouped(int, style)}${style.decimal}${frac}`;
+}
+
+/** A string of decimal digits plus one, carrying (`"199"` → `"200"`, `"99"` → `"100"`). */
+function addOne(digitString: string): string {
+  let i = digitString.length - 1;
+  while (i >= 0 && digitString[i] === "9") i--;
+  if (i < 0) return `1${"0".repeat(digitString.length)}`;
+  const next = String.fromCharCode(digitString.charCodeAt(i) + 1);
+  return digitString.slice(0, i) + next + "0".repeat(digitString.length - i - 1);
+}
+
+function grouped(int: string, style: Digits): string {
+  if (int.length < style.groupFrom) return int;
+  let out = int.slice(0, int.length % 3 || 3);
+  for (let i = out.length; i < int.length; i += 3) out += style.group + int.slice(i, i + 3);
+  return out;
 }
 
 /**
@@ -57,7 +129,18 @@ export function formatDuration(ms: number): string {
   return `${Math.floor(hours / 24)} d ${hours % 24} h`;
 }
 
-const dateFormats = new Map<string, { format: Intl.DateTimeFormat; label: string }>();
+interface TimeFormatter {
+  format: Intl.DateTimeFormat;
+  label: string;
+  /** The last minute formatted (its first millisecond, UTC) and its text. */
+  minute: number;
+  text: string;
+}
+
+const dateFormats = new Map<string, TimeFormatter>();
+
+const MINUTE = 60_000;
+const SUBMINUTE_OFFSETS_END = Date.UTC(1973, 0, 1);
 
 /**
  * `2026-01-01 14:05 UTC` in `timeZone`. Built from numeric parts so the text is the same on every
@@ -76,13 +159,26 @@ export function formatTime(iso: string, timeZone: string): string {
       minute: "2-digit",
       hourCycle: "h23",
     });
-    entry = { format, label: zone };
+    entry = { format, label: zone, minute: Number.NaN, text: "" };
     dateFormats.set(timeZone, entry);
   }
-  const date = new Date(iso);
-  if (Number.isNaN(date.getTime())) return iso;
+  const ms = Date.parse(iso);
+  if (Number.isNaN(ms)) return iso;
+  // Every event of a minute shows the same text, and formatting costs ~10 µs: keep the last minute's.
+  // Not before 1973: until 1972 some zones' offsets had seconds (Liberia's was -0:44:30), and there a
+  // UTC minute spans two local ones.
+  if (ms < SUBMINUTE_OFFSETS_END) return wallClock(entry, ms);
+  const minute = Math.floor(ms / MINUTE) * MINUTE;
+  if (minute !== entry.minute) {
+    entry.text = wallClock(entry, ms);
+    entry.minute = minute;
+  }
+  return entry.text;
+}
+
+function wallClock(entry: TimeFormatter, ms: number): string {
   const part: Record<string, string> = {};
-  for (const { type, value } of entry.format.formatToParts(date)) part[type] = value;
+  for (const { type, value } of entry.format.formatToParts(ms)) part[type] = value;
   return `${part.year}-${part.month}-${part.day} ${part.hour}:${part.minute} ${entry.label}`;
 }
 

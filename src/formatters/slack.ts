@@ -53,6 +53,7 @@ export interface SlackMessage {
  * these entities, so escaping more would show up literally.
  */
 export function escapeSlack(text: string): string {
+  if (!/[&<>]/.test(text)) return text;
   return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
 }
 
