@@ -240,10 +240,14 @@ function emptyResult(path: PathName): PathResult {
   };
 }
 
+/** Deliveries a path makes, unmeasured, right before each measured run (at most the warm-up's). */
+export const PRIMER = 1_000;
+
 /**
  * Runs one scenario: every path warmed up, then `reps` rounds in which each path is measured once,
- * in an order that rotates from round to round (so that no path always runs first after a GC or
- * always follows the most expensive one).
+ * in an order that rotates from round to round and is reversed every other round (so that no path
+ * always runs first after a GC or always follows the same path), each measured run right after an
+ * unmeasured {@link PRIMER} deliveries of the same path.
  */
 export async function runThroughput(
   definition: Definition,
@@ -275,8 +279,18 @@ export async function runThroughput(
         throw new Error(`${definition.id}/${path.name} warm-up: ${problems.join("; ")}`);
     }
     for (let rep = 0; rep < config.reps; rep++) {
-      const order = paths.map((_, i) => paths[(i + rep) % paths.length]!);
+      // Rotated alone, each path would always follow the same one (the cyclic order is kept):
+      // reversing every other round gives each path other predecessors.
+      const base = rep % 2 === 0 ? paths : [...paths].reverse();
+      const order = base.map((_, i) => base[(i + rep) % base.length]!);
       for (const path of order) {
+        // Unmeasured, so that what the previous path left (its garbage, its sockets, other code in the
+        // caches) is paid for here: without it the path after @slack/webhook took up to ~40 % more CPU
+        // per delivery, and @slack/webhook ~15 % more after runhooks (bench/HISTORY.md, run 26).
+        await receiver.reset(mode, { answer });
+        await path.run(Math.min(PRIMER, definition.warmup));
+        const primed = path.problems();
+        results.get(path.name)!.problems.push(...primed.map((p) => `rep ${rep + 1} primer: ${p}`));
         await receiver.reset(mode, { answer });
         const m = await measure(
           definition.deliveries,
