@@ -125,7 +125,7 @@ const byName = new Intl.Collator().compare;
 
 /** @internal `503 × 160, 500 × 3` — the most frequent first, the rest summed as `+ N more`. */
 export function topCodes(counts: Readonly<Record<string, number>>, locale: string, top = TOP_CODES): string {
-  // A loop, not entries().filter().sort().map(): a message lists codes five times, on every event.
+  // A loop, not entries().filter().sort().map(): a message lists codes up to four times, for every event.
   const entries: Array<[string, number]> = [];
   for (const code in counts) {
     const count = counts[code] ?? 0;

@@ -41,8 +41,11 @@ export function formatNumber(value: number, locale: string, digits = 0): string 
   const key = `${locale}|${digits}`;
   let format = numberFormats.get(key);
   if (!format) {
-    const intl = new Intl.NumberFormat(safeLocale(locale), { maximumFractionDigits: digits });
-    format = { intl, digits: digitsOf(safeLocale(locale)) };
+    const known = safeLocale(locale);
+    format = {
+      intl: new Intl.NumberFormat(known, { maximumFractionDigits: digits }),
+      digits: digitsOf(known),
+    };
     numberFormats.set(key, format);
   }
   return (format.digits && plainNumber(value, digits, format.digits)) ?? format.intl.format(value);
