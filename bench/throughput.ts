@@ -243,9 +243,17 @@ function emptyResult(path: PathName): PathResult {
 /** Deliveries a path makes, unmeasured, right before each measured run (at most the warm-up's). */
 export const PRIMER = 1_000;
 
+/** {@link PRIMER} for `definition`: at most its warm-up, and whole rounds of a fan-out. */
+function primerOf(definition: Definition): number {
+  const { spec } = definition;
+  const round = spec.shape === "many" ? 1 : spec.targets.length;
+  // The warm-up of a fan-out is whole rounds already: the smaller of the two is too.
+  return Math.min(definition.warmup, Math.ceil(PRIMER / round) * round);
+}
+
 /**
  * Runs one scenario: every path warmed up, then `reps` rounds in which each path is measured once,
- * in an order that rotates from round to round and is reversed every other round (so that no path
+ * in an order that is reversed every other round and rotated every other round (so that no path
  * always runs first after a GC or always follows the same path), each measured run right after an
  * unmeasured {@link PRIMER} deliveries of the same path.
  */
@@ -280,15 +288,17 @@ export async function runThroughput(
     }
     for (let rep = 0; rep < config.reps; rep++) {
       // Rotated alone, each path would always follow the same one (the cyclic order is kept):
-      // reversing every other round gives each path other predecessors.
+      // reversed every other round, each path gets other predecessors; rotated every other round,
+      // each runs first in turn (with two paths too, whose reversal is a rotation).
       const base = rep % 2 === 0 ? paths : [...paths].reverse();
-      const order = base.map((_, i) => base[(i + rep) % base.length]!);
+      const shift = Math.floor(rep / 2);
+      const order = base.map((_, i) => base[(i + shift) % base.length]!);
       for (const path of order) {
         // Unmeasured, so that what the previous path left (its garbage, its sockets, other code in the
         // caches) is paid for here: without it the path after @slack/webhook took up to ~40 % more CPU
         // per delivery, and @slack/webhook ~15 % more after runhooks (bench/HISTORY.md, run 26).
         await receiver.reset(mode, { answer });
-        await path.run(Math.min(PRIMER, definition.warmup));
+        await path.run(primerOf(definition));
         const primed = path.problems();
         results.get(path.name)!.problems.push(...primed.map((p) => `rep ${rep + 1} primer: ${p}`));
         await receiver.reset(mode, { answer });
