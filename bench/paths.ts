@@ -346,20 +346,22 @@ export function runhooksOptions(spec: ScenarioSpec, tuning: "tuned" | "defaults"
   const format = spec.format ?? "json";
   // Every format unlimited: Slack's 1/s per webhook would measure the limiter.
   const rateLimits = { [format]: null };
+  const quickRetry = { retries: RETRIES, minDelayMs: MIN_DELAY_MS, maxDelayMs: MAX_DELAY_MS };
   // (c)'s receiver fails every first attempt, 64 at a time: ten in a row would open the circuit and
   // hold every delivery back for the 30 s probe delay, which measures the breaker, not the retries.
   // The naive path and the peers have no breaker either; (a), (b), (d) and (e) keep it on.
-  const retry: NotifierOptions = spec.flaky
-    ? {
-        retry: { retries: RETRIES, minDelayMs: MIN_DELAY_MS, maxDelayMs: MAX_DELAY_MS },
-        circuitBreaker: false,
-      }
-    : {};
+  const noBreaker = spec.flaky && { circuitBreaker: false as const };
   // The receiver is on loopback: opt in, for webhook creation and for the transport's connect guard.
   const network = { allowPrivate: true };
   if (tuning === "defaults") {
     // The default cap (10,000) holds the simulated runner's window; a one-burst run needs more.
-    return { network, rateLimits, ...retry, ...(spec.window === 0 && { maxQueued: spec.maxQueued }) };
+    return {
+      network,
+      rateLimits,
+      ...(spec.flaky && { retry: quickRetry }),
+      ...noBreaker,
+      ...(spec.window === 0 && { maxQueued: spec.maxQueued }),
+    };
   }
   return {
     network,
@@ -368,8 +370,8 @@ export function runhooksOptions(spec: ScenarioSpec, tuning: "tuned" | "defaults"
     maxInFlight: spec.concurrency,
     maxQueued: spec.maxQueued,
     rateLimits,
-    retry: { retries: RETRIES, minDelayMs: MIN_DELAY_MS, maxDelayMs: MAX_DELAY_MS },
-    ...retry,
+    retry: quickRetry,
+    ...noBreaker,
     // Every 5xx batch fires api_failure (by default only one per 5 minutes would).
     apiFailureCooldownMs: 0,
   };

@@ -67,6 +67,11 @@ function driven(name: PeerName, spec: ScenarioSpec, send: (i: number) => Promise
   };
 }
 
+/** The one webhook URL of a peer's scenario. */
+function targetUrl(spec: ScenarioSpec): string {
+  return `${spec.origin}${spec.targets[0] ?? "/"}`;
+}
+
 /** Standard Webhooks headers for delivery i, built per delivery as a user's code builds them. */
 function headersFor(name: string, i: number): Record<string, string> {
   return {
@@ -79,7 +84,7 @@ function headersFor(name: string, i: number): Record<string, string> {
 
 /** got + p-retry, posting the pre-built JSON body. got never retries a POST itself (its default). */
 export function gotPath(spec: ScenarioSpec, body: string): ThroughputPath {
-  const url = `${spec.origin}${spec.targets[0] ?? "/"}`;
+  const url = targetUrl(spec);
   const options: RetryOptions = {
     ...retryOptions,
     shouldRetry: ({ error }) => !(error instanceof GotHttpError) || retryable(error.response.statusCode),
@@ -92,7 +97,7 @@ export function gotPath(spec: ScenarioSpec, body: string): ThroughputPath {
 
 /** ky + p-retry, posting the pre-built JSON body. ky never retries a POST itself (its default). */
 export function kyPath(spec: ScenarioSpec, body: string): ThroughputPath {
-  const url = `${spec.origin}${spec.targets[0] ?? "/"}`;
+  const url = targetUrl(spec);
   const options: RetryOptions = {
     ...retryOptions,
     shouldRetry: ({ error }) => !(error instanceof KyHttpError) || retryable(error.response.status),
@@ -111,7 +116,7 @@ export function kyPath(spec: ScenarioSpec, body: string): ThroughputPath {
  * keys on the body.
  */
 export function slackWebhookPath(spec: ScenarioSpec, slackBody: string): ThroughputPath {
-  const url = `${spec.origin}${spec.targets[0] ?? "/"}`;
+  const url = targetUrl(spec);
   const webhook = new IncomingWebhook(url, { retryConfig: retryOptions });
   const { text, blocks, attachments } = JSON.parse(slackBody) as IncomingWebhookSendArguments;
   if (text === undefined || blocks === undefined || attachments === undefined) {
